@@ -1,0 +1,7 @@
+"""Test-wide settings: headless software rendering, offline hub, one torch thread."""
+
+import os
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
