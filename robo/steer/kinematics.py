@@ -1,0 +1,141 @@
+"""Differentiable forward kinematics of a serial hinge chain read from an MJCF file.
+
+Only what steering needs: the world position of one site/body as a function of the chain's
+hinge angles [rad], batched and differentiable in torch. Parsed with ElementTree (no MuJoCo
+import), following MuJoCo's conventions: body ``pos``/``quat`` (w, x, y, z) relative to the
+parent, hinge ``axis``/``pos`` in the body frame, ``compiler angle`` irrelevant for quats.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+
+def _vec(el: ET.Element, key: str, default: list[float]) -> list[float]:
+    return [float(v) for v in el.get(key).split()] if el.get(key) else list(default)
+
+
+def quat_to_matrix(q: torch.Tensor) -> torch.Tensor:
+    """Unit quaternion(s) (w, x, y, z) float[..., 4] -> rotation matrices float[..., 3, 3]."""
+    q = q / q.norm(dim=-1, keepdim=True)
+    w, x, y, z = q.unbind(-1)
+    return torch.stack(
+        [
+            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+        ],
+        dim=-1,
+    ).reshape(*q.shape[:-1], 3, 3)  # fmt: skip
+
+
+def axis_angle(axis: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
+    """Rotation float[B, 3, 3] by ``angle`` float[B] [rad] about unit ``axis`` float[3]."""
+    half = 0.5 * angle
+    q = torch.cat([half.cos()[:, None], half.sin()[:, None] * axis[None]], dim=-1)
+    return quat_to_matrix(q)
+
+
+@dataclass
+class _Link:
+    pos: torch.Tensor  # float[3], body offset in the parent frame [m]
+    rot: torch.Tensor  # float[3, 3]
+    joints: list[tuple[str, torch.Tensor, torch.Tensor]]  # (name, axis float[3], pos float[3])
+
+
+class KinematicChain:
+    """World position of a target frame given hinge angles.
+
+    Build with :meth:`from_mjcf`; ``joint_names`` lists the hinges in the order ``forward``
+    expects them.
+    """
+
+    def __init__(self, links: list[_Link], tip_pos: torch.Tensor, base_pos=None, base_quat=None):
+        self.links = links
+        self.tip_pos = tip_pos
+        self.joint_names = [name for link in links for name, _, _ in link.joints]
+        self.base_pos = torch.tensor(base_pos or [0.0, 0.0, 0.0])
+        self.base_rot = quat_to_matrix(torch.tensor(base_quat or [1.0, 0.0, 0.0, 0.0]))
+
+    @classmethod
+    def from_mjcf(
+        cls,
+        path: str | Path,
+        target: str,
+        base_pos: list[float] | None = None,
+        base_quat: list[float] | None = None,
+    ) -> KinematicChain:
+        """Chain from the world body to site or body ``target`` in an MJCF file.
+
+        ``base_pos``/``base_quat`` place the file's world frame in the scene's world frame
+        (when the robot is included at an offset). Only hinge joints are supported.
+        """
+        root = ET.parse(path).getroot()
+        world = root.find("worldbody")
+        if world is None:
+            raise ValueError(f"{path} has no <worldbody>")
+        trail = cls._find(world, target, [])
+        if trail is None:
+            raise ValueError(f"{path} has no site or body named {target!r}")
+        links = []
+        for el in trail[:-1] if trail[-1].tag == "site" else trail:
+            joints = []
+            for j in el.findall("joint"):
+                kind = j.get("type", "hinge")
+                if kind != "hinge":
+                    raise ValueError(
+                        f"joint {j.get('name')!r} is {kind}; only hinges are supported"
+                    )
+                axis = torch.tensor(_vec(j, "axis", [0, 0, 1]))
+                joints.append(
+                    (j.get("name", ""), axis / axis.norm(), torch.tensor(_vec(j, "pos", [0, 0, 0])))
+                )
+            links.append(
+                _Link(
+                    torch.tensor(_vec(el, "pos", [0, 0, 0])),
+                    quat_to_matrix(torch.tensor(_vec(el, "quat", [1, 0, 0, 0]))),
+                    joints,
+                )
+            )
+        tip = trail[-1]
+        tip_pos = torch.tensor(_vec(tip, "pos", [0, 0, 0])) if tip.tag == "site" else torch.zeros(3)
+        return cls(links, tip_pos, base_pos, base_quat)
+
+    @staticmethod
+    def _find(el: ET.Element, target: str, trail: list[ET.Element]) -> list[ET.Element] | None:
+        for child in el:
+            if child.tag == "site" and child.get("name") == target:
+                return [*trail, child]
+            if child.tag == "body":
+                if child.get("name") == target:
+                    return [*trail, child]
+                found = KinematicChain._find(child, target, [*trail, child])
+                if found is not None:
+                    return found
+        return None
+
+    def forward(self, q: torch.Tensor) -> torch.Tensor:
+        """Hinge angles float[B, J] [rad] (order ``joint_names``) -> tip position float[B, 3] [m]."""
+        if q.shape[-1] != len(self.joint_names):
+            raise ValueError(
+                f"expected {len(self.joint_names)} joint angles {self.joint_names}, got {q.shape[-1]}"
+            )
+        b = q.shape[0]
+        rot = self.base_rot.to(q).expand(b, 3, 3)
+        pos = self.base_pos.to(q).expand(b, 3)
+        j = 0
+        for link in self.links:
+            pos = pos + rot @ link.pos.to(q)
+            rot = rot @ link.rot.to(q)
+            for _, axis, jpos in link.joints:
+                r = axis_angle(axis.to(q), q[:, j])
+                # Rotation about an axis through jpos: p -> jpos + R (p - jpos).
+                jp = jpos.to(q)
+                pos = pos + torch.einsum("bij,bj->bi", rot, jp - r @ jp)
+                rot = rot @ r
+                j += 1
+        return pos + rot @ self.tip_pos.to(q)
