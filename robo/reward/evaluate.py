@@ -1,0 +1,77 @@
+"""Score episodes with a reward model and turn them into :mod:`robo.reward.metrics` inputs.
+
+Goal frames (backward-anchored perspective) come from one successful demo per task, chosen
+among the given episodes (never the scored episode itself when the task has another one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from robo.reward.labels import first_success
+from robo.reward.metrics import ScoredEpisode
+from robo.reward.model import ProgressRewardModel
+from robo.reward.scoring import PERSPECTIVES, ProgressTrace, score_episode
+from robo.types import Episode
+
+
+def goal_frame(ep: Episode) -> dict[str, np.ndarray]:
+    """Camera images at the first success step (or the last step) of a demo."""
+    t = first_success(ep)
+    t = len(ep) - 1 if t is None else t
+    return {cam: frames[t] for cam, frames in ep.images.items()}
+
+
+def pick_demos(episodes: Sequence[Episode]) -> dict[str, list[Episode]]:
+    """Successful expert episodes per task (demo candidates for goal frames)."""
+    out: dict[str, list[Episode]] = {}
+    for ep in episodes:
+        if ep.kind == "expert" and first_success(ep) is not None:
+            out.setdefault(ep.task, []).append(ep)
+    return out
+
+
+def score_for_metrics(
+    model: ProgressRewardModel,
+    episodes: Sequence[Episode],
+    demos: dict[str, list[Episode]] | None = None,
+    use_goal: bool = True,
+    views: Sequence[str] | None = None,
+    perspectives: Sequence[str] = PERSPECTIVES,
+    reverse: bool = True,
+) -> tuple[list[ScoredEpisode], list[ProgressTrace]]:
+    """Score every episode (and successful ones reversed, for ``voc_rev``).
+
+    Args:
+        demos: task -> demo episodes for goal frames (default: experts among ``episodes``).
+        use_goal: condition on a demo goal frame (backward perspective) when one exists.
+    Returns:
+        (metric inputs, forward traces), aligned with ``episodes``.
+    """
+    demos = pick_demos(episodes) if demos is None else demos
+    scored, traces = [], []
+    for ep in episodes:
+        goal = None
+        if use_goal and demos.get(ep.task):
+            others = [d for d in demos[ep.task] if d is not ep] or demos[ep.task]
+            goal = goal_frame(others[0])
+        kw = {"goal_images": goal, "views": views, "perspectives": perspectives}
+        tr = score_episode(model, ep, **kw)
+        success = first_success(ep) is not None
+        rev = score_episode(model, ep, reverse=True, **kw).phi if reverse and success else None
+        gt = np.asarray(ep.progress_gt, np.float64)
+        scored.append(
+            ScoredEpisode(
+                task=ep.task,
+                kind=ep.kind,
+                success=success,
+                phi=tr.phi,
+                phi_reversed=rev,
+                progress_gt=gt if np.isfinite(gt).any() else None,
+                rewind_segments=list(ep.meta.get("rewind_segments", [])),
+            )
+        )
+        traces.append(tr)
+    return scored, traces

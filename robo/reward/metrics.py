@@ -1,0 +1,181 @@
+"""Reward-model metrics on scored episodes, and the time-only baseline.
+
+Keys (overall and per task), all from per-step progress traces Φ float[T]:
+
+* ``voc_s``: Spearman(Φ, t) on successful episodes (mean over episodes).
+* ``voc_rev``: the same on the episode played backwards (near -1 is good).
+* ``voc_p``: Pearson(Φ, progress_gt) where the sim has it (mean over episodes).
+* ``tau_a``: Kendall tau-a between the episode score (mean Φ) and kind rank
+  (failure < noisy < expert), over pairs of episodes of the same task whose kinds differ.
+* ``auroc``: successful vs failed episodes from the final Φ.
+* ``ece``: expected calibration error of Φ against progress_gt (10 equal-width bins).
+* ``regress_recall``: fraction of rewind segments over which Φ drops by more than 0.02.
+* ``voc_fail``: Spearman(Φ, t) on failure episodes (low is good).
+
+The time-only baseline predicts Φ_t = t / (T-1) for every episode; it scores voc_s = 1 on any
+successful episode, which is why failure, rewind and unseen-task numbers matter.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+KIND_RANK = {"failure": 0, "noisy": 1, "expert": 2}
+METRIC_KEYS = ("voc_s", "voc_rev", "voc_p", "tau_a", "auroc", "ece", "regress_recall", "voc_fail")
+REGRESS_DROP = 0.02
+
+
+@dataclass
+class ScoredEpisode:
+    """What the metrics need of one episode: Φ (float[T]) and, for successes, Φ reversed."""
+
+    task: str
+    kind: str
+    success: bool
+    phi: np.ndarray
+    phi_reversed: np.ndarray | None = None
+    progress_gt: np.ndarray | None = None
+    rewind_segments: list = field(default_factory=list)
+
+
+def spearman_time(phi: np.ndarray) -> float:
+    """Spearman correlation of a trace with time (0 for a constant trace)."""
+    phi = np.asarray(phi, np.float64)
+    if len(phi) < 3 or np.ptp(phi) < 1e-9:
+        return 0.0
+    return float(stats.spearmanr(np.arange(len(phi)), phi).statistic)
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float | None:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 3 or np.ptp(a[ok]) < 1e-9 or np.ptp(b[ok]) < 1e-9:
+        return None
+    return float(stats.pearsonr(a[ok], b[ok]).statistic)
+
+
+def auroc(scores_pos: list[float], scores_neg: list[float]) -> float | None:
+    """Area under the ROC curve (ties count half); None if a class is empty."""
+    if not scores_pos or not scores_neg:
+        return None
+    p, n = np.asarray(scores_pos)[:, None], np.asarray(scores_neg)[None, :]
+    return float(((p > n).sum() + 0.5 * (p == n).sum()) / (p.size * n.size))
+
+
+def tau_a(scores: list[float], ranks: list[int]) -> float | None:
+    """Kendall tau-a over pairs with different ranks: (concordant - discordant) / pairs."""
+    s, r = np.asarray(scores), np.asarray(ranks)
+    i, j = np.triu_indices(len(s), 1)
+    diff = r[i] != r[j]
+    if not diff.any():
+        return None
+    sign = np.sign(s[i] - s[j]) * np.sign(r[i] - r[j])
+    return float(sign[diff].sum() / diff.sum())
+
+
+def ece(phi: np.ndarray, gt: np.ndarray, n_bins: int = 10) -> float | None:
+    """Expected calibration error: sum_b (n_b / n) |mean Φ_b - mean gt_b| over Φ bins."""
+    phi, gt = np.asarray(phi, np.float64), np.asarray(gt, np.float64)
+    ok = np.isfinite(phi) & np.isfinite(gt)
+    if not ok.any():
+        return None
+    phi, gt = phi[ok], gt[ok]
+    b = np.minimum((phi * n_bins).astype(int), n_bins - 1)
+    err = 0.0
+    for k in range(n_bins):
+        m = b == k
+        if m.any():
+            err += m.sum() / len(phi) * abs(phi[m].mean() - gt[m].mean())
+    return float(err)
+
+
+def reliability(phi: np.ndarray, gt: np.ndarray, n_bins: int = 10) -> tuple[np.ndarray, ...]:
+    """(bin centres, mean gt per bin (NaN if empty), counts) for a reliability diagram."""
+    phi, gt = np.asarray(phi, np.float64), np.asarray(gt, np.float64)
+    ok = np.isfinite(phi) & np.isfinite(gt)
+    b = np.minimum((phi[ok] * n_bins).astype(int), n_bins - 1)
+    counts = np.bincount(b, minlength=n_bins)
+    sums = np.bincount(b, weights=gt[ok], minlength=n_bins)
+    with np.errstate(invalid="ignore"):
+        return (np.arange(n_bins) + 0.5) / n_bins, sums / counts, counts
+
+
+def _mean(xs: list[float]) -> float | None:
+    xs = [x for x in xs if x is not None and np.isfinite(x)]
+    return float(np.mean(xs)) if xs else None
+
+
+def compute_metrics(episodes: list[ScoredEpisode]) -> dict[str, float | None]:
+    """All :data:`METRIC_KEYS` (None where the data has no such episodes) plus ``n_episodes``."""
+    succ = [e for e in episodes if e.success and e.kind != "rewind"]
+    fail = [e for e in episodes if not e.success and e.kind == "failure"]
+    out: dict[str, float | None] = {
+        "voc_s": _mean([spearman_time(e.phi) for e in succ]),
+        "voc_rev": _mean(
+            [spearman_time(e.phi_reversed) for e in succ if e.phi_reversed is not None]
+        ),
+        "voc_p": _mean(
+            [pearson(e.phi, e.progress_gt) for e in episodes if e.progress_gt is not None]
+        ),
+        "voc_fail": _mean([spearman_time(e.phi) for e in fail]),
+        "auroc": auroc([float(e.phi[-1]) for e in succ], [float(e.phi[-1]) for e in fail]),
+    }
+    by_task: dict[str, list[ScoredEpisode]] = defaultdict(list)
+    for e in episodes:
+        if e.kind in KIND_RANK:
+            by_task[e.task].append(e)
+    taus = [
+        tau_a([float(np.mean(e.phi)) for e in eps], [KIND_RANK[e.kind] for e in eps])
+        for eps in by_task.values()
+    ]
+    out["tau_a"] = _mean(taus)
+    with_gt = [e for e in episodes if e.progress_gt is not None]
+    out["ece"] = (
+        ece(
+            np.concatenate([e.phi for e in with_gt]),
+            np.concatenate([e.progress_gt for e in with_gt]),
+        )
+        if with_gt
+        else None
+    )
+    drops = [
+        float(e.phi[min(int(b), len(e.phi) - 1)] < e.phi[int(a)] - REGRESS_DROP)
+        for e in episodes
+        for a, b in e.rewind_segments
+    ]
+    out["regress_recall"] = _mean(drops)
+    out["n_episodes"] = float(len(episodes))
+    return out
+
+
+def time_baseline(ep: ScoredEpisode) -> ScoredEpisode:
+    """The same episode scored by the time-only baseline Φ_t = t / (T-1)."""
+    T = len(ep.phi)
+    phi = np.arange(T) / max(T - 1, 1)
+    return ScoredEpisode(
+        ep.task,
+        ep.kind,
+        ep.success,
+        phi,
+        None if ep.phi_reversed is None else phi.copy(),
+        ep.progress_gt,
+        ep.rewind_segments,
+    )
+
+
+def metrics_report(episodes: list[ScoredEpisode]) -> dict:
+    """``{"overall": {...}, "per_task": {task: {...}}, "baseline_time": {overall, per_task}}``."""
+    tasks = sorted({e.task for e in episodes})
+    base = [time_baseline(e) for e in episodes]
+    return {
+        "overall": compute_metrics(episodes),
+        "per_task": {t: compute_metrics([e for e in episodes if e.task == t]) for t in tasks},
+        "baseline_time": {
+            "overall": compute_metrics(base),
+            "per_task": {t: compute_metrics([e for e in base if e.task == t]) for t in tasks},
+        },
+    }

@@ -1,0 +1,212 @@
+"""Training pairs for the hop model, balanced over hop bins and time gaps, with negatives.
+
+:class:`EpisodeStore` keeps each episode's frames (uint8[T', V, S, S, 3], subsampled to at
+most ``max_frames``) and its automatic progress labels (:mod:`robo.reward.labels`).
+:meth:`EpisodeStore.sample_batch` draws a few episodes, a few frames of each (always the start
+frame) plus one goal frame (a success frame of a demo of the same task), encodes each unique
+frame once, and draws many (before, after) pairs among them:
+
+* all ordered pairs including zero-gap ones and anchored ones (start -> t, goal -> t), weighted
+  by 1 / (count of their hop bin) x 1 / (count of their time-gap bucket) in the batch;
+* negatives: ``failure`` episodes (Φ = 0 throughout, so goal -> t is a hop of -1), rewinds
+  (mirrored labels) and instruction swaps (another task's instruction and goal frame, Φ = 0).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from robo.reward.bins import HopBins, hop_between
+from robo.reward.labels import LabelMode, first_success, progress_labels
+from robo.reward.scoring import stack_views
+from robo.reward.text import embed_instructions
+from robo.types import Episode
+
+
+def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
+    """uint8[..., H, W, 3] -> uint8[..., size, size, 3] (antialiased bilinear)."""
+    lead, (h, w) = frames.shape[:-3], frames.shape[-3:-1]
+    if (h, w) == (size, size):
+        return frames
+    x = torch.as_tensor(frames.reshape(-1, h, w, 3)).permute(0, 3, 1, 2).float()
+    x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    out = x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    return out.reshape(*lead, size, size, 3)
+
+
+@dataclass
+class Batch:
+    """Tensors of one training batch (M pairs over N unique frames)."""
+
+    frames: torch.Tensor  # uint8[N, V, S, S, 3]
+    before: torch.Tensor  # long[M] index into frames
+    after: torch.Tensor  # long[M]
+    start: torch.Tensor  # long[M]
+    goal: torch.Tensor  # long[M]
+    goal_mask: torch.Tensor  # bool[M]
+    view_mask: torch.Tensor  # bool[M, V]
+    text: torch.Tensor  # float[M, text_dim]
+    hop: torch.Tensor  # float[M] target hop
+
+
+class EpisodeStore:
+    """Frames + labels of training episodes (see the module docstring).
+
+    Args:
+        episodes: episodes with at least the model's cameras.
+        views: camera order of the model.
+        image_size: stored frame side [px].
+        label_mode: ``"segments"`` (auto subtasks) or ``"time"`` (ablation).
+        max_frames: frames kept per episode (evenly spaced, first success frame kept).
+        text_backend: instruction embedding backend.
+    """
+
+    def __init__(
+        self,
+        episodes: list[Episode],
+        views: tuple[str, ...],
+        image_size: int,
+        label_mode: LabelMode = "segments",
+        max_frames: int = 48,
+        text_backend: str = "minilm",
+    ):
+        if not episodes:
+            raise ValueError("no training episodes (hint: check data=<dataset paths>)")
+        self.views = views
+        succ_len = defaultdict(list)
+        for ep in episodes:
+            fs = first_success(ep)
+            if fs is not None:
+                succ_len[ep.task].append(fs)
+        ref_len = {k: float(np.median(v)) for k, v in succ_len.items()}
+        self.frames: list[np.ndarray] = []
+        self.phi: list[np.ndarray] = []
+        self.times: list[np.ndarray] = []
+        self.tasks: list[str] = []
+        self.instructions: list[str] = []
+        self.kinds: list[str] = []
+        self.goals: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self.skipped = 0
+        for ep in episodes:
+            phi = progress_labels(ep, label_mode, ref_len.get(ep.task))
+            if phi is None:
+                self.skipped += 1
+                continue
+            T = len(ep)
+            idx = np.unique(np.linspace(0, T - 1, min(T, max_frames)).round().astype(int))
+            fs = first_success(ep)
+            if fs is not None and fs not in idx:
+                idx = np.unique(np.append(idx, fs))
+            i = len(self.frames)
+            self.frames.append(resize_frames(stack_views(ep.images, views)[idx], image_size))
+            self.phi.append(phi[idx].astype(np.float32))
+            self.times.append(idx)
+            self.tasks.append(ep.task)
+            self.instructions.append(ep.instruction)
+            self.kinds.append(ep.kind)
+            if fs is not None:
+                self.goals[ep.task].append((i, int(np.searchsorted(idx, fs))))
+        if not self.frames:
+            raise ValueError("no episode could be labelled (hint: include successful demos)")
+        self.task_instruction = dict(zip(self.tasks, self.instructions))
+        texts = sorted(set(self.instructions))
+        self.text = dict(zip(texts, embed_instructions(texts, text_backend)))
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def nbytes(self) -> int:
+        return sum(f.nbytes for f in self.frames)
+
+    def sample_batch(
+        self,
+        rng: np.random.Generator,
+        bins: HopBins,
+        episodes: int = 8,
+        frames: int = 6,
+        pairs: int = 128,
+        swap_prob: float = 0.15,
+        view_dropout: float = 0.25,
+        goal_dropout: float = 0.3,
+        episode_weights: np.ndarray | None = None,
+    ) -> Batch:
+        """One balanced batch; see the module docstring."""
+        p = None if episode_weights is None else episode_weights / episode_weights.sum()
+        chosen = rng.choice(len(self), size=min(episodes, len(self)), replace=False, p=p)
+        all_frames: list[np.ndarray] = []
+        cand: list[tuple[int, int, int, int, float, int, str]] = []  # b, a, s, g, hop, gap, text
+        tasks = sorted(self.goals)
+        for e in chosen:
+            e = int(e)
+            T = len(self.frames[e])
+            k = min(frames, T)
+            idx = np.unique(np.concatenate([[0], rng.choice(T, size=k - 1, replace=False)]))
+            phi = self.phi[e][idx].astype(np.float64)
+            times = self.times[e][idx]
+            task, text = self.tasks[e], self.instructions[e]
+            if swap_prob > 0 and len(tasks) > 1 and rng.random() < swap_prob:
+                task = tasks[rng.integers(len(tasks))]
+                while task == self.tasks[e]:
+                    task = tasks[rng.integers(len(tasks))]
+                text, phi = self.task_instruction[task], np.zeros_like(phi)
+            base = sum(len(f) for f in all_frames)
+            all_frames.append(self.frames[e][idx])
+            g_idx = -1
+            if self.goals.get(task):
+                ge, gt = self.goals[task][rng.integers(len(self.goals[task]))]
+                g_idx = base + len(idx)
+                all_frames.append(self.frames[ge][gt : gt + 1])
+            for i in range(len(idx)):
+                for j in range(len(idx)):
+                    gap = int(abs(times[j] - times[i]))
+                    cand.append(
+                        (
+                            base + i,
+                            base + j,
+                            base,
+                            g_idx,
+                            float(hop_between(phi[i], phi[j])),
+                            gap,
+                            text,
+                        )
+                    )
+                if g_idx >= 0:
+                    cand.append(
+                        (g_idx, base + i, base, g_idx, float(hop_between(1.0, phi[i])), -1, text)
+                    )
+        hops = np.array([c[4] for c in cand])
+        gaps = np.array([c[5] for c in cand])
+        hb = bins.index(hops)
+        gb = np.where(gaps < 0, -1, np.ceil(np.log2(np.maximum(gaps, 0) + 1)).astype(int))
+        w = 1.0 / np.bincount(hb)[hb] / np.bincount(gb + 1)[gb + 1]
+        pick = rng.choice(len(cand), size=pairs, replace=True, p=w / w.sum())
+        sel = [cand[i] for i in pick]
+        m, v = len(sel), len(self.views)
+        view_mask = np.ones((m, v), bool)
+        drop = rng.random(m) < view_dropout
+        for r in np.flatnonzero(drop):
+            keep = rng.integers(1, v + 1) if v > 1 else 1
+            view_mask[r] = False
+            view_mask[r, rng.choice(v, size=keep, replace=False)] = True
+        goal_idx = np.array([s[3] for s in sel])
+        before = np.array([s[0] for s in sel])
+        goal_mask = (goal_idx >= 0) & ((rng.random(m) >= goal_dropout) | (before == goal_idx))
+        return Batch(
+            frames=torch.as_tensor(np.concatenate(all_frames, 0)),
+            before=torch.as_tensor(before),
+            after=torch.as_tensor(np.array([s[1] for s in sel])),
+            start=torch.as_tensor(np.array([s[2] for s in sel])),
+            goal=torch.as_tensor(np.maximum(goal_idx, 0)),
+            goal_mask=torch.as_tensor(goal_mask),
+            view_mask=torch.as_tensor(view_mask),
+            text=torch.as_tensor(np.stack([self.text_for(s[6]) for s in sel])),
+            hop=torch.as_tensor(np.array([s[4] for s in sel], np.float32)),
+        )
+
+    def text_for(self, instruction: str) -> np.ndarray:
+        return self.text[instruction]
