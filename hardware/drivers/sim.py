@@ -1,0 +1,212 @@
+"""The sim twin: the SO-101 MuJoCo model behind the Robot API (same units and joint order).
+
+The scene is the arm MJCF on a table plane at z = 0 with three cameras (``front``, ``side``,
+``wrist``). Physics runs in one of two pacings:
+
+* ``realtime``: every ``read``/``send`` advances the simulation to the wall clock (monotonic),
+  so the twin behaves like a real arm under any loop rate.
+* ``fast``: every ``send`` advances exactly ``control_dt`` seconds (as fast as possible).
+
+Camera frames are rendered by one thread per camera (the GL context lives in that thread)
+from a snapshot taken under the physics lock, so rendering never stalls the control loop.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Literal
+
+import mujoco
+import numpy as np
+
+from hardware.cameras import CameraStream, CameraView
+from hardware.kinematics import SO101_JOINT_NAMES, so101_mjcf_path
+from hardware.robot import Robot, RobotLimits, RobotState
+
+MAX_FORCE = 3.35  # STS3215 actuator force range in the MJCF [N·m]
+
+
+def _look_at_quat(pos: np.ndarray, target: np.ndarray, up: np.ndarray | None = None) -> np.ndarray:
+    """Quaternion (w, x, y, z) of a MuJoCo camera at ``pos`` looking at ``target``."""
+    fwd = (target - pos) / np.linalg.norm(target - pos)
+    x = np.cross(fwd, np.array([0.0, 0.0, 1.0]) if up is None else up)
+    x /= np.linalg.norm(x)
+    y = np.cross(x, fwd)
+    mat = np.column_stack([x, y, -fwd])
+    quat = np.zeros(4)
+    mujoco.mju_mat2Quat(quat, mat.reshape(-1))
+    return quat
+
+
+def build_twin_model(mjcf: str | Path | None = None) -> mujoco.MjModel:
+    """The arm model plus a table plane, a light and the front/side/wrist cameras."""
+    spec = mujoco.MjSpec.from_file(str(mjcf or so101_mjcf_path()))
+    world = spec.worldbody
+    world.add_light(pos=[0.0, 0.0, 1.5], dir=[0.0, 0.0, -1.0], diffuse=[0.8, 0.8, 0.8])
+    world.add_geom(
+        name="table",
+        type=mujoco.mjtGeom.mjGEOM_PLANE,
+        size=[1.0, 1.0, 0.01],
+        rgba=[0.55, 0.45, 0.35, 1.0],
+    )
+    for name, pos in (("front", [0.75, 0.0, 0.45]), ("side", [0.25, -0.65, 0.40])):
+        p = np.array(pos)
+        world.add_camera(name=name, pos=pos, quat=_look_at_quat(p, np.array([0.2, 0.0, 0.08])))
+    gripper = spec.body("gripper")
+    # Gripper frame: the jaws point along -y; look past the jaws from behind the wrist.
+    gripper.add_camera(
+        name="wrist",
+        pos=[0.0, 0.0, -0.03],
+        quat=_look_at_quat(
+            np.zeros(3), np.array([0.0, -1.0, -0.45]), up=np.array([0.0, 0.0, -1.0])
+        ),
+    )
+    return spec.compile()
+
+
+def twin_limits(
+    model: mujoco.MjModel,
+    max_velocity: float = 3.0,
+    max_step: float = 0.25,
+    gripper_effort_max: float = 0.5,
+) -> RobotLimits:
+    """Limits from the model's joint ranges plus the given rate/step caps [rad/s], [rad]."""
+    rng = np.array([model.joint(n).range for n in SO101_JOINT_NAMES], dtype=np.float64)
+    n = len(SO101_JOINT_NAMES)
+    return RobotLimits(
+        joint_names=SO101_JOINT_NAMES,
+        lower=rng[:, 0],
+        upper=rng[:, 1],
+        max_velocity=np.full(n, max_velocity),
+        max_step=np.full(n, max_step),
+        gripper_effort_max=gripper_effort_max,
+    )
+
+
+class SimTwin(Robot):
+    """SO-101 MuJoCo twin.
+
+    Args:
+        limits: shield limits (default from the model's joint ranges).
+        pacing: ``realtime`` or ``fast`` (see module docstring).
+        control_dt: seconds per ``send`` in ``fast`` pacing.
+        cameras: names of cameras to render ([] for none).
+        image_size: square image side [px].
+        camera_fps: render rate per camera [Hz].
+        home: float[6] initial joint positions [rad].
+        mjcf: arm model path (default: the SO-101).
+    """
+
+    name = "so101_sim"
+
+    def __init__(
+        self,
+        limits: RobotLimits | None = None,
+        pacing: Literal["realtime", "fast"] = "realtime",
+        control_dt: float = 1.0 / 30.0,
+        cameras: tuple[str, ...] = ("front", "side", "wrist"),
+        image_size: int = 96,
+        camera_fps: float = 10.0,
+        home: tuple[float, ...] = (0.0, -1.2, 1.2, 0.6, 0.0, 0.3),
+        mjcf: str | Path | None = None,
+    ):
+        if pacing not in ("realtime", "fast"):
+            raise ValueError(f"pacing must be 'realtime' or 'fast', got {pacing!r}")
+        self.model = build_twin_model(mjcf)
+        self.data = mujoco.MjData(self.model)
+        self._qadr = np.array([self.model.joint(n).qposadr[0] for n in SO101_JOINT_NAMES])
+        self._dadr = np.array([self.model.joint(n).dofadr[0] for n in SO101_JOINT_NAMES])
+        self._act = np.array([self.model.actuator(n).id for n in SO101_JOINT_NAMES])
+        self._gain = self.model.actuator_gainprm[self._act, 0].copy()
+        self._bias = self.model.actuator_biasprm[self._act, :3].copy()
+        self.home = np.asarray(home, dtype=np.float64)
+        self.pacing = pacing
+        self.control_dt = float(control_dt)
+        self.image_size = int(image_size)
+        self._physics_lock = threading.Lock()
+        self._t0 = 0.0
+        self._torque = True
+        views = self._camera_views(tuple(cameras), camera_fps)
+        super().__init__(limits or twin_limits(self.model), views)
+
+    # -- cameras ------------------------------------------------------------------------------
+    def _camera_views(self, names: tuple[str, ...], fps: float) -> dict[str, CameraView]:
+        """One render thread (one GL context) for all cameras; one view per name."""
+        if not names:
+            return {}
+        holder: dict[str, mujoco.Renderer] = {}
+        ids = {name: self.model.camera(name).id for name in names}
+
+        def setup() -> None:
+            holder["r"] = mujoco.Renderer(self.model, self.image_size, self.image_size)
+
+        def grab() -> dict[str, np.ndarray]:
+            renderer = holder["r"]
+            frames = {}
+            for name, cam_id in ids.items():
+                with self._physics_lock:
+                    renderer.update_scene(self.data, camera=cam_id)
+                frames[name] = renderer.render().copy()
+            return frames
+
+        def teardown() -> None:
+            renderer = holder.pop("r", None)
+            if renderer is not None:
+                renderer.close()
+
+        rig = CameraStream("sim", grab, fps=fps, setup=setup, teardown=teardown)
+        return {name: CameraView(name, rig) for name in names}
+
+    # -- driver hooks -------------------------------------------------------------------------
+    def _connect(self) -> None:
+        with self._physics_lock:
+            mujoco.mj_resetData(self.model, self.data)
+            self.data.qpos[self._qadr] = self.home
+            self.data.ctrl[self._act] = self.home
+            mujoco.mj_forward(self.model, self.data)
+            self._set_torque(True)
+        self._t0 = time.monotonic()
+
+    def _disconnect(self) -> None:
+        pass
+
+    def _advance_to_wall_clock(self) -> None:
+        if self.pacing != "realtime":
+            return
+        target = time.monotonic() - self._t0
+        # Cap the catch-up so a long pause does not freeze the caller for seconds.
+        n = min(int((target - self.data.time) / self.model.opt.timestep), 200)
+        for _ in range(max(n, 0)):
+            mujoco.mj_step(self.model, self.data)
+        if target - self.data.time > 0.5:
+            self.data.time = target
+
+    def _read(self) -> RobotState:
+        with self._physics_lock:
+            self._advance_to_wall_clock()
+            q = self.data.qpos[self._qadr].copy()
+            v = self.data.qvel[self._dadr].copy()
+        return RobotState(q, v, time.monotonic(), self._torque)
+
+    def _send_target(self, target: np.ndarray, gripper_effort: float) -> None:
+        with self._physics_lock:
+            self._advance_to_wall_clock()
+            self.data.ctrl[self._act] = target
+            self.model.actuator_forcerange[self._act[-1]] = [
+                -gripper_effort * MAX_FORCE,
+                gripper_effort * MAX_FORCE,
+            ]
+            if self.pacing == "fast":
+                for _ in range(max(1, round(self.control_dt / self.model.opt.timestep))):
+                    mujoco.mj_step(self.model, self.data)
+
+    def _torque_off(self) -> None:
+        with self._physics_lock:
+            self._set_torque(False)
+
+    def _set_torque(self, on: bool) -> None:
+        self._torque = on
+        self.model.actuator_gainprm[self._act, 0] = self._gain if on else 0.0
+        self.model.actuator_biasprm[self._act, :3] = self._bias if on else 0.0

@@ -1,0 +1,321 @@
+"""ControlLoop: a fixed-rate loop on one precise timer with asynchronous chunk inference.
+
+Per tick ``t`` (period ``1/rate_hz``), in one thread:
+
+1. e-stop check (signal, stop file, key, watchdog torque-off) -> leave the loop;
+2. ``state = robot.read()``; newest camera frames (stale ones are reused and counted);
+3. if the inference thread is idle and the newest chunk has fewer than ``H - executed`` steps
+   left, hand it ``(observation, t)``; it calls ``policy.sample(obs, 1, steer)`` and adds the
+   chunk (rows for steps ``t, t+1, ...``) to the :class:`TemporalEnsembler`;
+4. ``target = ensembler.action(t)`` -> ``shield.check`` -> ``robot.send`` (no action yet:
+   ``shield.hold``); only fresh policy actions kick the watchdog;
+5. the frame (observation, command actually sent) is appended to :attr:`ControlLoop.frames`;
+6. sleep until ``t0 + (t+1)/rate``: ``time.sleep`` to ``spin_s`` before the deadline, then
+   spin, so the period error stays well under a millisecond on an idle core.
+
+On exit (duration reached, e-stop, bus fault, exception) the arm is put in its safe state
+(``hold`` or ``torque_off``); the caller's ``with robot:`` block then disconnects.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from hardware.cameras import StaleFrameError
+from hardware.ensemble import TemporalEnsembler
+from hardware.errors import HardwareError
+from hardware.estop import EStop, Watchdog
+from hardware.robot import Robot, SafeCommand
+from hardware.safety import SafetyShield
+from hardware.stats import LoopStats
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LoopConfig:
+    """Control-loop settings.
+
+    Attributes:
+        rate_hz: control rate [Hz] (30 default; 50 supported).
+        duration_s: stop after this long [s] (``None``: until e-stop).
+        watchdog_timeout_s: no fresh policy action for this long -> watchdog trip [s].
+        watchdog_action: ``hold`` (hold position) or ``torque_off``.
+        safe_state: what e-stop / faults leave the arm in: ``hold`` or ``torque_off``.
+        ensemble_k: temporal-ensembling decay (0 = plain mean).
+        max_frame_age_s: older camera frames count as dropped [s].
+        spin_s: busy-wait window before each deadline [s].
+        overrun_warn_ms: log a warning when a tick starts this late [ms].
+        instruction: task text put in observations.
+        record: keep every frame (observations + commands) in memory for recording.
+    """
+
+    rate_hz: float = 30.0
+    duration_s: float | None = 10.0
+    watchdog_timeout_s: float = 0.5
+    watchdog_action: Literal["hold", "torque_off"] = "hold"
+    safe_state: Literal["hold", "torque_off"] = "hold"
+    ensemble_k: float = 0.01
+    max_frame_age_s: float = 0.5
+    spin_s: float = 0.002
+    overrun_warn_ms: float = 5.0
+    instruction: str = ""
+    record: bool = True
+
+
+@dataclass
+class Frame:
+    """One recorded tick: the observation the loop saw and the command it sent."""
+
+    step: int
+    timestamp: float
+    state: np.ndarray
+    images: dict[str, np.ndarray]
+    image_stamps: dict[str, float]
+    action: np.ndarray
+    requested: np.ndarray
+    interventions: tuple[str, ...]
+    from_policy: bool
+
+
+@dataclass
+class LoopResult:
+    stats: LoopStats
+    frames: list[Frame] = field(default_factory=list)
+    stop_reason: str = ""
+    error: str | None = None
+
+
+class _InferenceWorker:
+    """Runs ``policy.sample`` on requests in its own thread; latest request wins."""
+
+    def __init__(self, policy: Any, ensembler: TemporalEnsembler, steer: Any, stats: LoopStats):
+        self.policy = policy
+        self.ensembler = ensembler
+        self.steer = steer
+        self.stats = stats
+        self._req: tuple[dict[str, Any], int] | None = None
+        self._cv = threading.Condition()
+        self._busy = False
+        self._stop = False
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="inference", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cv:
+            self._stop = True
+            self._cv.notify()
+        self._thread.join(timeout=5.0)
+
+    @property
+    def idle(self) -> bool:
+        return not self._busy and self._req is None
+
+    def submit(self, obs: dict[str, Any], step: int) -> None:
+        with self._cv:
+            self._req = (obs, step)
+            self._cv.notify()
+
+    def _run(self) -> None:
+        import torch
+
+        while True:
+            with self._cv:
+                while self._req is None and not self._stop:
+                    self._cv.wait()
+                if self._stop:
+                    return
+                obs, step = self._req  # type: ignore[misc]
+                self._req = None
+                self._busy = True
+            try:
+                t0 = time.perf_counter()
+                with torch.no_grad():
+                    chunks = self.policy.sample(obs, n=1, steer=self.steer)
+                chunk = np.asarray(chunks[0].detach().cpu().numpy(), dtype=np.float64)
+                self.stats.inference_ms.append((time.perf_counter() - t0) * 1e3)
+                self.ensembler.add(step, chunk)
+            except Exception as err:  # surfaced by the loop; the watchdog holds the arm
+                logger.error("policy inference failed: %s", err)
+                self.error = err
+            finally:
+                self._busy = False
+
+
+class ControlLoop:
+    """Drive ``robot`` with ``policy`` through ``shield`` at a fixed rate.
+
+    Args:
+        robot: a connected :class:`~hardware.robot.Robot`.
+        policy: any ``ChunkPolicy`` (``sample(obs, n, steer) -> float[n, H, A]``).
+        shield: the robot's SafetyShield (its ``dt`` should equal ``1/rate_hz``).
+        config: loop settings.
+        estop: e-stop sources (default: signals only).
+        steer: passed to ``policy.sample`` at inference time.
+    """
+
+    def __init__(
+        self,
+        robot: Robot,
+        policy: Any,
+        shield: SafetyShield,
+        config: LoopConfig | None = None,
+        estop: EStop | None = None,
+        steer: Any | None = None,
+    ):
+        self.robot = robot
+        self.policy = policy
+        self.shield = shield
+        self.config = config or LoopConfig()
+        if self.config.rate_hz <= 0:
+            raise ValueError(f"rate_hz must be > 0, got {self.config.rate_hz}")
+        self.estop = estop or EStop()
+        self.steer = steer
+        self.stats = LoopStats(rate_hz=self.config.rate_hz)
+        self.ensembler = TemporalEnsembler(k=self.config.ensemble_k)
+        self._last_images: dict[str, tuple[np.ndarray, float]] = {}
+        self._torque_off = threading.Event()
+
+    # -- safe state ---------------------------------------------------------------------------
+    def _hold(self) -> SafeCommand:
+        state = self.robot.read()
+        return self.robot.send(self.shield.hold(state))
+
+    def _on_watchdog(self) -> None:
+        self.stats.watchdog_trips += 1
+        if self.config.watchdog_action == "torque_off":
+            self.robot.torque_off()
+            self._torque_off.set()
+            self.estop.trigger("watchdog", "no fresh policy command; torque off")
+        else:
+            self._hold()
+
+    def _safe_state(self) -> None:
+        try:
+            if self.config.safe_state == "torque_off":
+                self.robot.torque_off()
+            elif self.robot.is_connected and not self._torque_off.is_set():
+                self._hold()
+        except Exception as err:
+            logger.error("could not reach the safe state: %s", err)
+
+    # -- observation --------------------------------------------------------------------------
+    def _observation(self, state: Any) -> tuple[dict[str, Any], dict[str, float]]:
+        images: dict[str, np.ndarray] = {}
+        stamps: dict[str, float] = {}
+        for name, cam in self.robot.cameras.items():
+            try:
+                frame, stamp = cam.latest(self.config.max_frame_age_s)
+                self._last_images[name] = (frame, stamp)
+            except StaleFrameError:
+                self.stats.stale_frames[name] = self.stats.stale_frames.get(name, 0) + 1
+                if name not in self._last_images:
+                    continue
+                frame, stamp = self._last_images[name]
+            images[name] = frame
+            stamps[name] = stamp
+            self.stats.image_age_ms.append((state.timestamp - stamp) * 1e3)
+        obs = {
+            "images": images,
+            "state": state.joint_pos.astype(np.float32),
+            "instruction": self.config.instruction,
+            "timestamp": np.float64(state.timestamp),
+        }
+        return obs, stamps
+
+    # -- main loop ----------------------------------------------------------------------------
+    def run(self) -> LoopResult:
+        """Run until duration / e-stop / fault; always leaves the arm in its safe state."""
+        cfg = self.config
+        period = 1.0 / cfg.rate_hz
+        horizon = int(getattr(self.policy, "horizon", 1))
+        executed = int(getattr(self.policy, "executed", horizon))
+        replan_at = max(horizon - executed, 0)
+        worker = _InferenceWorker(self.policy, self.ensembler, self.steer, self.stats)
+        watchdog = Watchdog(cfg.watchdog_timeout_s, self._on_watchdog)
+        result = LoopResult(self.stats)
+        old_switch = sys.getswitchinterval()
+        sys.setswitchinterval(0.0005)  # let the loop thread preempt the inference thread fast
+        self.shield.reset()
+        worker.start()
+        watchdog.start()
+        t0 = time.perf_counter()
+        n_steps = None if cfg.duration_s is None else int(round(cfg.duration_s * cfg.rate_hz))
+        step = 0
+        try:
+            while n_steps is None or step < n_steps:
+                scheduled = t0 + step * period
+                now = time.perf_counter()
+                self.stats.tick(now, scheduled, cfg.overrun_warn_ms)
+                if self.estop.is_set:
+                    result.stop_reason = f"estop:{self.estop.source}"
+                    break
+                if worker.error is not None:
+                    raise HardwareError(f"policy failed: {worker.error}")
+                state = self.robot.read()
+                obs, stamps = self._observation(state)
+                if worker.idle and self.ensembler.horizon_left(step) <= replan_at:
+                    worker.submit(obs, step)
+                target = self.ensembler.action(step)
+                if target is None:
+                    cmd = self.shield.hold(state)
+                else:
+                    cmd = self.shield.check(state, target)
+                    watchdog.kick()
+                if self._torque_off.is_set():
+                    result.stop_reason = "watchdog:torque_off"
+                    break
+                self.robot.send(cmd)
+                self.stats.commands += 1
+                self.stats.loop_ms.append((time.perf_counter() - now) * 1e3)
+                if cfg.record:
+                    result.frames.append(
+                        Frame(
+                            step,
+                            float(state.timestamp),
+                            obs["state"],
+                            obs["images"],
+                            stamps,
+                            cmd.target.astype(np.float32),
+                            cmd.requested.astype(np.float32),
+                            cmd.interventions,
+                            target is not None,
+                        )
+                    )
+                step += 1
+                self._sleep_until(t0 + step * period)
+            else:
+                result.stop_reason = "duration"
+        except (HardwareError, ConnectionError) as err:
+            result.error = str(err)
+            result.stop_reason = f"fault:{type(err).__name__}"
+            logger.error("control loop stopped: %s", err)
+        finally:
+            watchdog.stop()
+            worker.stop()
+            self._safe_state()
+            sys.setswitchinterval(old_switch)
+            self.stats.finish(self.shield, self.robot, self.estop)
+            self.stats.commands_outside_limits = sum(
+                not self.shield.in_limits(f.action.astype(np.float64)) for f in result.frames
+            )
+        return result
+
+    def _sleep_until(self, deadline: float) -> None:
+        spin = self.config.spin_s
+        while True:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return
+            if left > spin:
+                time.sleep(left - spin)
