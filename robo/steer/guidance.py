@@ -62,14 +62,17 @@ def guide_x0(
     x0: torch.Tensor,
     step: float,
     inner_steps: int = 1,
-    clip: float = 1.0,
 ) -> torch.Tensor:
-    """``inner_steps`` unit-normalised descent steps of length ``step`` on clean chunks x0."""
+    """``inner_steps`` unit-normalised descent steps of length ``step`` on clean chunks x0,
+    kept inside the process's clip range (``process.clip``; None = unbounded)."""
     if step <= 0:
         return x0
+    clip = getattr(process, "clip", None)
     for _ in range(inner_steps):
         _, g = cost_gradient(cost, process, x0)
-        x0 = (x0 - step * unit(g)).clamp(-clip, clip)
+        x0 = x0 - step * unit(g)
+        if clip is not None:
+            x0 = x0.clamp(-clip, clip)
     return x0
 
 
@@ -81,7 +84,8 @@ def repulsion(x0: torch.Tensor) -> torch.Tensor:
         return torch.zeros_like(x0)
     flat = x0.flatten(1)
     d2 = torch.cdist(flat, flat).pow(2)
-    h = d2.median().clamp_min(1e-8) / math.log(b + 1)
+    off = d2[~torch.eye(b, dtype=torch.bool)]
+    h = off.median().clamp_min(1e-8) / math.log(b + 1)
     k = torch.exp(-d2 / h)
     force = (k.unsqueeze(-1) * (flat.unsqueeze(1) - flat.unsqueeze(0))).sum(1) * (2 / h)
     return unit(force.view_as(x0))

@@ -127,7 +127,9 @@ class ParticleSteering(Steer):
                     self.cost, process, x0_q, self.guidance_scale * w_guide[k], self.inner_steps
                 )
             if self.repulsion_scale > 0 and k < self.repulsion_until * steps:
-                x0_q = (x0_q + self.repulsion_scale * repulsion(x0_q)).clamp(-1, 1)
+                x0_q = x0_q + self.repulsion_scale * repulsion(x0_q)
+                clip = getattr(process, "clip", None)
+                x0_q = x0_q if clip is None else x0_q.clamp(-clip, clip)
             with torch.no_grad():
                 mu_p = process.mean(x, k, x0)
                 mu_q = mu_p if x0_q is x0 else process.mean(x, k, x0_q)
@@ -158,4 +160,3 @@ class ParticleSteering(Steer):
             f"ParticleSteering(B={self.particles}, beta={self.beta}, guidance={self.guidance_scale}, "
             f"repulsion={self.repulsion_scale}, eta={self.eta})"
         )
-

@@ -1,0 +1,109 @@
+import pytest
+import torch
+
+from robo.steer.cost import CostError, compile_cost, parse_terms
+from robo.steer.paths import DeltaPathMap
+
+CTX_STATE = [0.0, 0.0, 0.2, 0.0]
+
+
+def _program(spec, **kw):
+    return compile_cost(spec, DeltaPathMap(scale=0.05), gripper_dim=3, **kw)
+
+
+def _ctx(**keypoints):
+    return {"obs": {"state": torch.tensor(CTX_STATE)}, "keypoints": keypoints}
+
+
+KEYPOINTS = dict(
+    goal=[0.1, 0.05, 0.25],
+    obstacle=[[0.04, 0.0, 0.22], [0.3, 0.3, 0.3]],
+    box=[0.05, 0.02, 0.2],
+    half=[0.03, 0.03, 0.03],
+    table=[0.0, 0.0, 0.19],
+    carrying=1.0,
+)
+
+EXPRESSIONS = [
+    "reach(goal)",
+    "reach(goal, at='min')",
+    "avoid_sphere(obstacle, radius=0.03, margin=0.03)",
+    "avoid_box(box, half, margin=0.02)",
+    "above(table, margin=0.02)",
+    "gripper_closed(closed=0.5, when=carrying)",
+    "smooth()",
+    "2 * reach([0.1, 0.0, 0.3]) + 10 * avoid_sphere(obstacle, 0.03) + 0.1 * smooth()",
+]
+
+
+@pytest.mark.parametrize("expr", EXPRESSIONS)
+def test_cost_terms_pass_gradcheck(expr):
+    program = _program(expr)
+    ctx = _ctx(**KEYPOINTS)
+    g = torch.Generator().manual_seed(0)
+    actions = (torch.rand(3, 6, 4, generator=g, dtype=torch.float64) * 1.6 - 0.8).requires_grad_(
+        True
+    )
+    assert torch.autograd.gradcheck(lambda a: program(a, ctx), (actions,), eps=1e-6, atol=1e-5)
+    assert program(actions, ctx).shape == (3,)
+
+
+def test_avoid_sphere_is_zero_far_away_and_positive_inside():
+    program = _program("avoid_sphere(obstacle, radius=0.05, margin=0.0)")
+    still = torch.zeros(1, 4, 4)  # stays at the start (0, 0, 0.2)
+    assert program(still, _ctx(obstacle=[0.5, 0.5, 0.5])).item() == 0.0
+    assert program(still, _ctx(obstacle=[0.0, 0.0, 0.21])).item() > 0.0
+
+
+def test_reach_and_above_have_the_right_sign():
+    reach = _program("reach(goal)")
+    toward = torch.zeros(1, 4, 4)
+    toward[..., 0] = 0.5  # +x deltas
+    away = -toward
+    ctx = _ctx(goal=[0.1, 0.0, 0.2])
+    assert reach(toward, ctx) < reach(away, ctx)
+    above = _program("above(0.19)")
+    down = torch.zeros(1, 4, 4)
+    down[..., 2] = -1.0
+    assert above(down, _ctx()).item() > 0 and above(-down, _ctx()).item() == 0
+
+
+def test_yaml_list_spec_equals_expression():
+    a = parse_terms("3 * reach(goal) + smooth()")
+    b = parse_terms([{"term": "reach", "weight": 3, "target": "goal"}, {"term": "smooth"}])
+    assert repr(a) == repr(b)
+
+
+def test_keypoint_provider_is_called_once_per_context():
+    calls = []
+
+    def provider(obs):
+        calls.append(1)
+        return {"goal": [0.0, 0.0, 0.3]}
+
+    program = _program("reach(goal)", keypoints=provider)
+    ctx = {"obs": {"state": torch.tensor(CTX_STATE)}}
+    program(torch.zeros(2, 4, 4), ctx)
+    program(torch.zeros(2, 4, 4), ctx)
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    "spec, match",
+    [
+        ("teleport(goal)", "unknown cost term"),
+        ("reach(goal) - smooth()", "not a term call"),
+        ("reach(goal", "cannot parse"),
+        ("reach(__import__('os'))", "unsupported argument"),
+        ("reach(goal, at='mid')", "must be 'end' or 'min'"),
+        ([{"weight": 1}], "lacks 'term'"),
+    ],
+)
+def test_bad_specs_give_clear_errors(spec, match):
+    with pytest.raises(CostError, match=match):
+        _program(spec)
+
+
+def test_missing_keypoint_names_what_is_there():
+    with pytest.raises(CostError, match="keypoint 'goal' not provided"):
+        _program("reach(goal)")(torch.zeros(1, 4, 4), _ctx(obstacle=[0, 0, 0]))
