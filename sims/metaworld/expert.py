@@ -1,0 +1,105 @@
+"""Meta-World's scripted policies (``metaworld.policies``) as robo experts.
+
+The policies read Meta-World's full 39-D observation (privileged: object poses and the goal),
+which :class:`MetaWorldExpert` takes from ``env.unwrapped.raw_observation``; they act only
+through the task's 4-D action space.
+
+``failure=True`` makes an on-purpose failure of one of two modes:
+
+* ``"miss"``: the policy is fed object and goal positions shifted by ``failure_offset`` [m] in a
+  horizontal direction drawn from the episode seed, so it reaches for, pushes or places at the
+  wrong spot.
+* ``"abandon"``: the policy runs normally until ``progress_gt`` passes a threshold drawn from
+  the seed in [0.2, 0.6], then opens the gripper (dropping a carried object) and retreats to
+  10 cm above its start position.
+
+``failure_mode="auto"`` (default) is "miss", which fails in 247 of 250 episodes (50 tasks x 5
+seeds); "abandon" fails less reliably (momentum or an early success step finishes some tasks)
+but gives failures with partial progress. For four tasks a horizontal shift still solves the task
+(large doors, drawers and buttons), so "miss" aims 15 cm above the target there instead, or twice
+as far sideways for handle-press.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Literal
+
+import numpy as np
+from metaworld.policies import ENV_POLICY_MAP
+
+from robo.types import Observation
+from sims.experts.base import Expert
+from sims.metaworld.progress import SUBTASK_NAMES
+from sims.metaworld.tasks import TASKS
+
+# metaworld.policies.policy.move warns whenever a gain saturates the action, i.e. every step.
+warnings.filterwarnings("ignore", message=r"Constant\(s\) may be too high")
+
+_OBJECT_SLICES = (slice(4, 7), slice(11, 14), slice(36, 39))  # object 1, object 2, goal
+FailureMode = Literal["auto", "miss", "abandon"]
+_MISS_ABOVE = frozenset({"coffee-button", "door-close", "drawer-close"})
+_MISS_FAR = frozenset({"handle-press"})
+
+
+class MetaWorldExpert(Expert):
+    """Meta-World's hand-written policy for one task.
+
+    Args:
+        task: robo task name without family (``"pick-place"``) or ``"metaworld/pick-place"``.
+        failure: produce an on-purpose failure (see module docstring).
+        failure_mode: ``"auto"``, ``"miss"`` or ``"abandon"`` (see module docstring).
+        failure_offset: ``"miss"``: how far perceived object/goal positions are shifted [m].
+    """
+
+    def __init__(
+        self,
+        task: str,
+        failure: bool = False,
+        failure_mode: FailureMode = "auto",
+        failure_offset: float = 0.12,
+    ):
+        task = task.removeprefix("metaworld/")
+        if task not in TASKS:
+            raise KeyError(f"no Meta-World expert for {task!r}; tasks: see sims.metaworld.TASKS")
+        self.task = task
+        self.failure = failure
+        if failure_mode not in ("auto", "miss", "abandon"):
+            raise ValueError(f"failure_mode={failure_mode!r}; use 'auto', 'miss' or 'abandon'")
+        if failure_mode == "auto":
+            failure_mode = "miss"
+        self.failure_mode: FailureMode = failure_mode
+        self.failure_offset = failure_offset
+        self._policy = ENV_POLICY_MAP[TASKS[task].env_id]()
+        self._offset = np.zeros(3)
+        self._abandon_at = 1.0
+        self._abandoned = False
+        self._retreat = np.zeros(3)
+
+    def reset(self, env: Any, obs: Observation, info: dict[str, Any]) -> None:
+        rng = np.random.default_rng([int(info.get("seed", 0)), 7])
+        angle = rng.uniform(0.0, 2.0 * np.pi)
+        scale = self.failure_offset * (2.0 if self.task in _MISS_FAR else 1.0)
+        self._offset = scale * np.array([np.cos(angle), np.sin(angle), 0.0])
+        if self.task in _MISS_ABOVE:
+            self._offset = np.array([0.0, 0.0, 0.15])
+        self._abandon_at = rng.uniform(0.2, 0.6)
+        self._abandoned = False
+        self._retreat = env.unwrapped.raw_observation[:3] + np.array([0.0, 0.0, 0.1])
+
+    def act(self, env: Any, obs: Observation, info: dict[str, Any]) -> np.ndarray:
+        raw = env.unwrapped.raw_observation
+        if self.failure and self.failure_mode == "abandon":
+            self._abandoned |= float(info.get("progress_gt", 0.0)) >= self._abandon_at
+            if self._abandoned:
+                delta = np.clip(10.0 * (self._retreat - raw[:3]), -1.0, 1.0)
+                return np.append(delta, -1.0).astype(np.float32)
+        if self.failure and self.failure_mode == "miss":
+            for part in _OBJECT_SLICES:
+                if np.any(raw[part] != 0.0):  # absent second objects are all zeros
+                    raw[part] += self._offset
+        action = self._policy.get_action(raw)
+        return np.clip(np.asarray(action, dtype=np.float32), -1.0, 1.0)
+
+    def subtask_names(self) -> tuple[str, ...]:
+        return SUBTASK_NAMES[TASKS[self.task].kind]

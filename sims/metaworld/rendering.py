@@ -1,0 +1,58 @@
+"""Offscreen multi-view rendering of Meta-World scenes with one reused ``mujoco.Renderer``.
+
+Camera mapping (robo name -> Meta-World camera):
+
+* ``front`` -> ``corner``: third-person, from the front-left of the table.
+* ``side``  -> ``corner2``: third-person, from the right of the table.
+* ``wrist`` -> ``gripperPOV``: looks down from the gripper.
+
+``corner`` and ``corner2`` are defined with their up axis pointing down, so MuJoCo renders them
+upside down; they are rotated by 180 degrees here (a rotation, not a mirror, so left/right
+stay true).
+"""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+
+CAMERAS: dict[str, tuple[str, bool]] = {
+    "front": ("corner", True),
+    "side": ("corner2", True),
+    "wrist": ("gripperPOV", False),
+}
+"""robo camera name -> (Meta-World camera, rotate by 180 degrees)."""
+
+
+class MultiViewRenderer:
+    """Renders the robo cameras of one Meta-World model.
+
+    Args:
+        model: the env's MjModel (its offscreen buffer is grown to ``size`` if needed).
+        size: image side [px].
+        shadows: render shadows and reflections (several times slower with software EGL).
+    """
+
+    def __init__(self, model: mujoco.MjModel, size: int, shadows: bool = False):
+        model.vis.global_.offwidth = max(model.vis.global_.offwidth, size)
+        model.vis.global_.offheight = max(model.vis.global_.offheight, size)
+        self._renderer = mujoco.Renderer(model, height=size, width=size)
+        flags = self._renderer.scene.flags
+        flags[mujoco.mjtRndFlag.mjRND_SHADOW] = shadows
+        flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = shadows
+        self._camera_ids = {
+            name: mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, cam)
+            for name, (cam, _) in CAMERAS.items()
+        }
+
+    def render(self, data: mujoco.MjData, name: str) -> np.ndarray:
+        """uint8[size, size, 3] upright image of robo camera ``name`` (front, side, wrist)."""
+        self._renderer.update_scene(data, camera=self._camera_ids[name])
+        image = self._renderer.render()
+        if CAMERAS[name][1]:
+            image = image[::-1, ::-1]
+        return np.ascontiguousarray(image)
+
+    def close(self) -> None:
+        """Free the GL context."""
+        self._renderer.close()

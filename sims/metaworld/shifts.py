@@ -1,0 +1,131 @@
+"""Distribution shifts of Meta-World scenes, applied per reset from the episode seed.
+
+* ``camera``: each third-person camera ("corner", "corner2") moved by up to
+  ``camera_jitter_pos`` [m] and rotated by up to ``camera_jitter_deg`` [deg] about a random axis.
+* ``lighting``: light colours/intensities and all material/geom colours tinted (textures are
+  multiplied by the tinted material colour, so the table and walls change colour too).
+* ``obstacle``: a static cube (added to the model by :mod:`sims.metaworld.scene`) centred on
+  the segment from the hand's start to a point just above the task's target, kept clear of
+  the object.
+
+Each shift draws from its own stream ``np.random.default_rng([seed, k])`` so it never changes
+the object layout of a seed.
+"""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+from metaworld.sawyer_xyz_env import SawyerXYZEnv
+
+from sims.metaworld.scene import place_obstacle
+
+JITTERED_CAMERAS: tuple[str, ...] = ("corner", "corner2")
+"""Meta-World cameras the ``camera`` shift moves (the wrist camera rides on the gripper)."""
+
+
+def _random_rotation_quat(rng: np.random.Generator, max_deg: float) -> np.ndarray:
+    axis = rng.normal(size=3)
+    axis /= np.linalg.norm(axis)
+    angle = np.deg2rad(rng.uniform(-max_deg, max_deg))
+    quat = np.empty(4)
+    mujoco.mju_axisAngle2Quat(quat, axis, angle)
+    return quat
+
+
+class SceneShift:
+    """Applies one named shift to a raw Meta-World env after each reset.
+
+    Args:
+        env: the raw env (its model is edited in place; base values are kept to undo).
+        shift: ``None``, ``"camera"``, ``"lighting"`` or ``"obstacle"``.
+        camera_jitter_pos: max camera offset [m].
+        camera_jitter_deg: max camera rotation [deg].
+        obstacle_half_size: half edge of the obstacle cube [m].
+    """
+
+    def __init__(
+        self,
+        env: SawyerXYZEnv,
+        shift: str | None,
+        camera_jitter_pos: float = 0.05,
+        camera_jitter_deg: float = 5.0,
+        obstacle_half_size: float = 0.03,
+    ):
+        self.env = env
+        self.shift = shift
+        self.camera_jitter_pos = camera_jitter_pos
+        self.camera_jitter_deg = camera_jitter_deg
+        self.obstacle_half_size = obstacle_half_size
+        m = env.model
+        self._cam_ids = [m.camera(name).id for name in JITTERED_CAMERAS]
+        self._base = {
+            "cam_pos": m.cam_pos.copy(),
+            "cam_quat": m.cam_quat.copy(),
+            "light_diffuse": m.light_diffuse.copy(),
+            "light_ambient": m.light_ambient.copy(),
+            "mat_rgba": m.mat_rgba.copy(),
+            "geom_rgba": m.geom_rgba.copy(),
+        }
+        self.obstacle_pos: np.ndarray | None = None
+
+    def apply(self, seed: int, target: np.ndarray, object_top: float | None) -> None:
+        """Apply the shift for ``seed``.
+
+        Args:
+            seed: the episode seed.
+            target: float[3] point the hand heads for first (object or goal) [m].
+            object_top: height of the object's top [m] (``None`` when there is no object to
+                keep clear of, e.g. reach).
+        """
+        if self.shift == "camera":
+            self._jitter_cameras(np.random.default_rng([seed, 1]))
+        elif self.shift == "lighting":
+            self._relight(np.random.default_rng([seed, 2]))
+        elif self.shift == "obstacle":
+            self._place_obstacle(target, object_top)
+
+    def _jitter_cameras(self, rng: np.random.Generator) -> None:
+        m = self.env.model
+        for cam in self._cam_ids:
+            offset = rng.uniform(-1.0, 1.0, size=3)
+            offset *= self.camera_jitter_pos / max(np.linalg.norm(offset), 1e-9) * rng.uniform()
+            m.cam_pos[cam] = self._base["cam_pos"][cam] + offset
+            quat = np.empty(4)
+            mujoco.mju_mulQuat(
+                quat,
+                self._base["cam_quat"][cam],
+                _random_rotation_quat(rng, self.camera_jitter_deg),
+            )
+            m.cam_quat[cam] = quat
+
+    def _relight(self, rng: np.random.Generator) -> None:
+        m = self.env.model
+        n_light = m.nlight
+        light_tint = rng.uniform(0.45, 1.0, size=(n_light, 3))
+        m.light_diffuse[:] = np.clip(self._base["light_diffuse"] * light_tint * 1.3, 0.0, 1.0)
+        m.light_ambient[:] = rng.uniform(0.0, 0.35, size=(n_light, 3))
+        mat_tint = rng.uniform(0.45, 1.0, size=(m.nmat, 3))
+        m.mat_rgba[:, :3] = self._base["mat_rgba"][:, :3] * mat_tint
+        plain = m.geom_matid < 0
+        geom_tint = rng.uniform(0.45, 1.0, size=(int(plain.sum()), 3))
+        m.geom_rgba[plain, :3] = self._base["geom_rgba"][plain, :3] * geom_tint
+
+    def _place_obstacle(self, target: np.ndarray, object_top: float | None) -> None:
+        half = self.obstacle_half_size
+        hand = np.asarray(self.env.tcp_center, dtype=np.float64).copy()
+        aim = (
+            np.asarray(target, dtype=np.float64)
+            + (0.0 if object_top is None else 0.05) * np.eye(3)[2]
+        )
+        pos = hand + 0.5 * (aim - hand)
+        if object_top is not None:
+            pos[2] = max(pos[2], object_top + half + 0.02)  # never rest on / cut into the object
+        # Keep the hand's start pose collision-free (gripper fingers reach ~4 cm below the TCP).
+        pos[2] = (
+            min(pos[2], hand[2] - half - 0.045)
+            if np.linalg.norm(pos[:2] - hand[:2]) < half + 0.05
+            else pos[2]
+        )
+        self.obstacle_pos = pos
+        place_obstacle(self.env, pos)
