@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from robo.reward.labels import first_success
+from robo.reward.labels import first_success, rewind_ranges
 from robo.reward.metrics import ScoredEpisode
 from robo.reward.model import ProgressRewardModel
 from robo.reward.scoring import PERSPECTIVES, ProgressTrace, score_episode
@@ -70,7 +70,7 @@ def score_for_metrics(
                 phi=tr.phi,
                 phi_reversed=rev,
                 progress_gt=gt if np.isfinite(gt).any() else None,
-                rewind_segments=list(ep.meta.get("rewind_segments", [])),
+                rewind_segments=rewind_ranges(ep),
             )
         )
         traces.append(tr)

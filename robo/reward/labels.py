@@ -11,8 +11,9 @@ first step with ``success`` (the task's own sparse reward) and stays there. Priv
 
 Episodes that do not succeed make no progress toward their instruction (Φ = 0), as does a
 video paired with another task's instruction. ``rewind`` episodes carry
-``meta["rewind_segments"] = [(start, end), ...]``: inside a segment the robot undoes what it
-did, so Φ mirrors the steps before ``start``.
+``meta["rewinds"] = [[start, end), ...]`` (written by the recorder): inside a range the robot
+undoes what it did, so Φ mirrors the steps before ``start``; ``paused`` episodes carry
+``meta["pauses"]``, steps during which Φ stays put (and which are not subtask boundaries).
 """
 
 from __future__ import annotations
@@ -126,13 +127,56 @@ def progress_from_boundaries(length: int, boundaries: list[int], end: int) -> np
     return np.interp(np.arange(length), xs, ys).astype(np.float32)
 
 
-def _mirror_rewinds(phi: np.ndarray, segments: list) -> np.ndarray:
-    out = phi.copy()
-    for start, end in segments:
-        start, end = int(start), int(min(end, len(phi) - 1))
-        for t in range(start, end + 1):
-            out[t] = out[max(0, 2 * start - t - 1)] if t > start else out[start - 1]
-    return out
+def rewind_ranges(ep: Episode) -> list[tuple[int, int]]:
+    """``[start, end)`` step ranges in which the robot undid its recent actions.
+
+    Frame ``start`` is the last one before the undo, frame ``end`` the first after it, so frame
+    ``start + k`` mirrors frame ``start - k``. Read from ``meta["rewinds"]`` (``robo collect``).
+    """
+    return [(int(a), int(b)) for a, b in ep.meta.get("rewinds", []) if int(b) > int(a)]
+
+
+def pause_ranges(ep: Episode) -> list[tuple[int, int]]:
+    """``[start, end)`` step ranges where the robot held still on purpose (``meta["pauses"]``)."""
+    return [(int(a), int(b)) for a, b in ep.meta.get("pauses", []) if int(b) > int(a)]
+
+
+def _apply_rewinds(phi: np.ndarray, rewinds: list[tuple[int, int]]) -> np.ndarray:
+    """Mirror Φ inside each rewind; afterwards rescale what is left so Φ still ends at phi[-1]."""
+    out = phi.astype(np.float64).copy()
+    T = len(out)
+    for start, end in sorted(rewinds):
+        end = min(end, T - 1)
+        for t in range(start + 1, end + 1):
+            out[t] = out[max(0, 2 * start - t)]
+        if end + 1 < T:
+            seg = phi[end + 1 :].astype(np.float64)
+            lo, hi = phi[end], phi[-1]
+            frac = (seg - lo) / (hi - lo) if hi - lo > 1e-9 else np.zeros_like(seg)
+            out[end + 1 :] = out[end] + np.clip(frac, 0, 1) * (hi - out[end])
+    return out.astype(np.float32)
+
+
+def _without_pauses(ep: Episode, pauses: list[tuple[int, int]]) -> tuple[Episode, np.ndarray]:
+    """The episode with paused steps removed, and the kept step indices."""
+    keep = np.ones(len(ep), bool)
+    for a, b in pauses:
+        keep[a + 1 : b + 1] = False  # frames a+1..b repeat frame a
+    idx = np.flatnonzero(keep)
+    sub = Episode(
+        task=ep.task,
+        instruction=ep.instruction,
+        kind=ep.kind,
+        seed=ep.seed,
+        images={},
+        state=ep.state[idx],
+        action=ep.action[idx],
+        success=ep.success[idx],
+        progress_gt=ep.progress_gt[idx],
+        timestamp=ep.timestamp[idx],
+        meta=ep.meta,
+    )
+    return sub, idx
 
 
 def progress_labels(
@@ -152,19 +196,28 @@ def progress_labels(
     """
     T = len(ep)
     end = first_success(ep)
-    rewinds = list(ep.meta.get("rewind_segments", []))
+    rewinds = rewind_ranges(ep)
     if end is None and not rewinds:
         return np.zeros(T, np.float32)
     if end is None:
         if reference_length is None:
             return None
-        first = int(min(s for s, _ in rewinds))
+        first = min(s for s, _ in rewinds)
         peak = min(1.0, first / max(reference_length, 1.0))
         phi = np.clip(np.arange(T) / max(reference_length, 1.0), 0, peak).astype(np.float32)
-        return _mirror_rewinds(phi, rewinds)
+        return _apply_rewinds(phi, rewinds)
+    pauses = pause_ranges(ep)
+    if pauses and not rewinds:
+        sub, idx = _without_pauses(ep, pauses)
+        phi_sub = progress_labels(sub, mode, reference_length, max_segments)
+        return (
+            np.interp(np.arange(T), idx, phi_sub).astype(np.float32)
+            if phi_sub is not None
+            else None
+        )
     if mode == "time":
         phi = np.clip(np.arange(T) / max(end, 1), 0, 1).astype(np.float32)
     else:
         bounds = segment_episode(ep, max_segments=max_segments)
         phi = progress_from_boundaries(T, bounds, end)
-    return _mirror_rewinds(phi, rewinds) if rewinds else phi
+    return _apply_rewinds(phi, rewinds) if rewinds else phi

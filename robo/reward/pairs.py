@@ -91,31 +91,52 @@ class EpisodeStore:
         self.instructions: list[str] = []
         self.kinds: list[str] = []
         self.goals: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self.weights: list[float] = []
         self.skipped = 0
+        self.image_size = image_size
+        self.max_frames = max_frames
         for ep in episodes:
             phi = progress_labels(ep, label_mode, ref_len.get(ep.task))
             if phi is None:
                 self.skipped += 1
                 continue
-            T = len(ep)
-            idx = np.unique(np.linspace(0, T - 1, min(T, max_frames)).round().astype(int))
-            fs = first_success(ep)
-            if fs is not None and fs not in idx:
-                idx = np.unique(np.append(idx, fs))
-            i = len(self.frames)
-            self.frames.append(resize_frames(stack_views(ep.images, views)[idx], image_size))
-            self.phi.append(phi[idx].astype(np.float32))
-            self.times.append(idx)
-            self.tasks.append(ep.task)
-            self.instructions.append(ep.instruction)
-            self.kinds.append(ep.kind)
-            if fs is not None:
-                self.goals[ep.task].append((i, int(np.searchsorted(idx, fs))))
+            self.add(ep, phi)
         if not self.frames:
             raise ValueError("no episode could be labelled (hint: include successful demos)")
+        self.text_backend = text_backend
+        self._refresh_text()
+
+    def _refresh_text(self) -> None:
         self.task_instruction = dict(zip(self.tasks, self.instructions))
         texts = sorted(set(self.instructions))
-        self.text = dict(zip(texts, embed_instructions(texts, text_backend)))
+        self.text = dict(zip(texts, embed_instructions(texts, self.text_backend)))
+
+    def add(
+        self, ep: Episode, phi: np.ndarray, order: np.ndarray | None = None, weight: float = 1.0
+    ) -> None:
+        """Add ``ep`` with labels ``phi`` float[T]; ``order`` int[T'] re-times it (frames
+        ``order[k]`` in that order, e.g. a speed change or a synthetic rewind)."""
+        T = len(ep)
+        order = np.arange(T) if order is None else np.asarray(order)
+        sub = np.unique(np.linspace(0, len(order) - 1, min(len(order), self.max_frames)).round())
+        sub = sub.astype(int)
+        succ = np.flatnonzero(np.asarray(ep.success, bool)[order])
+        fs = int(succ[0]) if len(succ) else None
+        if fs is not None and fs not in sub:
+            sub = np.unique(np.append(sub, fs))
+        idx = order[sub]
+        i = len(self.frames)
+        self.frames.append(resize_frames(stack_views(ep.images, self.views)[idx], self.image_size))
+        self.phi.append(np.asarray(phi, np.float32)[idx])
+        self.times.append(sub)
+        self.tasks.append(ep.task)
+        self.instructions.append(ep.instruction)
+        self.kinds.append(ep.kind)
+        self.weights.append(float(weight))
+        if fs is not None:
+            self.goals[ep.task].append((i, int(np.searchsorted(sub, fs))))
+        if hasattr(self, "text") and ep.instruction not in self.text:
+            self._refresh_text()
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -136,7 +157,8 @@ class EpisodeStore:
         episode_weights: np.ndarray | None = None,
     ) -> Batch:
         """One balanced batch; see the module docstring."""
-        p = None if episode_weights is None else episode_weights / episode_weights.sum()
+        w_ep = np.asarray(self.weights if episode_weights is None else episode_weights, float)
+        p = w_ep / w_ep.sum()
         chosen = rng.choice(len(self), size=min(episodes, len(self)), replace=False, p=p)
         all_frames: list[np.ndarray] = []
         cand: list[tuple[int, int, int, int, float, int, str]] = []  # b, a, s, g, hop, gap, text

@@ -11,7 +11,7 @@ Kinds (as in :data:`robo.types.EPISODE_KINDS`):
 * ``noisy``: the same path with jitter; still succeeds.
 * ``failure``: reaches and closes, but the object slips and stays; the gripper carries nothing.
 * ``rewind``: carries half way, then carries the object back towards its start
-  (``meta["rewind_segments"] = [(start, end)]`` marks the regress in steps).
+  (``meta["rewinds"] = [[start, end)]`` marks the undo steps, as ``robo collect`` does).
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def make_episode(
         success[-1] = True
     meta: dict = {"gripper_dims": [3]}
     if kind == "rewind":
-        meta["rewind_segments"] = [(rewind_at, length - 1)]
+        meta["rewinds"] = [[rewind_at - 1, length - 1]]
     return Episode(
         task=task,
         instruction=instruction or text,
