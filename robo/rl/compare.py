@@ -1,0 +1,179 @@
+"""``robo rl-compare``: methods across tasks and seeds, IQM with stratified bootstrap 95% CIs.
+
+A *method* is a reward scheme plus its Φ source (``pbrs[grm]``, ``pbrs[gt]`` is written ``gt``).
+Steps-to-80% of a seed that never reached 80% count as the run's budget (censored), and the
+table says how many seeds reached it.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from robo.reward.shaping import POTENTIAL_SCHEMES
+from robo.rl.report import read_metrics
+from robo.rl.stats import iqm, stratified_bootstrap_ci
+
+
+def method_label(metrics: dict[str, Any]) -> str:
+    """``reward`` or ``reward[progress]`` for potential schemes; PBRS on ``gt`` Φ is ``gt``."""
+    reward = metrics["reward"]
+    label = metrics.get("progress_label", "gt")
+    if reward not in POTENTIAL_SCHEMES or reward == "gt":
+        return reward
+    if reward == "pbrs" and label == "gt":
+        return "gt"
+    return f"{reward}[{label}]"
+
+
+def expand_runs(runs: list[str] | str) -> list[Path]:
+    """Run directories or metrics files from paths and globs (comma-separated string ok)."""
+    items = runs.split(",") if isinstance(runs, str) else list(runs)
+    out: list[Path] = []
+    for item in items:
+        item = str(item).strip()
+        if not item:
+            continue
+        matches = sorted(glob.glob(item)) or [item]
+        out += [Path(m) for m in matches]
+    if not out:
+        raise ValueError("no runs given (hint: runs=[out/rl/sparse,out/rl/pbrs] or a glob)")
+    return out
+
+
+def collect(paths: list[Path]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """method -> task -> list of per-seed run dicts (with the job's budget attached)."""
+    table: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for p in paths:
+        m = read_metrics(p)
+        for run in m["runs"]:
+            table[method_label(m)][m["task"]].append({**run, "budget": m["steps"]})
+    return table
+
+
+def _censored_steps(run: dict[str, Any], key: str) -> float:
+    return float(run[key] if run[key] is not None else run["budget"])
+
+
+def compare(paths: list[Path], out: Path, reps: int = 2000) -> dict[str, Any]:
+    """Write ``compare.json``, ``table.md`` and ``compare.png`` to ``out``; return the result."""
+    table = collect(paths)
+    result: dict[str, Any] = {"methods": {}, "per_task": {}}
+    for method, tasks in sorted(table.items()):
+        final = {t: np.array([r["final_success"] for r in rs]) for t, rs in tasks.items()}
+        s80 = {
+            t: np.array([_censored_steps(r, "steps_to_80") for r in rs]) for t, rs in tasks.items()
+        }
+        result["methods"][method] = {
+            "tasks": sorted(tasks),
+            "runs": int(sum(len(v) for v in tasks.values())),
+            "final_success_iqm": stratified_bootstrap_ci(final, iqm, reps),
+            "steps_to_80_iqm": stratified_bootstrap_ci(s80, iqm, reps),
+        }
+        for task, rs in tasks.items():
+            result["per_task"].setdefault(task, {})[method] = {
+                "seeds": len(rs),
+                "final_success_iqm": stratified_bootstrap_ci({task: final[task]}, iqm, reps),
+                "steps_to_80_median": float(np.median(s80[task])),
+                "reached_80": int(sum(r["steps_to_80"] is not None for r in rs)),
+                "hover_ratio_gt": float(np.nanmean([_nan(r["hover_ratio_gt"]) for r in rs])),
+                "hover_ratio": float(np.nanmean([_nan(r["hover_ratio"]) for r in rs])),
+                "eval_hover_ratio_gt": float(
+                    np.nanmean([_nan(r["final_eval"]["hover_ratio_gt"]) for r in rs])
+                ),
+                "return_gap": float(np.nanmean([_nan(r["return_gap"]) for r in rs])),
+                "budget": int(rs[0]["budget"]),
+            }
+    for methods in result["per_task"].values():
+        if "sparse" in methods:
+            base = methods["sparse"]["steps_to_80_median"]
+            for m in methods.values():
+                m["steps_to_80_vs_sparse"] = m["steps_to_80_median"] / base if base else None
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "compare.json").write_text(json.dumps(_json(result), indent=2))
+    (out / "table.md").write_text(markdown_table(result))
+    plot_compare(table, result, out / "compare.png")
+    return result
+
+
+def _nan(x: Any) -> float:
+    return float("nan") if x is None else float(x)
+
+
+def _json(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _json(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json(v) for v in x]
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x
+
+
+def _ci(t: tuple[float, float, float], fmt: str = "{:.2f}") -> str:
+    return f"{fmt.format(t[0])} [{fmt.format(t[1])}, {fmt.format(t[2])}]"
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    """Per-task and aggregate tables in Markdown."""
+    lines = [
+        "| task | method | seeds | final success IQM [95% CI] | steps to 80% (median) | "
+        "reached 80% | vs sparse | hover (gt Φ, train) | hover (own Φ) | return gap |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for task, methods in sorted(result["per_task"].items()):
+        for name, m in sorted(methods.items()):
+            ratio = m.get("steps_to_80_vs_sparse")
+            lines.append(
+                f"| {task} | {name} | {m['seeds']} | {_ci(m['final_success_iqm'])} | "
+                f"{m['steps_to_80_median']:.0f} | {m['reached_80']}/{m['seeds']} | "
+                f"{'-' if ratio is None else f'{ratio:.2f}x'} | {m['hover_ratio_gt']:.3f} | "
+                f"{m['hover_ratio']:.3f} | {m['return_gap']:.2f} |"
+            )
+    lines += [
+        "",
+        "| method | tasks | runs | final success IQM [95% CI] | steps to 80% IQM [95% CI] |",
+        "|---|---|---|---|---|",
+    ]
+    for name, m in sorted(result["methods"].items()):
+        lines.append(
+            f"| {name} | {len(m['tasks'])} | {m['runs']} | {_ci(m['final_success_iqm'])} | "
+            f"{_ci(m['steps_to_80_iqm'], '{:.0f}')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def plot_compare(table: dict[str, Any], result: dict[str, Any], path: Path) -> None:
+    """Left: IQM final success with 95% CIs per method. Right: IQM success-vs-steps curves."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = sorted(result["methods"])
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=120)
+    for k, name in enumerate(methods):
+        p, lo, hi = result["methods"][name]["final_success_iqm"]
+        ax0.errorbar(p, k, xerr=[[p - lo], [hi - p]], fmt="o", capsize=4, color=f"C{k}")
+        runs = [r for rs in table[name].values() for r in rs]
+        grids = {tuple(row["step"] for row in r["curve"]) for r in runs}
+        if len(grids) == 1:
+            steps = np.array(next(iter(grids)))
+            ys = np.array([[row["eval_success_rate"] for row in r["curve"]] for r in runs])
+            curve = np.array([iqm(ys[:, j]) for j in range(ys.shape[1])])
+            ax1.plot(steps, curve, color=f"C{k}", label=name)
+    ax0.set(yticks=range(len(methods)), yticklabels=methods, xlabel="final success (IQM)")
+    ax0.set_xlim(-0.05, 1.05)
+    ax0.grid(alpha=0.3)
+    ax1.set(xlabel="environment steps", ylabel="success (IQM over runs)", ylim=(-0.03, 1.03))
+    ax1.grid(alpha=0.3)
+    if methods:
+        ax1.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
