@@ -105,7 +105,12 @@ def load_episodes(
         if isinstance(src, str):
             seed = int(src.split(":", 1)[1]) if ":" in src else 0
             batch = make_dataset(seed=seed, image_size=image_size)
-            eps.extend(batch[:max_per_dataset] if max_per_dataset else batch)
+            if max_per_dataset:  # per synthetic task: experts first, then the other kinds
+                by_task: dict[str, list[Episode]] = {}
+                for e in sorted(batch, key=lambda e: e.kind != "expert"):
+                    by_task.setdefault(e.task, []).append(e)
+                batch = [e for group in by_task.values() for e in group[:max_per_dataset]]
+            eps.extend(batch)
             continue
         from robo.data import EpisodeReader
 
@@ -128,7 +133,7 @@ def split_episodes(
         by_task.setdefault(ep.task, []).append(ep)
     for eps in by_task.values():
         order = rng.permutation(len(eps))
-        n_val = int(round(val_frac * len(eps))) if len(eps) > 2 else 0
+        n_val = max(1, int(round(val_frac * len(eps)))) if len(eps) > 2 and val_frac > 0 else 0
         held = set(order[:n_val].tolist())
         for i, ep in enumerate(eps):
             (val if i in held else train).append(ep)

@@ -1,0 +1,58 @@
+"""Smoke tests of the reward commands at a tiny budget (synthetic data, hash text embeddings)."""
+
+import json
+
+import pytest
+
+from robo.cli.main import main
+
+SMALL = ["reward.image_size=32", "reward.text_backend=hash", "reward.embed_dim=32", "threads=1"]
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    out = tmp_path_factory.mktemp("grm") / "ck"
+    rc = main(["train-reward", "data=synthetic", "max_episodes=3", f"out={out}", "progress=false",
+               "train.steps=3", "train.eval_every=0", "train.pairs_per_batch=32", *SMALL])  # fmt: skip
+    assert rc == 0
+    return out
+
+
+def test_train_writes_checkpoint_and_logs(ckpt):
+    assert (ckpt / "model.safetensors").exists() and (ckpt / "config.json").exists()
+    meta = json.loads((ckpt / "config.json").read_text())["meta"]
+    assert meta["train_data"] == ["synthetic"] and meta["held_out"]
+    assert any((ckpt / "tb").iterdir())
+
+
+def test_eval_writes_metrics_report_and_video(ckpt, tmp_path):
+    out = tmp_path / "ev"
+    rc = main(["eval-reward", f"ckpt={ckpt}", "data=synthetic:3", "max_episodes=2", "split=all",
+               f"out={out}", "figures=2", "videos=1", "threads=1"])  # fmt: skip
+    assert rc == 0
+    m = json.loads((out / "metrics.json").read_text())
+    keys = {"voc_s", "voc_rev", "voc_p", "tau_a", "auroc", "ece", "regress_recall", "voc_fail"}
+    assert keys <= set(m["overall"]) and keys <= set(m["baseline_time"]["overall"])
+    assert m["baseline_time"]["overall"]["voc_s"] == 1.0
+    report = out / "report"
+    assert (report / "reliability.png").exists() and (report / "trace_00.mp4").stat().st_size > 0
+    assert len(list(report.glob("progress_*.png"))) == 2
+
+
+def test_adapt_writes_new_checkpoint(ckpt, tmp_path):
+    out = tmp_path / "ad"
+    rc = main(["adapt-reward", f"base={ckpt}", "demo=synthetic:4", "task=synth/up", f"out={out}",
+               "replay_per_dataset=1", "eval_data=synthetic:5", "adapt.steps=2", "threads=1",
+               "progress=false"])  # fmt: skip
+    assert rc == 0
+    res = json.loads((out / "adapt.json").read_text())
+    assert res["task"] == "synth/up" and res["replay_episodes"] > 0
+    assert "zero_shot" in res and "adapted" in res
+    assert (out / "model.safetensors").exists()
+
+
+def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
+    assert main(["eval-reward", f"ckpt={tmp_path}/missing", "data=synthetic"]) == 2
+    assert "train one with" in capsys.readouterr().err
+    assert main(["train-reward", "data=no/such-task", f"data_root={tmp_path}"]) == 2
+    assert "robo collect" in capsys.readouterr().err

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+import torch
+
+from robo.reward.evaluate import goal_frame
+from robo.reward.model import ProgressRewardModel, RewardModelConfig
+from robo.reward.scoring import ProgressTracker, fuse, score_episode
+from robo.reward.synthetic import make_episode
+
+
+def test_fusion_weights_follow_inverse_variance():
+    phi, std, w = fuse(np.array([0.2, 0.6, np.nan]), np.array([0.1, 0.2, 0.05]))
+    np.testing.assert_allclose(w, [0.8, 0.2, 0.0])
+    assert phi == pytest.approx(0.8 * 0.2 + 0.2 * 0.6)
+    assert std < 0.1  # fused is more certain than the best input
+    _, _, w2 = fuse(np.array([0.5, 0.5, 0.5]), np.array([0.1, 0.1, 0.1]))
+    np.testing.assert_allclose(w2, [1 / 3] * 3)
+
+
+def test_tracker_matches_batch_scoring():
+    torch.manual_seed(0)
+    m = ProgressRewardModel(RewardModelConfig(image_size=32, text_backend="hash")).eval()
+    ep = make_episode(length=12, image_size=32)
+    goal = goal_frame(make_episode(seed=5, length=12, image_size=32))
+    tr = score_episode(m, ep, goal_images=goal)
+    assert tr.phi.shape == tr.std.shape == (12,)
+    np.testing.assert_allclose(tr.weights.sum(1), 1.0, atol=1e-9)
+    tracker = ProgressTracker(m, ep.instruction, goal)
+    online = [tracker.reset({c: v[0] for c, v in ep.images.items()})[0]]
+    for t in range(1, 12):
+        online.append(tracker.step({c: v[t] for c, v in ep.images.items()})[0])
+    np.testing.assert_allclose(online, tr.phi, atol=1e-4)
+    assert len(tracker.cache) == 12  # one cached embedding per step
+
+
+def test_missing_camera_still_scores():
+    m = ProgressRewardModel(RewardModelConfig(image_size=32, text_backend="hash")).eval()
+    ep = make_episode(length=8, image_size=32)
+    del ep.images["side"]
+    tr = score_episode(m, ep)
+    assert np.isfinite(tr.phi).all()
+    with pytest.raises(ValueError, match="none of the cameras"):
+        score_episode(m, ep, views=["top"])
