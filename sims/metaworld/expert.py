@@ -33,9 +33,6 @@ from sims.experts.base import Expert
 from sims.metaworld.progress import SUBTASK_NAMES
 from sims.metaworld.tasks import TASKS
 
-# metaworld.policies.policy.move warns whenever a gain saturates the action, i.e. every step.
-warnings.filterwarnings("ignore", message=r"Constant\(s\) may be too high")
-
 _OBJECT_SLICES = (slice(4, 7), slice(11, 14), slice(36, 39))  # object 1, object 2, goal
 FailureMode = Literal["auto", "miss", "abandon"]
 _MISS_ABOVE = frozenset({"coffee-button", "door-close", "drawer-close"})
@@ -50,6 +47,8 @@ class MetaWorldExpert(Expert):
         failure: produce an on-purpose failure (see module docstring).
         failure_mode: ``"auto"``, ``"miss"`` or ``"abandon"`` (see module docstring).
         failure_offset: ``"miss"``: how far perceived object/goal positions are shifted [m].
+        avoid_obstacle: under ``shift="obstacle"``, climb over the obstacle when the next
+            moves would run into it (Meta-World's policies move in straight lines).
     """
 
     def __init__(
@@ -58,6 +57,7 @@ class MetaWorldExpert(Expert):
         failure: bool = False,
         failure_mode: FailureMode = "auto",
         failure_offset: float = 0.12,
+        avoid_obstacle: bool = True,
     ):
         task = task.removeprefix("metaworld/")
         if task not in TASKS:
@@ -70,6 +70,7 @@ class MetaWorldExpert(Expert):
             failure_mode = "miss"
         self.failure_mode: FailureMode = failure_mode
         self.failure_offset = failure_offset
+        self.avoid_obstacle = avoid_obstacle
         self._policy = ENV_POLICY_MAP[TASKS[task].env_id]()
         self._offset = np.zeros(3)
         self._abandon_at = 1.0
@@ -98,8 +99,32 @@ class MetaWorldExpert(Expert):
             for part in _OBJECT_SLICES:
                 if np.any(raw[part] != 0.0):  # absent second objects are all zeros
                     raw[part] += self._offset
-        action = self._policy.get_action(raw)
-        return np.clip(np.asarray(action, dtype=np.float32), -1.0, 1.0)
+        with warnings.catch_warnings():
+            # metaworld's move() warns whenever a gain saturates the action, i.e. most steps.
+            warnings.simplefilter("ignore", UserWarning)
+            action = self._policy.get_action(raw)
+        action = np.clip(np.asarray(action, dtype=np.float32), -1.0, 1.0)
+        obstacle = env.unwrapped.obstacle_position
+        if obstacle is not None and self.avoid_obstacle:
+            action = _climb_over(action, env.unwrapped.raw_env.tcp_center, obstacle, env)
+        return action
 
     def subtask_names(self) -> tuple[str, ...]:
         return SUBTASK_NAMES[TASKS[self.task].kind]
+
+
+def _climb_over(action: np.ndarray, tcp: np.ndarray, obstacle: np.ndarray, env: Any) -> np.ndarray:
+    """Turn ``action`` into a climb while its next few steps would enter the obstacle's column
+    below its top plus a clearance (a reactive detour over the cube)."""
+    half = float(env.unwrapped.config.obstacle_half_size)
+    footprint = half + 0.05  # gripper pads reach ~4.5 cm sideways from the TCP [m]
+    clearance = obstacle[2] + half + 0.05
+    ahead = tcp[:2] + 0.04 * action[:2]  # ~4 control steps at 1 cm per unit action
+    entering = np.max(np.abs(ahead - obstacle[:2])) < footprint
+    if not entering or tcp[2] >= clearance:
+        return action
+    out = action.copy()
+    if np.max(np.abs(tcp[:2] - obstacle[:2])) >= footprint:
+        out[:2] = 0.0  # beside the cube: stop and climb before moving on
+    out[2] = 1.0
+    return out

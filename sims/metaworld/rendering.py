@@ -24,6 +24,13 @@ CAMERAS: dict[str, tuple[str, bool]] = {
 """robo camera name -> (Meta-World camera, rotate by 180 degrees)."""
 
 
+def upright(image: np.ndarray, name: str) -> np.ndarray:
+    """``image`` (uint8[S, S, ...] as MuJoCo renders camera ``name``) turned upright."""
+    if CAMERAS[name][1]:
+        image = image[::-1, ::-1]
+    return np.ascontiguousarray(image)
+
+
 class MultiViewRenderer:
     """Renders the robo cameras of one Meta-World model.
 
@@ -48,10 +55,7 @@ class MultiViewRenderer:
     def render(self, data: mujoco.MjData, name: str) -> np.ndarray:
         """uint8[size, size, 3] upright image of robo camera ``name`` (front, side, wrist)."""
         self._renderer.update_scene(data, camera=self._camera_ids[name])
-        image = self._renderer.render()
-        if CAMERAS[name][1]:
-            image = image[::-1, ::-1]
-        return np.ascontiguousarray(image)
+        return upright(self._renderer.render(), name)
 
     def close(self) -> None:
         """Free the GL context."""

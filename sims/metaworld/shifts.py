@@ -84,6 +84,7 @@ class SceneShift:
             self._relight(np.random.default_rng([seed, 2]))
         elif self.shift == "obstacle":
             self._place_obstacle(target, object_top)
+        mujoco.mj_forward(self.env.model, self.env.data)  # camera/body poses live in data
 
     def _jitter_cameras(self, rng: np.random.Generator) -> None:
         m = self.env.model
@@ -114,18 +115,21 @@ class SceneShift:
     def _place_obstacle(self, target: np.ndarray, object_top: float | None) -> None:
         half = self.obstacle_half_size
         hand = np.asarray(self.env.tcp_center, dtype=np.float64).copy()
-        aim = (
-            np.asarray(target, dtype=np.float64)
-            + (0.0 if object_top is None else 0.05) * np.eye(3)[2]
-        )
+        lift = 0.0 if object_top is None else 0.05
+        aim = np.asarray(target, dtype=np.float64) + np.array([0.0, 0.0, lift])
         pos = hand + 0.5 * (aim - hand)
         if object_top is not None:
-            pos[2] = max(pos[2], object_top + half + 0.02)  # never rest on / cut into the object
-        # Keep the hand's start pose collision-free (gripper fingers reach ~4 cm below the TCP).
-        pos[2] = (
-            min(pos[2], hand[2] - half - 0.045)
-            if np.linalg.norm(pos[:2] - hand[:2]) < half + 0.05
-            else pos[2]
-        )
+            # Keep the column above the object free (the hand must come down onto it): when
+            # the hand starts almost above the object, sit next to it on the hand's side.
+            away = hand[:2] - aim[:2]
+            dist = float(np.linalg.norm(away))
+            clear = half + 0.07
+            if dist < 2.0 * clear:
+                unit = away / dist if dist > 1e-6 else np.array([0.0, -1.0])
+                pos[:2] = aim[:2] + clear * unit
+            pos[2] = max(pos[2], object_top + half + 0.02)
+        near_start = np.max(np.abs(pos[:2] - hand[:2])) < half + 0.05
+        if near_start:  # the hand's start pose stays collision-free (fingers reach ~4 cm down)
+            pos[2] = min(pos[2], hand[2] - half - 0.045)
         self.obstacle_pos = pos
         place_obstacle(self.env, pos)
