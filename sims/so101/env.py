@@ -86,6 +86,10 @@ class SO101Env(TaskEnv):
         """float64[3] cube centre [m]."""
         return self.data.xpos[self._cube_body].copy()
 
+    def pad_center(self) -> np.ndarray:
+        """float64[3] midpoint of the two fingertip pads [m] (the pushing point, jaws closed)."""
+        return 0.5 * (self.data.geom_xpos[self._pads[0]] + self.data.geom_xpos[self._pads[1]])
+
     def cube_yaw(self) -> float:
         """Cube heading about world z [rad]."""
         mat = self.data.xmat[self._cube_body].reshape(3, 3)

@@ -28,7 +28,7 @@ from sims.so101.layout import BIN_HEIGHT
 from sims.so101.tasks import STAGES, push_direction
 
 MAX_JOINT_STEP = 0.12  # [rad] per control step
-PUSH_CONTACT = 0.022  # [m] cube centre ahead of the tip when the closed pads touch it
+PUSH_CONTACT = 0.021  # [m] cube centre ahead of the pad midpoint when the closed pads touch it
 
 
 @dataclass
@@ -124,35 +124,39 @@ class SO101Expert(Expert):
         return plan
 
     def _plan_push_cube(self, e: Any, rng: np.random.Generator) -> list[Waypoint]:
-        self.jaw_yaw = float(
-            np.arctan2(*push_direction(e.layout, e.cube_pos()[:2])[::-1]) + np.pi / 2
-        )
-        lateral = np.zeros(3)
+        d0 = push_direction(e.layout, e.cube_pos()[:2])
+        self.jaw_yaw = float(np.arctan2(d0[1], d0[0]) + np.pi / 2)
+        lateral = np.zeros(2)
         if self.mode == "offline":
-            d = push_direction(e.layout, e.cube_pos()[:2])
-            lateral = 0.045 * np.array([-d[1], d[0], 0.0])
+            lateral = 0.045 * np.array([-d0[1], d0[0]])
         stop = 0.65 if self.mode == "short" else 0.0
-        target_z = e.cube_pos()[2]
+        z = e.cube_pos()[2]
+
+        def pusher_to_tip(env: Any, pusher_xy: np.ndarray, up: float = 0.0) -> np.ndarray:
+            offset = env.tip_pos()[:2] - env.pad_center()[:2]
+            return np.array([*(pusher_xy + offset + lateral), z + up])
 
         def behind(env: Any, back: float, up: float) -> np.ndarray:
-            cube = env.cube_pos()
-            d = push_direction(env.layout, cube[:2])
-            return np.array([*(cube[:2] - back * d), target_z + up]) + lateral
+            cube = env.cube_pos()[:2]
+            return pusher_to_tip(env, cube - back * push_direction(env.layout, cube), up)
 
         def push(env: Any) -> np.ndarray:
-            cube = env.cube_pos()
-            d = push_direction(env.layout, cube[:2])
-            remaining = float(np.linalg.norm(env.layout.target[:2] - cube[:2]))
-            start = np.linalg.norm(env.layout.target[:2] - env._start_cube[:2])
-            if remaining < 0.006 or remaining < stop * start:
+            cube = env.cube_pos()[:2]
+            d = push_direction(env.layout, cube)
+            remaining = float(np.linalg.norm(env.layout.target[:2] - cube))
+            start = float(np.linalg.norm(env.layout.target[:2] - env.layout.cube_xy))
+            if remaining < 0.005 or remaining < stop * start:
                 return self.cmd.copy()
-            step = min(0.012, remaining)
-            return np.array([*(cube[:2] - (PUSH_CONTACT - step) * d), target_z]) + lateral
+            rel = env.pad_center()[:2] - lateral - cube
+            off_line = abs(float(rel @ np.array([-d[1], d[0]])))
+            if off_line > 0.007:  # realign behind the cube before pushing on
+                return pusher_to_tip(env, cube - (PUSH_CONTACT + 0.012) * d)
+            return pusher_to_tip(env, cube - (PUSH_CONTACT - min(0.01, remaining)) * d)
 
         return [
-            Waypoint(lambda env: behind(env, 0.045, 0.05), GRIPPER_CLOSED, speed=0.2),
-            Waypoint(lambda env: behind(env, 0.045, 0.0), GRIPPER_CLOSED, speed=0.08),
-            Waypoint(push, GRIPPER_CLOSED, speed=0.05, track=True, hold=200, tol=0.0),
+            Waypoint(lambda env: behind(env, 0.05, 0.05), GRIPPER_CLOSED, speed=0.2),
+            Waypoint(lambda env: behind(env, 0.05, 0.0), GRIPPER_CLOSED, speed=0.08),
+            Waypoint(push, GRIPPER_CLOSED, speed=0.05, track=True, hold=400, tol=0.0),
         ]
 
     def _plan_place_cube_in_bin(self, e: Any, rng: np.random.Generator) -> list[Waypoint]:
