@@ -30,6 +30,19 @@ logger = logging.getLogger(__name__)
 TORQUE_LIMIT_MAX = 1000  # Feetech Torque_Limit register: 0..1000 = 0..100 % of max torque
 
 
+def preload_lerobot(kind: str = "so101") -> None:
+    """Import lerobot's robot classes now.
+
+    Importing them (torch._dynamo -> triton) *after* a MuJoCo EGL context has been used in
+    the process segfaults in native code, so a process that runs the sim twin and then a
+    lerobot arm (``deploy dry_run=true``) must import lerobot first.
+    """
+    if kind == "koch":
+        import lerobot.robots.koch_follower  # noqa: F401
+    else:
+        import lerobot.robots.so_follower  # noqa: F401
+
+
 def _bus_errors() -> tuple[type[BaseException], ...]:
     """What lerobot and the serial stack raise on a failing link."""
     import termios
@@ -87,6 +100,8 @@ class LerobotArm(Robot):
         self.sync_calibration = sync_calibration
         self.torque_off_on_disconnect = torque_off_on_disconnect
         self.lerobot_robot: Any = None
+        self.connect_attempts = 3  # transient timeouts at connect are retried
+        self.num_retry = 2  # per bus transaction (a lost/corrupt packet is retried)
         self._prev: tuple[np.ndarray, float] | None = None
         self._effort: float | None = None
         self._torque = False
@@ -120,15 +135,21 @@ class LerobotArm(Robot):
     def _connect(self) -> None:
         path = calibration_path(self.calibration_dir, self.robot_id)
         load_calibration(path, self.limits.joint_names)  # clear error before touching the bus
-        robot = self._make_lerobot_robot()
-        try:
-            robot.connect(calibrate=False)
-        except _bus_errors() as err:
-            self._close_quietly(robot)
-            raise ConnectionLostError(
-                f"{self.kind}: cannot connect on {self.port}: {_first_line(err)} "
-                "(hint: check the USB cable, power and port; `lerobot-find-port` lists ports)"
-            ) from None
+        robot = None
+        for attempt in range(self.connect_attempts):
+            robot = self._make_lerobot_robot()
+            try:
+                robot.connect(calibrate=False)
+                break
+            except _bus_errors() as err:
+                self._close_quietly(robot)
+                if attempt + 1 == self.connect_attempts:
+                    raise ConnectionLostError(
+                        f"{self.kind}: cannot connect on {self.port}: {_first_line(err)} "
+                        "(hint: check the USB cable, power and port; `lerobot-find-port` "
+                        "lists ports)"
+                    ) from None
+                logger.warning("%s: connect attempt %d failed: %s", self.kind, attempt + 1, err)
         self.lerobot_robot = robot
         try:
             if not robot.bus.is_calibrated:
@@ -140,7 +161,7 @@ class LerobotArm(Robot):
                 logger.info("writing calibration %s to the motors", path)
                 with robot.bus.torque_disabled():  # EEPROM writes need torque off
                     robot.bus.write_calibration(robot.calibration)
-            robot.bus.enable_torque()
+            robot.bus.enable_torque(num_retry=self.num_retry)
         except _bus_errors() as err:
             self._close_quietly(robot)
             raise ConnectionLostError(
@@ -173,7 +194,7 @@ class LerobotArm(Robot):
     # -- I/O ----------------------------------------------------------------------------------
     def _read(self) -> RobotState:
         try:
-            values = self.lerobot_robot.bus.sync_read("Present_Position")
+            values = self.lerobot_robot.bus.sync_read("Present_Position", num_retry=self.num_retry)
         except _bus_errors() as err:
             raise ConnectionLostError(
                 f"{self.kind}: lost the bus on {self.port} while reading: {_first_line(err)} "
@@ -193,7 +214,9 @@ class LerobotArm(Robot):
         try:
             if self.kind == "so101" and gripper_effort != self._effort:
                 value = int(round(gripper_effort * TORQUE_LIMIT_MAX))
-                self.lerobot_robot.bus.write("Torque_Limit", "gripper", value)
+                self.lerobot_robot.bus.write(
+                    "Torque_Limit", "gripper", value, num_retry=self.num_retry
+                )
                 self._effort = gripper_effort
             self.lerobot_robot.send_action(action)
         except _bus_errors() as err:

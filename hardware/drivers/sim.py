@@ -7,21 +7,23 @@ The scene is the arm MJCF on a table plane at z = 0 with three cameras (``front`
   so the twin behaves like a real arm under any loop rate.
 * ``fast``: every ``send`` advances exactly ``control_dt`` seconds (as fast as possible).
 
-Camera frames are rendered by one thread per camera (the GL context lives in that thread)
-from a snapshot taken under the physics lock, so rendering never stalls the control loop.
+Camera frames are rendered by a separate process from the joint positions the twin publishes
+in shared memory (:mod:`hardware.drivers.sim_render`), so rendering never holds the control
+loop's GIL.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Literal
 
 import mujoco
 import numpy as np
 
-from hardware.cameras import CameraStream, CameraView
+from hardware.drivers.sim_render import SharedCameraView, SimRenderProcess
 from hardware.kinematics import SO101_JOINT_NAMES, so101_mjcf_path
 from hardware.robot import Robot, RobotLimits, RobotState
 
@@ -128,36 +130,17 @@ class SimTwin(Robot):
         self._physics_lock = threading.Lock()
         self._t0 = 0.0
         self._torque = True
-        views = self._camera_views(tuple(cameras), camera_fps)
+        self._render: SimRenderProcess | None = None
+        views: dict[str, SharedCameraView] = {}
+        if cameras:
+            for name in cameras:
+                self.model.camera(name)  # KeyError now rather than in the render process
+            self._render = SimRenderProcess(
+                self.model.nq, tuple(cameras), self.image_size, camera_fps, mjcf
+            )
+            weakref.finalize(self, self._render.close)
+            views = {name: SharedCameraView(name, self._render) for name in cameras}
         super().__init__(limits or twin_limits(self.model), views)
-
-    # -- cameras ------------------------------------------------------------------------------
-    def _camera_views(self, names: tuple[str, ...], fps: float) -> dict[str, CameraView]:
-        """One render thread (one GL context) for all cameras; one view per name."""
-        if not names:
-            return {}
-        holder: dict[str, mujoco.Renderer] = {}
-        ids = {name: self.model.camera(name).id for name in names}
-
-        def setup() -> None:
-            holder["r"] = mujoco.Renderer(self.model, self.image_size, self.image_size)
-
-        def grab() -> dict[str, np.ndarray]:
-            renderer = holder["r"]
-            frames = {}
-            for name, cam_id in ids.items():
-                with self._physics_lock:
-                    renderer.update_scene(self.data, camera=cam_id)
-                frames[name] = renderer.render().copy()
-            return frames
-
-        def teardown() -> None:
-            renderer = holder.pop("r", None)
-            if renderer is not None:
-                renderer.close()
-
-        rig = CameraStream("sim", grab, fps=fps, setup=setup, teardown=teardown)
-        return {name: CameraView(name, rig) for name in names}
 
     # -- driver hooks -------------------------------------------------------------------------
     def _connect(self) -> None:
@@ -167,6 +150,7 @@ class SimTwin(Robot):
             self.data.ctrl[self._act] = self.home
             mujoco.mj_forward(self.model, self.data)
             self._set_torque(True)
+            self._publish()
         self._t0 = time.monotonic()
 
     def _disconnect(self) -> None:
@@ -188,6 +172,7 @@ class SimTwin(Robot):
             self._advance_to_wall_clock()
             q = self.data.qpos[self._qadr].copy()
             v = self.data.qvel[self._dadr].copy()
+            self._publish()
         return RobotState(q, v, time.monotonic(), self._torque)
 
     def _send_target(self, target: np.ndarray, gripper_effort: float) -> None:
@@ -201,6 +186,11 @@ class SimTwin(Robot):
             if self.pacing == "fast":
                 for _ in range(max(1, round(self.control_dt / self.model.opt.timestep))):
                     mujoco.mj_step(self.model, self.data)
+            self._publish()
+
+    def _publish(self) -> None:
+        if self._render is not None:
+            self._render.publish(self.data.qpos)
 
     def _torque_off(self) -> None:
         with self._physics_lock:
