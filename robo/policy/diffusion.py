@@ -30,7 +30,7 @@ class DiffusionConfig:
 
     Attributes:
         action_dim: A. state_dim: D. horizon: H [control steps]. executed: executed prefix.
-        cameras: views the policy looks at, in order. image_size: side the views are resized to [px].
+        cameras: views the policy looks at, in order (empty = state-only policy). image_size: side the views are resized to [px].
         unet_dims: U-Net channel widths. kernel: temporal kernel. view_dim: per-view feature size.
         instruction_buckets: hashed-word vocabulary (0 = ignore the instruction).
         num_train_steps: DDPM timesteps T. num_inference_steps: DDIM steps K.
@@ -129,13 +129,15 @@ class DiffusionPolicy(nn.Module):
                 f"observation lacks cameras {missing}; the policy needs {list(self.config.cameras)}"
                 " (hint: build the env with render=True and those cameras)"
             )
-        imgs = np.stack([obs["images"][c] for c in self.config.cameras])[None]
         state = np.asarray(obs["state"], dtype=np.float32)[None]
         if state.shape[1] != self.config.state_dim:
             raise ValueError(
                 f"state has {state.shape[1]} dims, the policy expects {self.config.state_dim}"
             )
-        batch = {"images": self.prepare(torch.from_numpy(imgs)), "state": torch.from_numpy(state)}
+        batch = {"state": torch.from_numpy(state)}
+        if self.config.cameras:
+            imgs = np.stack([obs["images"][c] for c in self.config.cameras])[None]
+            batch["images"] = self.prepare(torch.from_numpy(imgs))
         if self.config.instruction_buckets:
             ids = hash_tokens(obs.get("instruction", ""), self.config.instruction_buckets)
             batch["tokens"] = torch.tensor([ids])
@@ -144,7 +146,7 @@ class DiffusionPolicy(nn.Module):
     def condition(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Conditioning vectors float[B, cond_dim] from prepared images and raw state."""
         state = self.normalizer.normalize_state(batch["state"])
-        return self.encoder(batch["images"], state, batch.get("tokens"))
+        return self.encoder(batch.get("images"), state, batch.get("tokens"))
 
     # -- training -------------------------------------------------------------------------
     def loss(

@@ -162,8 +162,9 @@ def hash_tokens(text: str, buckets: int) -> list[int]:
 class ObsEncoder(nn.Module):
     """Observation -> conditioning vector float[B, cond_dim].
 
-    Inputs: ``images`` float[B, V, 3, S, S] in [0, 255] (views in ``cameras`` order), ``state``
-    float[B, D] (already normalised) and optional instruction token ids (hashed words).
+    Inputs: ``images`` float[B, V, 3, S, S] in [0, 255] (views in ``cameras`` order; ignored
+    when V = 0, a state-only policy), ``state`` float[B, D] (already normalised) and optional
+    instruction token ids (hashed words).
     """
 
     def __init__(
@@ -184,11 +185,11 @@ class ObsEncoder(nn.Module):
 
     def forward(
         self,
-        images: torch.Tensor,
+        images: torch.Tensor | None,
         state: torch.Tensor,
         tokens: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        feats = [enc(images[:, i]) for i, enc in enumerate(self.views)]
+        feats = [enc(images[:, i]) for i, enc in enumerate(self.views)] if self.views else []
         feats.append(self.state(state))
         if self.instruction is not None:
             if tokens is None:
