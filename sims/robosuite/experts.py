@@ -23,6 +23,10 @@ K_POS = 12.0
 """Position gain [1/m]: an error of 1/K_POS m saturates the action (0.05 m per unit)."""
 K_ROT = 1.5
 """Orientation gain [1/rad]."""
+K_INT = 0.3
+"""Integral gain of the position servo [1/step]; removes the OSC's steady-state error."""
+INT_LIMIT = 0.04
+"""Bound of the integral correction per axis [m]."""
 MISS_OFFSET = 0.07
 """Sideways offset of the grasp point in failure mode [m]."""
 OPEN, CLOSE = -1.0, 1.0
@@ -81,10 +85,12 @@ class WaypointExpert(Expert):
         self._rng = np.random.default_rng(seed)
         self._phase = 0
         self._phase_steps = 0
+        self._integral = np.zeros(3)
 
     def reset(self, env: Any, obs: Observation, info: dict[str, Any]) -> None:
         self._phase = 0
         self._phase_steps = 0
+        self._integral = np.zeros(3)
         self._rng = np.random.default_rng([info.get("seed", 0), 99])
         self._plan(env.unwrapped)
 
@@ -94,6 +100,13 @@ class WaypointExpert(Expert):
     def _next(self) -> None:
         self._phase += 1
         self._phase_steps = 0
+        self._integral = np.zeros(3)
+
+    def _servo(self, env: Any, target: np.ndarray, rot: np.ndarray, grip: float) -> np.ndarray:
+        """:func:`servo` with an integral term on the position error (reset at each phase)."""
+        err = target - env.unwrapped.eef_pos
+        self._integral = np.clip(self._integral + K_INT * err, -INT_LIMIT, INT_LIMIT)
+        return servo(env, target + self._integral, rot, grip)
 
     def _reached(self, env: Any, target: np.ndarray, tol: float) -> bool:
         return bool(np.linalg.norm(target - env.unwrapped.eef_pos) < tol)
@@ -134,16 +147,16 @@ class PickExpert(WaypointExpert):
             target = grasp_point + [0.0, 0.0, self.hover]
             if self._reached(base, target, 0.015) or self._phase_steps > 60:
                 self._next()
-            return servo(base, target, self._rot, OPEN)
+            return self._servo(base, target, self._rot, OPEN)
         if self._phase == 1:  # descend
             if self._reached(base, grasp_point, 0.008) or self._phase_steps > 40:
                 self._next()
-            return servo(base, grasp_point, self._rot, OPEN)
+            return self._servo(base, grasp_point, self._rot, OPEN)
         if self._phase == 2:  # close
             if self._phase_steps >= self.close_steps:
                 self._next()
                 self._lift_from = base.eef_pos.copy()
-            return servo(base, grasp_point, self._rot, CLOSE)
+            return self._servo(base, grasp_point, self._rot, CLOSE)
         return self._transport(base)
 
     def _transport(self, env: Any) -> np.ndarray:
@@ -160,7 +173,7 @@ class LiftExpert(PickExpert):
         )
 
     def _transport(self, env: Any) -> np.ndarray:
-        return servo(env, self._lift_from + [0.0, 0.0, 0.15], self._rot, CLOSE)
+        return self._servo(env, self._lift_from + [0.0, 0.0, 0.15], self._rot, CLOSE)
 
     def subtask_names(self) -> tuple[str, ...]:
         return ("hover", "descend", "close", "lift")
@@ -190,30 +203,176 @@ class StackExpert(PickExpert):
             target = self._lift_from + [0.0, 0.0, 0.12]
             if self._reached(env, target, 0.02) or self._phase_steps > 40:
                 self._next()
-            return servo(env, target, self._rot, CLOSE)
+            return self._servo(env, target, self._rot, CLOSE)
         if self._phase == 4:  # move above cube B
             target = self._place + held + [0.0, 0.0, 0.06]
             if np.linalg.norm(a[:2] - self._b[:2]) < 0.008 or self._phase_steps > 80:
                 self._next()
-            return servo(env, target, self._rot, CLOSE)
+            return self._servo(env, target, self._rot, CLOSE)
         if self._phase == 5:  # lower onto cube B
             target = self._place + held
             if abs(a[2] - self._place[2]) < 0.004 or self._phase_steps > 40:
                 self._next()
-            return servo(env, target, self._rot, CLOSE)
+            return self._servo(env, target, self._rot, CLOSE)
         if self._phase == 6:  # release
             if self._phase_steps >= 8:
                 self._next()
-            return servo(env, env.eef_pos, self._rot, OPEN)
-        return servo(env, self._place + [0.0, 0.0, 0.12], self._rot, OPEN)
+            return self._servo(env, env.eef_pos, self._rot, OPEN)
+        return self._servo(env, self._place + [0.0, 0.0, 0.12], self._rot, OPEN)
 
     def subtask_names(self) -> tuple[str, ...]:
         return ("hover", "descend", "close", "lift", "carry", "lower", "release", "retreat")
 
 
+class PickPlaceExpert(PickExpert):
+    """PickPlace (one object): pick it, carry it at a safe height to its bin slot, lower it,
+    open, retreat (robosuite counts success only once the gripper has left the object)."""
+
+    carry = 0.17
+    """Carrying height of the gripper above the bins [m]."""
+    inset = np.array([0.035, 0.05])
+    """Shift of the release point from the slot centre towards the bin centre [m]: the slot
+    centres sit at the edge of the Panda's reach, the inner half of the slot does not."""
+    drop = 0.08
+    """Gripper height above the bin floor when releasing [m]."""
+    symmetry = np.pi / 2
+
+    def _object(self, env: Any) -> tuple[np.ndarray, np.ndarray]:
+        raw = env.raw
+        body = raw.obj_body_id[raw.objects[raw.object_id].name]
+        return np.array(raw.sim.data.body_xpos[body]), np.array(raw.sim.data.body_xquat[body])
+
+    def _plan(self, env: Any) -> None:
+        super()._plan(env)
+        raw = env.raw
+        self._goal = np.array(raw.target_bin_placements[raw.object_id], dtype=float)
+        toward_centre = -np.sign(self._goal[:2] - np.asarray(raw.bin2_pos[:2], dtype=float))
+        self._goal[:2] += toward_centre * self.inset
+        self._carry_z = float(raw.bin2_pos[2]) + self.carry
+
+    def _transport(self, env: Any) -> np.ndarray:
+        goal_above = np.array([self._goal[0], self._goal[1], self._carry_z])
+        if self._phase == 3:  # lift straight up
+            target = np.array([*self._lift_from[:2], self._carry_z])
+            if self._reached(env, target, 0.03) or self._phase_steps > 60:
+                self._next()
+            return self._servo(env, target, self._rot, CLOSE)
+        if self._phase == 4:  # carry above the slot
+            if self._reached(env, goal_above, 0.015) or self._phase_steps > 100:
+                self._next()
+            return self._servo(env, goal_above, self._rot, CLOSE)
+        if self._phase == 5:  # lower
+            target = np.array([self._goal[0], self._goal[1], self._goal[2] + self.drop])
+            if self._reached(env, target, 0.015) or self._phase_steps > 50:
+                self._next()
+            return self._servo(env, target, self._rot, CLOSE)
+        if self._phase == 6:  # release
+            if self._phase_steps >= 8:
+                self._next()
+            return self._servo(env, env.eef_pos, self._rot, OPEN)
+        return self._servo(env, goal_above, self._rot, OPEN)
+
+    def subtask_names(self) -> tuple[str, ...]:
+        return ("hover", "descend", "close", "lift", "carry", "lower", "release", "retreat")
+
+
+def _axis_rotation(axis: np.ndarray, angle: float) -> np.ndarray:
+    """Rotation matrix [3, 3] of ``angle`` [rad] about unit ``axis`` (Rodrigues)."""
+    k = np.array([[0.0, -axis[2], axis[1]], [axis[2], 0.0, -axis[0]], [-axis[1], axis[0], 0.0]])
+    return np.eye(3) + np.sin(angle) * k + (1.0 - np.cos(angle)) * (k @ k)
+
+
+class DoorExpert(WaypointExpert):
+    """Door: grasp the lever from the front (gripper facing the door, fingers across the
+    lever's height),
+    turn it up by :attr:`turn` rad about the latch axis (the latch clears the frame), then swing
+    the grasp about the door hinge until the door is open.
+
+    Failure mode: the grasp point is moved :data:`MISS_OFFSET` towards the robot, so the
+    fingers close on air and the turn and pull sweep in front of the lever.
+    """
+
+    turn = 1.45
+    """Handle angle the expert turns to [rad] (the latch needs about 1.2)."""
+    reorient_steps = 25
+    """Steps over which the gripper turns from pointing down to facing the door."""
+    closing_sign = -1.0
+    """Direction (world +z or -z) of the gripper x axis, along which the fingers close."""
+
+    def _plan(self, env: Any) -> None:
+        raw = env.raw
+        data = raw.sim.data
+        latch = data.body_xmat[raw.object_body_ids["latch"]].reshape(3, 3)
+        along = latch[:, 0].copy()  # lever direction, from the latch axis to its end
+        along[2] = 0.0
+        along /= np.linalg.norm(along)
+        normal = -latch[:, 1].copy()  # door normal, towards the robot
+        normal[2] = 0.0
+        normal /= np.linalg.norm(normal)
+        approach = -normal
+        closing = np.array([0.0, 0.0, self.closing_sign])
+        self._rot0 = np.stack([closing, np.cross(approach, closing), approach], axis=1)
+        self._normal = normal
+        self._rot_start = env.eef_rot.copy()
+        self._along = along
+        self._grasp = np.array(raw._handle_xpos)
+        if self.failure:
+            self._grasp = self._grasp + MISS_OFFSET * normal
+        model = raw.sim.model
+        self._latch_joint = model.joint_name2id(raw.door.joints[1])
+        self._hinge_joint = model.joint_name2id(raw.door.joints[0])
+
+    def act(self, env: Any, obs: Observation, info: dict[str, Any]) -> np.ndarray:
+        base = env.unwrapped
+        raw = base.raw
+        data = raw.sim.data
+        handle = float(data.qpos[raw.handle_qpos_addr])
+        hinge = float(data.qpos[raw.hinge_qpos_addr])
+        self._phase_steps += 1
+        if self._phase == 0:  # in front of the lever, turning the gripper to face the door
+            target = self._grasp + 0.10 * self._normal
+            w = rotvec(self._rot_start.T @ self._rot0)
+            frac = min(self._phase_steps / self.reorient_steps, 1.0)
+            angle = float(np.linalg.norm(w))
+            rot = self._rot_start @ _axis_rotation(w / max(angle, 1e-9), frac * angle)
+            if (frac >= 1.0 and self._reached(base, target, 0.02)) or self._phase_steps > 60:
+                self._next()
+            return self._servo(base, target, rot, OPEN)
+        if self._phase == 1:  # slide the open fingers over the lever
+            if self._reached(base, self._grasp, 0.012) or self._phase_steps > 40:
+                self._next()
+            return self._servo(base, self._grasp, self._rot0, OPEN)
+        if self._phase == 2:  # close
+            if self._phase_steps >= 8:
+                self._next()
+                self._p0 = base.eef_pos.copy()
+                self._latch_c = np.array(data.xanchor[self._latch_joint])
+                self._latch_axis = np.array(data.xaxis[self._latch_joint])
+            return self._servo(base, self._grasp, self._rot0, CLOSE)
+        if self._phase == 3:  # turn the lever up
+            phi = -min(abs(handle) + 0.4, self.turn)
+            if abs(handle) > self.turn - 0.15 or self._phase_steps > 50:
+                self._next()
+                r = _axis_rotation(self._latch_axis, -self.turn)
+                self._p1 = self._latch_c + r @ (self._p0 - self._latch_c)
+                self._rot1 = r @ self._rot0
+                self._hinge_c = np.array(data.xanchor[self._hinge_joint])
+                self._hinge_axis = np.array(data.xaxis[self._hinge_joint])
+            r = _axis_rotation(self._latch_axis, phi)
+            target = self._latch_c + r @ (self._p0 - self._latch_c)
+            return self._servo(base, target, r @ self._rot0, CLOSE)
+        # pull: swing the grasp about the hinge, a little ahead of the door
+        r = _axis_rotation(self._hinge_axis, max(hinge, 0.0) + 0.15)
+        target = self._hinge_c + r @ (self._p1 - self._hinge_c)
+        return self._servo(base, target, r @ self._rot1, CLOSE)
+
+    def subtask_names(self) -> tuple[str, ...]:
+        return ("pre-grasp", "approach", "close", "turn", "pull")
+
+
 EXPERTS: dict[str, Any] = {
     "lift": LiftExpert,
     "stack": StackExpert,
-    "pick-place-can": None,
-    "door": None,
+    "pick-place-can": PickPlaceExpert,
+    "door": DoorExpert,
 }

@@ -165,7 +165,9 @@ def jitter_cameras(
         model.cam_pos[cam] = pos + rng.normal(0.0, CAMERA_POS_STD, 3)
         rotvec = rng.normal(0.0, CAMERA_ROT_STD, 3)
         dq = np.zeros(4)
-        mujoco.mju_axisAngle2Quat(dq, rotvec / max(np.linalg.norm(rotvec), 1e-12), np.linalg.norm(rotvec))
+        mujoco.mju_axisAngle2Quat(
+            dq, rotvec / max(np.linalg.norm(rotvec), 1e-12), np.linalg.norm(rotvec)
+        )
         out = np.zeros(4)
         mujoco.mju_mulQuat(out, dq, quat)
         model.cam_quat[cam] = out

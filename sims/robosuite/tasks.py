@@ -80,7 +80,8 @@ def evaluate_stack(env: Any) -> tuple[float, int]:
 
 def evaluate_pick_place(env: Any) -> tuple[float, int]:
     """PickPlace (one object): reach (0.25) + grasp (0.1) + lift (0.15) + hover (0.3) + in bin
-    (0.1). Hover is ``1 - tanh(10 d_xy)`` to the object's target bin slot, once lifted."""
+    (0.1). Hover is ``1 - tanh(3 d_xy)`` to the object's target bin slot, once lifted; once
+    the object is in the bin, reach / grasp / lift count as done (the gripper lets go)."""
     if env._check_success():
         return 1.0, 3
     obj = env.objects[env.object_id]
@@ -93,8 +94,16 @@ def evaluate_pick_place(env: Any) -> tuple[float, int]:
     target = env.target_bin_placements[env.object_id]
     d_xy = float(np.linalg.norm(pos[:2] - target[:2]))
     lifted = pos[2] > rest + 0.03
-    hover = _reach(d_xy) if (lifted or in_bin) else 0.0
-    progress = 0.25 * reach + 0.1 * grasp + 0.15 * lift * grasp + 0.3 * hover + 0.1 * in_bin
+    # Hover decays over the 0.5-0.7 m carry (tanh(3 d)), so progress rises along the way.
+    hover = float(1.0 - np.tanh(3.0 * d_xy)) if (lifted or in_bin) else 0.0
+    carried = grasp or in_bin
+    progress = (
+        0.25 * (1.0 if in_bin else reach)
+        + 0.1 * carried
+        + 0.15 * (1.0 if in_bin else lift * grasp)
+        + 0.3 * hover
+        + 0.1 * in_bin
+    )
     above = abs(pos[0] - target[0]) < env.bin_size[0] / 4 and abs(pos[1] - target[1]) < (
         env.bin_size[1] / 4
     )
