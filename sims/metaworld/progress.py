@@ -6,9 +6,9 @@ Signals (all from the simulator, in metres):
   closed in on the task object (``obj`` = Meta-World's first object position, raw obs[4:7]:
   the puck, handle, button, lever tip, ...).
 * ``place``: for tasks whose ``info["obj_to_target"]`` is a distance (non-zero at reset),
-  ``1 - clip(d / d_0, 0, 1)``; for the six tasks that report no distance (assembly, box-close,
-  disassemble, door-open, hammer) or report another one (lever-pull: shoulder-to-lever), Meta-
-  World's own ``info["in_place_reward"]`` in [0, 1].
+  ``1 - clip(d / d_0, 0, 1)``; for the five tasks that report no distance (assembly, box-close,
+  disassemble, door-open, hammer) and lever-pull (whose distance is shoulder-to-lever),
+  Meta-World's own ``info["in_place_reward"]`` in [0, 1].
 
 ``progress_gt`` = 1 on a success step, else ``min(0.99, w * reach + (1 - w) * place)`` with
 ``w = 0.3`` (``w = 0`` for reach tasks, where the goal is the target of the hand itself).

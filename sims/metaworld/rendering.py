@@ -13,6 +13,9 @@ stay true).
 
 from __future__ import annotations
 
+import atexit
+import weakref
+
 import mujoco
 import numpy as np
 
@@ -47,6 +50,7 @@ class MultiViewRenderer:
         flags = self._renderer.scene.flags
         flags[mujoco.mjtRndFlag.mjRND_SHADOW] = shadows
         flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = shadows
+        _track(self)
         self._camera_ids = {
             name: mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, cam)
             for name, (cam, _) in CAMERAS.items()
@@ -58,5 +62,26 @@ class MultiViewRenderer:
         return upright(self._renderer.render(), name)
 
     def close(self) -> None:
-        """Free the GL context."""
+        """Free the GL context (idempotent)."""
         self._renderer.close()
+        _LIVE.discard(self)
+
+
+_LIVE: weakref.WeakSet[MultiViewRenderer] = weakref.WeakSet()
+_HOOKED = False
+
+
+def _track(renderer: MultiViewRenderer) -> None:
+    # Free GL contexts of envs nobody closed before mujoco.egl terminates the display at exit
+    # (else mujoco.Renderer.__del__ prints EGL errors). Registered after the first context
+    # exists, so it runs before mujoco.egl's own exit hook (atexit runs last-in first-out).
+    global _HOOKED
+    _LIVE.add(renderer)
+    if not _HOOKED:
+        atexit.register(_close_live_renderers)
+        _HOOKED = True
+
+
+def _close_live_renderers() -> None:
+    for renderer in list(_LIVE):
+        renderer.close()
