@@ -32,7 +32,10 @@ def wilson_ci(successes: int, n: int, confidence: float = 0.95) -> tuple[float, 
     denom = 1 + z * z / n
     center = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, center - half), min(1.0, center + half)
+    # Exact bounds at the extremes (the formula gives them up to rounding).
+    low = 0.0 if successes == 0 else max(0.0, center - half)
+    high = 1.0 if successes == n else min(1.0, center + half)
+    return low, high
 
 
 def success_summary(outcomes: Sequence[bool], confidence: float = 0.95) -> dict[str, float]:
