@@ -4,7 +4,7 @@
 instruction (a MiniLM embedding) and optional reference frames (the episode's start and a goal
 frame from a demo), and returns logits over hop bins in [-1, 1] (:mod:`robo.reward.bins`).
 
-Architecture (CPU-sized by default, ~0.2 M parameters):
+Architecture (CPU-sized by default, ~0.14 M parameters):
 
 * a shared per-view image encoder (small CNN with a spatial-softmax head, or a torchvision
   ResNet-18 that may load local pretrained weights) maps uint8[H, W, 3] -> float[D];
@@ -57,7 +57,7 @@ class RewardModelConfig:
     image_size: int = 96
     backbone: str = "small_cnn"
     pretrained_path: str | None = None
-    channels: tuple[int, ...] = (16, 32, 64, 64)
+    channels: tuple[int, ...] = (8, 16, 32, 64)
     embed_dim: int = 64
     fusion_layers: int = 2
     heads: int = 4
@@ -109,20 +109,16 @@ class SmallCNN(nn.Module):
         super().__init__()
         layers: list[nn.Module] = []
         c_in = 3
-        for i, c in enumerate(channels):
-            k = 5 if i == 0 else 3
-            layers += [
-                nn.Conv2d(c_in, c, k, stride=2, padding=k // 2),
-                nn.GroupNorm(4, c),
-                nn.GELU(),
-            ]
+        for c in channels:
+            layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1), nn.GroupNorm(4, c), nn.ReLU()]
             c_in = c
         self.convs = nn.Sequential(*layers)
         self.keypoints = SpatialSoftmax()
         self.proj = nn.Sequential(nn.Linear(3 * c_in, out_dim), nn.LayerNorm(out_dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.convs(x)
+        # channels_last runs the strided convs ~1.3x faster on CPU (oneDNN).
+        f = self.convs(x.contiguous(memory_format=torch.channels_last)).contiguous()
         return self.proj(torch.cat([self.keypoints(f), f.mean((2, 3))], dim=1))
 
 

@@ -1,0 +1,173 @@
+"""Reward-model quality: held-out metrics vs the time-only baseline, ablations, one-shot.
+
+Phases (each reported in ``bench/results/reward.json``):
+
+1. optional ``--collect``: record expert / failure / rewind episodes of every task;
+2. train the GRM on the training tasks (held-out episodes per task kept aside);
+3. held-out metrics of the model and of the time-only baseline (Φ = t/T);
+4. ablations on the same held-out episodes: 1 view vs all views, incremental-only vs fused
+   perspectives, and (``--ablate-labels``) a second model trained without automatic subtask
+   segmentation (labels linear in time);
+5. one-shot on each unseen task: zero-shot (goal frame of the one demo) vs adapted from that
+   demo (with replay), and ``forget`` = drop of held-out voc_s on the training tasks.
+
+Usage: ``python -m bench.bench_reward [--quick] [--collect] [--train-tasks a,b] [--unseen-tasks c]
+[--minutes 10] [--ablate-labels]``. The default task lists are the issue's full sets; pass
+smaller lists on a shared 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+import time
+
+import numpy as np
+import torch
+
+from bench.common import write_result
+from robo.reward.adapt import AdaptConfig, adapt_one_shot
+from robo.reward.checkpoint import save_checkpoint
+from robo.reward.data import DEFAULT_TRAIN_TASKS, UNSEEN_TASKS, load_episodes, split_episodes
+from robo.reward.evaluate import score_for_metrics
+from robo.reward.labels import first_success
+from robo.reward.metrics import compute_metrics, metrics_report
+from robo.reward.model import ProgressRewardModel, RewardModelConfig
+from robo.reward.pairs import EpisodeStore
+from robo.reward.train import TrainConfig, train
+
+
+def collect_tasks(tasks: list[str], root: str, experts: int, failures: int, rewinds: int) -> None:
+    from robo.data.collect import collect
+
+    for task in tasks:
+        stem = f"{root}/{task.replace('/', '-')}"
+        collect(task, experts, f"{stem}-expert", kind="expert")
+        if failures:
+            collect(task, failures, f"{stem}-failure", kind="failure", seed=100,
+                    overrides={"max_episode_steps": 100})  # fmt: skip
+        if rewinds:
+            collect(task, rewinds, f"{stem}-rewind", kind="rewind", seed=200)
+
+
+def fit(train_eps, labels: str, steps: int, seconds: float, val_eps, text: str) -> tuple:
+    cfg = RewardModelConfig(text_backend=text)
+    store = EpisodeStore(train_eps, cfg.views, cfg.image_size, labels, 48, text)
+    model = ProgressRewardModel(cfg)
+    tc = TrainConfig(steps=steps, time_limit_s=seconds, eval_every=max(steps // 6, 50))
+    hist = train(model, store, tc, val_eps, progress=False)
+    return model, hist
+
+
+def _short(m: dict) -> dict:
+    return {k: (None if v is None else round(v, 3)) for k, v in m.items()}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--train-tasks", default=",".join(DEFAULT_TRAIN_TASKS))
+    ap.add_argument("--unseen-tasks", default=",".join(UNSEEN_TASKS))
+    ap.add_argument("--data-root", default="outputs/data")
+    ap.add_argument("--collect", action="store_true")
+    ap.add_argument("--experts", type=int, default=6)
+    ap.add_argument("--minutes", type=float, default=20.0, help="training budget [min]")
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--ablate-labels", action="store_true")
+    ap.add_argument("--adapt-seconds", type=float, default=150.0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--text", default="minilm", help="minilm | hash")
+    ap.add_argument("--out", default="outputs/reward/bench")
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    if args.quick:
+        args.minutes, args.steps, args.adapt_seconds = 3.0, 400, 45.0
+    torch.set_num_threads(args.threads)
+    train_tasks = [t for t in args.train_tasks.split(",") if t]
+    unseen = [t for t in args.unseen_tasks.split(",") if t]
+    res: dict = {"train_tasks": train_tasks, "unseen_tasks": unseen}
+    t0 = time.monotonic()
+    if args.collect:
+        collect_tasks(train_tasks + unseen, args.data_root, args.experts, 2, 2)
+    res["collect_s"] = round(time.monotonic() - t0, 1)
+
+    eps = load_episodes(train_tasks, args.data_root)
+    train_eps, val_eps = split_episodes(eps, 0.2, seed=0)
+    res["episodes"] = {"train": len(train_eps), "held_out": len(val_eps)}
+    print(f"{len(train_eps)} train / {len(val_eps)} held-out episodes", flush=True)
+    t1 = time.monotonic()
+    model, hist = fit(train_eps, "segments", args.steps, 60 * args.minutes, val_eps, args.text)
+    res["train"] = {"steps": hist["steps"], "seconds": round(time.monotonic() - t1, 1)}
+    save_checkpoint(model, args.out, {"train_data": train_tasks, "data_root": args.data_root})
+
+    def held_out(m, **kw) -> dict:
+        return metrics_report(score_for_metrics(m, val_eps, **kw)[0])
+
+    rep = held_out(model)
+    res["held_out"] = {
+        "model": _short(rep["overall"]),
+        "time_baseline": _short(rep["baseline_time"]["overall"]),
+    }
+    res["held_out_per_task"] = {t: _short(v) for t, v in rep["per_task"].items()}
+    print("held-out", res["held_out"], flush=True)
+    abl = {"all_views_fused": res["held_out"]["model"]}
+    abl["one_view_front"] = _short(held_out(model, views=["front"])["overall"])
+    abl["incremental_only"] = _short(held_out(model, perspectives=["incremental"])["overall"])
+    abl["no_goal_frame"] = _short(held_out(model, use_goal=False)["overall"])
+    if args.ablate_labels:
+        m2, _ = fit(train_eps, "time", args.steps, 60 * args.minutes, val_eps, args.text)
+        abl["labels_time_no_segmentation"] = _short(held_out(m2)["overall"])
+    res["ablations"] = abl
+    print("ablations", abl, flush=True)
+
+    base_seen = compute_metrics(score_for_metrics(model, val_eps, reverse=False)[0])["voc_s"]
+    replay = [e for e in train_eps if e.kind == "expert"][:: max(1, len(train_eps) // 40)]
+    replay += [e for e in train_eps if e.kind != "expert"][:10]
+    one_shot = {}
+    if unseen:
+        unseen_eps = load_episodes(unseen, args.data_root)
+    for task in unseen:
+        task_eps = [e for e in unseen_eps if e.task == task]
+        demos = [e for e in task_eps if e.kind == "expert" and first_success(e) is not None]
+        if not demos:
+            one_shot[task] = "no successful demo"
+            continue
+        demo = demos[0]
+        test = [e for e in task_eps if e is not demo]
+        goal = {task: [demo]}
+        zero = compute_metrics(score_for_metrics(model, test, goal)[0])
+        adapted = copy.deepcopy(model)
+        ta = time.monotonic()
+        adapt_one_shot(
+            adapted, demo, replay, AdaptConfig(time_limit_s=args.adapt_seconds), progress=False
+        )
+        t_adapt = time.monotonic() - ta
+        after = compute_metrics(score_for_metrics(adapted, test, goal)[0])
+        seen_after = compute_metrics(score_for_metrics(adapted, val_eps, reverse=False)[0])["voc_s"]
+        one_shot[task] = {
+            "zero_shot": _short(zero),
+            "adapted": _short(after),
+            "adapt_seconds": round(t_adapt, 1),
+            "forget": None if base_seen is None else round(base_seen - (seen_after or 0.0), 4),
+            "test_episodes": len(test),
+        }
+        print(task, one_shot[task], flush=True)
+    res["one_shot"] = one_shot
+    vals = [v for v in one_shot.values() if isinstance(v, dict)]
+    if vals:
+        res["one_shot_mean"] = {
+            f"{phase}_{k}": round(
+                float(np.mean([v[phase][k] for v in vals if v[phase][k] is not None])), 3
+            )
+            for phase in ("zero_shot", "adapted")
+            for k in ("voc_s", "auroc", "voc_fail")
+            if any(v[phase][k] is not None for v in vals)
+        }
+        res["one_shot_mean"]["forget"] = round(float(np.mean([v["forget"] or 0 for v in vals])), 4)
+    res["total_s"] = round(time.monotonic() - t0, 1)
+    write_result("reward", res, "python -m bench.bench_reward " + " ".join(sys.argv[1:]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
