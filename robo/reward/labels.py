@@ -12,7 +12,8 @@ first step with ``success`` (the task's own sparse reward) and stays there. Priv
 Episodes that do not succeed make no progress toward their instruction (Φ = 0), as does a
 video paired with another task's instruction. ``rewind`` episodes carry
 ``meta["rewinds"] = [[start, end), ...]`` (written by the recorder): inside a range the robot
-undoes what it did, so Φ mirrors the steps before ``start``; ``paused`` episodes carry
+undoes what it did, so Φ mirrors the steps before ``start`` and climbs again as the robot
+redoes them (:func:`net_time`); ``paused`` episodes carry
 ``meta["pauses"]``, steps during which Φ stays put (and which are not subtask boundaries).
 """
 
@@ -141,20 +142,17 @@ def pause_ranges(ep: Episode) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in ep.meta.get("pauses", []) if int(b) > int(a)]
 
 
-def _apply_rewinds(phi: np.ndarray, rewinds: list[tuple[int, int]]) -> np.ndarray:
-    """Mirror Φ inside each rewind; afterwards rescale what is left so Φ still ends at phi[-1]."""
-    out = phi.astype(np.float64).copy()
-    T = len(out)
-    for start, end in sorted(rewinds):
-        end = min(end, T - 1)
-        for t in range(start + 1, end + 1):
-            out[t] = out[max(0, 2 * start - t)]
-        if end + 1 < T:
-            seg = phi[end + 1 :].astype(np.float64)
-            lo, hi = phi[end], phi[-1]
-            frac = (seg - lo) / (hi - lo) if hi - lo > 1e-9 else np.zeros_like(seg)
-            out[end + 1 :] = out[end] + np.clip(frac, 0, 1) * (hi - out[end])
-    return out.astype(np.float32)
+def net_time(length: int, rewinds: list[tuple[int, int]]) -> np.ndarray:
+    """float[T] "net" steps: +1 per forward step, -1 per undo step inside a rewind.
+
+    Frame ``start + k`` of a rewind gets the net time of frame ``start - k`` (it mirrors it);
+    after the rewind the robot redoes the undone steps, so net time climbs again from there.
+    """
+    step = np.ones(length)
+    step[0] = 0.0
+    for start, end in rewinds:
+        step[start + 1 : min(end, length - 1) + 1] = -1.0
+    return np.maximum(np.cumsum(step), 0.0)
 
 
 def _without_pauses(ep: Episode, pauses: list[tuple[int, int]]) -> tuple[Episode, np.ndarray]:
@@ -199,15 +197,25 @@ def progress_labels(
     rewinds = rewind_ranges(ep)
     if end is None and not rewinds:
         return np.zeros(T, np.float32)
-    if end is None:
-        if reference_length is None:
-            return None
-        first = min(s for s, _ in rewinds)
-        peak = min(1.0, first / max(reference_length, 1.0))
-        phi = np.clip(np.arange(T) / max(reference_length, 1.0), 0, peak).astype(np.float32)
-        return _apply_rewinds(phi, rewinds)
+    if rewinds:
+        tau = net_time(T, rewinds)
+        if end is None:
+            if reference_length is None:
+                return None
+            return np.clip(tau / max(reference_length, 1.0), 0, 1).astype(np.float32)
+        if mode == "time":
+            return np.clip(tau / max(tau[end], 1.0), 0, 1).astype(np.float32)
+        undone = np.zeros(T, bool)  # boundaries inside undo/redo stretches are not subtasks
+        for start, stop in rewinds:
+            undone[start : min(T, 2 * stop - start)] = True
+        bounds = [b for b in segment_episode(ep, max_segments) if not undone[b]]
+        xs = np.maximum.accumulate(np.array([0.0, *tau[bounds], max(tau[end], 1.0)]))
+        ys = np.arange(len(xs)) / (len(xs) - 1)
+        phi = np.interp(tau, xs, ys).astype(np.float32)
+        phi[end:] = 1.0
+        return phi
     pauses = pause_ranges(ep)
-    if pauses and not rewinds:
+    if pauses:
         sub, idx = _without_pauses(ep, pauses)
         phi_sub = progress_labels(sub, mode, reference_length, max_segments)
         return (
@@ -216,8 +224,5 @@ def progress_labels(
             else None
         )
     if mode == "time":
-        phi = np.clip(np.arange(T) / max(end, 1), 0, 1).astype(np.float32)
-    else:
-        bounds = segment_episode(ep, max_segments=max_segments)
-        phi = progress_from_boundaries(T, bounds, end)
-    return _apply_rewinds(phi, rewinds) if rewinds else phi
+        return np.clip(np.arange(T) / max(end, 1), 0, 1).astype(np.float32)
+    return progress_from_boundaries(T, segment_episode(ep, max_segments=max_segments), end)
