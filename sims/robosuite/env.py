@@ -86,6 +86,7 @@ class RobosuiteEnv(TaskEnv):
             place_obstacle(self.task, self.raw)
         if self.config.shift == "camera":
             jitter_cameras(self._model, self._nominal_cameras, seed)
+            mujoco.mj_forward(self._model, self._data)  # camera world poses for the first frame
         self._env_reward = float(self.raw.reward(None))
 
     def _apply_action(self, action: np.ndarray) -> None:
