@@ -69,12 +69,14 @@ class KinematicChain:
         base_pos: list[float] | None = None,
         base_quat: list[float] | None = None,
     ) -> KinematicChain:
-        """Chain from the world body to site or body ``target`` in an MJCF file.
+        """Chain from the world body to site or body ``target`` in an MJCF file (or MJCF text).
 
         ``base_pos``/``base_quat`` place the file's world frame in the scene's world frame
         (when the robot is included at an offset). Only hinge joints are supported.
         """
-        root = ET.parse(path).getroot()
+        text = str(path)
+        root = ET.fromstring(text) if text.lstrip().startswith("<") else ET.parse(path).getroot()
+        path = "<mjcf text>" if text.lstrip().startswith("<") else path
         world = root.find("worldbody")
         if world is None:
             raise ValueError(f"{path} has no <worldbody>")
