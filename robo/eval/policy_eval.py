@@ -92,7 +92,7 @@ def run_episode(
     policy: Any,
     seed: int,
     make_steer: Callable[[Any, dict], Any] | None = None,
-    frame: Callable[[Any], np.ndarray] | None = None,
+    frame: Callable[[Any], np.ndarray | None] | None = None,
     path_of: Callable[[torch.Tensor, dict], np.ndarray] | None = None,
     scene: Callable[[Any], dict[str, np.ndarray]] | None = None,
     generator: torch.Generator | None = None,
@@ -119,12 +119,13 @@ def run_episode(
             inset = (path_of(cands, obs), path_of(chunk, obs)[0])
         for action in chunk[0, : policy.executed].numpy():
             if frame is not None:
-                img = frame(env)
+                img = frame(env)  # None: draw the path inset alone (no rendering)
                 if inset is not None:
-                    img = draw_paths(
-                        img, inset[0], inset[1], scene(env) if scene else None, size=img.shape[0]
-                    )
-                log.frames.append(img)
+                    size = img.shape[0] if img is not None else 128
+                    sc = scene(env) if scene else None
+                    img = draw_paths(img, inset[0], inset[1], sc, size=size)
+                if img is not None:
+                    log.frames.append(img)
             obs, _, terminated, truncated, info = env.step(action)
             log.steps += 1
             log.success = log.success or bool(info.get("success", False))
