@@ -74,6 +74,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=20.0, help="training budget [min]")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--ablate-labels", action="store_true")
+    ap.add_argument("--ablate-minutes", type=float, default=None, help="default: --minutes")
     ap.add_argument("--adapt-seconds", type=float, default=150.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--text", default="minilm", help="minilm | hash")
@@ -115,7 +116,12 @@ def main() -> int:
     abl["incremental_only"] = _short(held_out(model, perspectives=["incremental"])["overall"])
     abl["no_goal_frame"] = _short(held_out(model, use_goal=False)["overall"])
     if args.ablate_labels:
-        m2, _ = fit(train_eps, "time", args.steps, 60 * args.minutes, val_eps, args.text)
+        minutes = args.ablate_minutes or args.minutes
+        m2, _ = fit(train_eps, "time", args.steps, 60 * minutes, val_eps, args.text)
+        abl["segments_same_budget"] = None
+        if args.ablate_minutes and args.ablate_minutes != args.minutes:
+            m3, _ = fit(train_eps, "segments", args.steps, 60 * minutes, val_eps, args.text)
+            abl["segments_same_budget"] = _short(held_out(m3)["overall"])
         abl["labels_time_no_segmentation"] = _short(held_out(m2)["overall"])
     res["ablations"] = abl
     print("ablations", abl, flush=True)

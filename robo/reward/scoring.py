@@ -28,7 +28,7 @@ from robo.types import Episode, apply_hop
 
 PERSPECTIVES = ("incremental", "forward", "backward")
 MIN_STD = 1e-3
-START_PRIOR_STD = 0.3
+START_PRIOR_STD = 0.15
 
 
 def stack_views(images: Mapping[str, np.ndarray], views: Sequence[str]) -> np.ndarray:
