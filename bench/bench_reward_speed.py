@@ -9,6 +9,8 @@ Measures, in one run and on the same random 96 px frames (3 cameras):
   head, no fusion, no perspectives) over the same frames, for scale;
 * ``step_latency_ms``: median latency of :meth:`ProgressTracker.step` for one new step
   (one encoder pass per camera + one batched hop call);
+* ``batched_estimates_per_cpu_s``: the same per CPU-second (all threads), which a busy shared
+  machine distorts less than wall time;
 * memory: parameter bytes, the embedding cache of one episode, and peak RSS.
 
 Usage: ``python -m bench.bench_reward_speed [--threads 2] [--frames 256] [--quick]``
@@ -80,7 +82,9 @@ def main() -> int:
 
     batched()  # warm-up
     plain_cnn()
+    c0 = time.process_time()
     t_batched = _best(batched, 3)
+    cpu_batched = (time.process_time() - c0) / 3
     t_plain = _best(plain_cnn, 3)
 
     tracker = ProgressTracker(
@@ -108,6 +112,7 @@ def main() -> int:
         "parameters": model.num_parameters(),
         "batched_estimates_per_s": round(args.frames / t_batched, 1),
         "plain_cnn_frames_per_s": round(args.frames / t_plain, 1),
+        "batched_estimates_per_cpu_s": round(args.frames / cpu_batched, 1),
         "step_latency_ms_median": round(1000 * float(np.median(lat)), 2),
         "step_latency_ms_p90": round(1000 * float(np.percentile(lat, 90)), 2),
         "plain_cnn_step_ms_median": round(1000 * float(np.median(plain_lat)), 2),
