@@ -36,6 +36,10 @@ def build_potential(cfg: Any, task: str, make_task: Any, make_expert: Any) -> tu
 
 
 def run(cfg: DictConfig) -> int:
+    # torch's optimisers import torch._dynamo -> triton lazily; doing that after an EGL
+    # context exists (rendering for the reward model) segfaults, so import it first.
+    import torch._dynamo  # noqa: F401
+
     import sims
     from robo.rl.report import plot_run, write_metrics
     from robo.rl.train import RLConfig, config_dict, summarize_runs, train_seed

@@ -133,6 +133,9 @@ def train_seed(
     eval_env = PolicyObservation(make_task(**task_overrides(cfg, False)))
     sac_kwargs = {k: v for k, v in dict(cfg.sac).items() if v is not None}
     sac_kwargs.setdefault("learning_starts", 0 if cfg.demos > 0 else 1000)
+    # Big enough to keep every demo and online transition (a 1M default costs seconds to
+    # allocate and is never filled at our budgets).
+    sac_kwargs.setdefault("buffer_size", cfg.steps + 2 * cfg.n_envs + 1000 * max(cfg.demos, 1))
     model = SAC(
         "MlpPolicy", venv, gamma=cfg.gamma, seed=seed, device=cfg.device, verbose=0, **sac_kwargs
     )

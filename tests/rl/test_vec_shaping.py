@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from robo.reward.shaping import (
@@ -15,6 +16,8 @@ from robo.reward.shaping import (
     ShapingConfig,
 )
 from robo.rl.envs import PolicyObservation, VecShapedReward
+
+torch.set_num_threads(1)
 
 
 class Line(gym.Env):
@@ -100,7 +103,7 @@ def test_gamma_check_callback_raises_before_training():
     from robo.rl.callbacks import GammaCheck
 
     venv = make_venv(PrivilegedProgress(), gamma=0.9)
-    model = SAC("MlpPolicy", venv, gamma=0.99, learning_starts=10, device="cpu")
+    model = SAC("MlpPolicy", venv, gamma=0.99, learning_starts=10, device="cpu", buffer_size=100)
     with pytest.raises(GammaMismatchError):
         model.learn(5, callback=[GammaCheck()])
 
@@ -111,7 +114,9 @@ def test_delta_correction_fixes_stored_rewards():
     from robo.rl.callbacks import DeltaCorrection
 
     venv = make_venv(PrivilegedProgress(), scheme="delta", n=1)
-    model = SAC("MlpPolicy", venv, gamma=0.9, learning_starts=100, device="cpu", seed=0)
+    model = SAC(
+        "MlpPolicy", venv, gamma=0.9, learning_starts=100, device="cpu", seed=0, buffer_size=100
+    )
     model.learn(12, callback=[DeltaCorrection()])
     buf = model.replay_buffer
     r = buf.rewards[: buf.pos, 0]
@@ -142,10 +147,10 @@ def test_demo_warm_start_fills_buffer_and_bc_fits():
     assert demos.successes == 3 and len(demos) == 12
     np.testing.assert_allclose(demos.reward[:4], [0.225, 0.2, 0.175, 0.25], atol=1e-6)
     venv = make_venv(PrivilegedProgress(), n=2)
-    model = SAC("MlpPolicy", venv, gamma=0.9, device="cpu", seed=0)
+    model = SAC("MlpPolicy", venv, gamma=0.9, device="cpu", seed=0, buffer_size=100)
     assert add_to_replay_buffer(model, demos) == 12
     assert model.replay_buffer.pos == 6
-    loss = behaviour_clone(model, demos, steps=300)
+    loss = behaviour_clone(model, demos, steps=200, lr=3e-3)
     assert loss < 0.01
     act, _ = model.predict(demos.obs[:1], deterministic=True)
     assert act[0, 0] == pytest.approx(0.7, abs=0.1)
