@@ -15,6 +15,35 @@ def episode_key(ep) -> list:
     return [ep.task, ep.kind, int(ep.seed)]
 
 
+def collect_missing(tasks: list[str], root: str, cfg: DictConfig) -> None:
+    """Record ``collect.<kind>`` episodes of every task that has no dataset of that kind."""
+    from robo.data.collect import collect
+
+    for task in tasks:
+        if "/" not in task or task.startswith("synthetic"):
+            continue
+        for kind, n in cfg.collect.episodes.items():
+            out = Path(root) / f"{task.replace('/', '-')}-{kind}"
+            if int(n) <= 0 or (out / "meta" / "info.json").exists():
+                continue
+            seed = {"expert": 0, "failure": 100, "rewind": 200}.get(kind, 300)
+            over = (
+                {"max_episode_steps": int(cfg.collect.failure_steps)} if kind == "failure" else {}
+            )
+            res = collect(
+                task,
+                int(n),
+                out,
+                kind=kind,
+                seed=seed,
+                workers=int(cfg.collect.workers),
+                overrides=over,
+            )
+            print(
+                f"collect {task} {kind}: {res.recorded} episodes in {res.seconds:.0f}s", flush=True
+            )
+
+
 def run(cfg: DictConfig) -> int:
     import torch
 
@@ -30,6 +59,8 @@ def run(cfg: DictConfig) -> int:
     train_cfg = TrainConfig(**OmegaConf.to_container(cfg.train, resolve=True), device=cfg.device)
     if cfg.labels not in ("segments", "time"):
         raise ValueError(f"labels={cfg.labels!r} must be segments or time")
+    if cfg.collect.enabled:
+        collect_missing(sources, str(cfg.data_root), cfg)
     episodes = load_episodes(
         sources, cfg.data_root, max_per_dataset=cfg.max_episodes, image_size=model_cfg.image_size
     )
