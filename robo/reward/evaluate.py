@@ -71,6 +71,7 @@ def score_for_metrics(
                 phi_reversed=rev,
                 progress_gt=gt if np.isfinite(gt).any() else None,
                 rewind_segments=rewind_ranges(ep),
+                std=tr.std,
             )
         )
         traces.append(tr)

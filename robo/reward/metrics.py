@@ -11,6 +11,8 @@ Keys (overall and per task), all from per-step progress traces Φ float[T]:
 * ``ece``: expected calibration error of Φ against progress_gt (10 equal-width bins).
 * ``regress_recall``: fraction of rewind segments over which Φ drops by more than 0.02.
 * ``voc_fail``: Spearman(Φ, t) on failure episodes (low is good).
+* ``std_coverage`` (extra): fraction of steps with |Φ - progress_gt| <= the predicted std
+  (0.68 for calibrated Gaussian errors).
 
 The time-only baseline predicts Φ_t = t / (T-1) for every episode; it scores voc_s = 1 on any
 successful episode, which is why failure, rewind and unseen-task numbers matter.
@@ -40,6 +42,7 @@ class ScoredEpisode:
     phi_reversed: np.ndarray | None = None
     progress_gt: np.ndarray | None = None
     rewind_segments: list = field(default_factory=list)
+    std: np.ndarray | None = None
 
 
 def spearman_time(phi: np.ndarray) -> float:
@@ -148,6 +151,12 @@ def compute_metrics(episodes: list[ScoredEpisode]) -> dict[str, float | None]:
         for a, b in e.rewind_segments
     ]
     out["regress_recall"] = _mean(drops)
+    cover = [
+        np.abs(e.phi - e.progress_gt) <= e.std
+        for e in episodes
+        if e.std is not None and e.progress_gt is not None
+    ]
+    out["std_coverage"] = float(np.mean(np.concatenate(cover))) if cover else None
     out["n_episodes"] = float(len(episodes))
     return out
 

@@ -169,9 +169,16 @@ def score_embeddings(
         h, s = model.hop(g, emb, txt, start, g, vm)
         bwd, bwd_s = 1.0 + np.clip(h.cpu().numpy(), -1, 0), s.cpu().numpy()
     use_inc = "incremental" in perspectives or (fwd is None and bwd is None)
-    return _recurse(
+    trace = _recurse(
         h_inc.cpu().numpy()[1:], s_inc.cpu().numpy()[1:], fwd, fwd_s, bwd, bwd_s, use_inc
     )
+    trace.std = trace.std * std_scale(model)
+    return trace
+
+
+def std_scale(model: ProgressRewardModel) -> float:
+    """Calibration factor of the fused std (fit on held-out episodes after training)."""
+    return float(model.config.extra.get("std_scale", 1.0))
 
 
 def score_episode(
@@ -256,7 +263,7 @@ class ProgressTracker:
             self.phi, self.std = float(phi), float(sd)
         self.phi0, self.std0 = self.phi, self.std
         self.history = [(self.phi, self.std)]
-        return self.phi, self.std
+        return self.phi, self.std * std_scale(self.model)
 
     @torch.no_grad()
     def step(self, images: Mapping[str, np.ndarray]) -> tuple[float, float]:
@@ -288,4 +295,24 @@ class ProgressTracker:
         self.cache.append(emb)
         self.phi, self.std = float(np.clip(phi, 0, 1)), float(sd)
         self.history.append((self.phi, self.std))
-        return self.phi, self.std
+        return self.phi, self.std * std_scale(self.model)
+
+
+def calibrate_std(
+    model: ProgressRewardModel, episodes: Sequence[Episode], labels: Sequence
+) -> float:
+    """Fit and store ``std_scale`` = RMS((Φ - label) / std) over held-out frames.
+
+    ``labels`` are the automatic training labels (float[T] or None per episode), never the
+    privileged progress_gt. Returns the scale (1.0 when nothing can be fit).
+    """
+    model.config.extra["std_scale"] = 1.0
+    z = []
+    for ep, lab in zip(episodes, labels):
+        if lab is None:
+            continue
+        tr = score_episode(model, ep)
+        z.append((tr.phi - np.asarray(lab)) / np.maximum(tr.std, MIN_STD))
+    scale = float(np.sqrt(np.mean(np.concatenate(z) ** 2))) if z else 1.0
+    model.config.extra["std_scale"] = scale if np.isfinite(scale) and scale > 0 else 1.0
+    return model.config.extra["std_scale"]

@@ -179,6 +179,13 @@ def train(
             break
     if best is not None:
         model.load_state_dict(best)
+    model.eval()
+    if val_episodes:
+        from robo.reward.labels import progress_labels
+        from robo.reward.scoring import calibrate_std
+
+        labels = [progress_labels(e) for e in val_episodes]
+        history["std_scale"] = calibrate_std(model, val_episodes, labels)
     if writer is not None:
         writer.close()
     history["steps"] = step + 1

@@ -41,3 +41,16 @@ def test_missing_camera_still_scores():
     assert np.isfinite(tr.phi).all()
     with pytest.raises(ValueError, match="none of the cameras"):
         score_episode(m, ep, views=["top"])
+
+
+def test_std_calibration_scales_reported_std():
+    from robo.reward.labels import progress_labels
+    from robo.reward.scoring import calibrate_std
+
+    torch.manual_seed(0)
+    m = ProgressRewardModel(RewardModelConfig(image_size=32, text_backend="hash")).eval()
+    eps = [make_episode(seed=s, length=10, image_size=32) for s in range(2)]
+    raw = score_episode(m, eps[0]).std
+    scale = calibrate_std(m, eps, [progress_labels(e) for e in eps])
+    assert scale > 0 and m.config.extra["std_scale"] == scale
+    np.testing.assert_allclose(score_episode(m, eps[0]).std, raw * scale, rtol=1e-6)
