@@ -14,9 +14,9 @@ class RobosuiteConfig(TaskConfig):
     Attributes:
         control_freq: policy steps per simulated second [Hz]; one ``env.step`` lasts
             ``1 / control_freq`` s (the OSC controller runs at the 500 Hz physics rate inside it).
-        robot: robosuite robot name (the experts are tuned for ``"Panda"``).
-        controller: robosuite part-controller type of the arm (``"OSC_POSE"``: 6-D end-effector
-            delta, xyz [m] scaled by 0.05 and axis-angle [rad] scaled by 0.5 per unit of action).
+        robot: robosuite robot name (the experts are tuned for ``"Panda"``). The arm always
+            runs robosuite's OSC_POSE controller: 6-D end-effector delta, xyz [m] scaled by 0.05
+            and axis-angle [rad] scaled by 0.5 per unit of action.
         initialization_noise: std of the Gaussian joint noise at reset [rad] (seeded).
     """
 
@@ -24,5 +24,4 @@ class RobosuiteConfig(TaskConfig):
     max_episode_steps: int = 200
     control_freq: int = 20
     robot: str = "Panda"
-    controller: str = "OSC_POSE"
     initialization_noise: float = 0.02

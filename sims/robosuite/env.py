@@ -19,6 +19,8 @@ while the model (and the render context) is built once per env.
 
 from __future__ import annotations
 
+import atexit
+import weakref
 from typing import Any
 
 import mujoco
@@ -70,7 +72,9 @@ class RobosuiteEnv(TaskEnv):
             )
             for n in ("front", "side")
         }
-        self._renderer: mujoco.Renderer | None = None
+        # One render context per env, made on first use; freed on close() or, at the latest,
+        # before interpreter shutdown tears EGL down (a late __del__ would raise there).
+        self._render_slot: list[mujoco.Renderer] = []
         self._scene_option = mujoco.MjvOption()
         # robosuite keeps collision meshes in geom group 0 and visual meshes in group 1.
         self._scene_option.geomgroup[0] = 0
@@ -96,18 +100,21 @@ class RobosuiteEnv(TaskEnv):
     def _render_camera(self, name: str) -> np.ndarray:
         if name not in self._camera_ids:
             raise ValueError(f"{self.task_name}: no camera {name!r}; have {list(self._cameras)}")
-        if self._renderer is None:
+        if not self._render_slot:
             size = self.config.image_size
             vis = self._model.vis.global_
             vis.offwidth, vis.offheight = max(vis.offwidth, size), max(vis.offheight, size)
-            self._renderer = mujoco.Renderer(self._model, size, size)
-            flags = self._renderer.scene.flags
+            renderer = mujoco.Renderer(self._model, size, size)
+            flags = renderer.scene.flags
             flags[mujoco.mjtRndFlag.mjRND_SHADOW] = self.config.shadows
             flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = self.config.shadows
-        self._renderer.update_scene(
+            self._render_slot.append(renderer)
+            _track_for_exit(self)
+        renderer = self._render_slot[0]
+        renderer.update_scene(
             self._data, camera=self._camera_ids[name], scene_option=self._scene_option
         )
-        return self._renderer.render()
+        return renderer.render()
 
     def _proprio(self) -> np.ndarray:
         data = self._data
@@ -138,8 +145,29 @@ class RobosuiteEnv(TaskEnv):
         return np.array(self._data.site_xmat[self._eef_site]).reshape(3, 3)
 
     def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
+        _free_renderers(self._render_slot)
         self.raw.close()
         super().close()
+
+
+def _free_renderers(slot: list[mujoco.Renderer]) -> None:
+    while slot:
+        slot.pop().close()
+
+
+_LIVE: weakref.WeakSet[RobosuiteEnv] = weakref.WeakSet()
+_EXIT_HOOK: list[bool] = []
+
+
+def _track_for_exit(env: RobosuiteEnv) -> None:
+    # Registered after mujoco.egl's own atexit hook (made when the first Renderer is built),
+    # so it runs before EGL is terminated.
+    if not _EXIT_HOOK:
+        atexit.register(_free_all)
+        _EXIT_HOOK.append(True)
+    _LIVE.add(env)
+
+
+def _free_all() -> None:
+    for env in list(_LIVE):
+        _free_renderers(env._render_slot)

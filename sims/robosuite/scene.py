@@ -24,7 +24,7 @@ from sims.robosuite.tasks import RobosuiteTask
 SURFACE_RAISE = 0.06
 SURFACE_SHIFT_X = -0.04
 OBSTACLE_BODY = "robo_obstacle"
-OBSTACLE_RGBA = "0.35 0.35 0.4 1"
+OBSTACLE_RGBA = "0.15 0.3 0.75 1"  # blue: unlike the robot, table, bins
 CAMERA_POS_STD = 0.03
 CAMERA_ROT_STD = 0.05
 HOVER_HEIGHT = 0.10
@@ -97,6 +97,8 @@ def build_raw_env(task: RobosuiteTask, config: RobosuiteConfig, **overrides: Any
     from robosuite.controllers import load_composite_controller_config
 
     controller = load_composite_controller_config(controller="BASIC", robot=config.robot)
+    # Keep only the arm: robosuite warns once per absent part (torso, head, base, ...).
+    controller["body_parts"] = {"right": controller["body_parts"]["right"]}
     kwargs: dict[str, Any] = dict(
         robots=config.robot,
         controller_configs=controller,
