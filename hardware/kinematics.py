@@ -8,6 +8,8 @@ path given explicitly.
 
 from __future__ import annotations
 
+import copy
+import functools
 import importlib.util
 import threading
 from pathlib import Path
@@ -57,6 +59,12 @@ def so101_mjcf_path() -> Path:
     return path
 
 
+@functools.lru_cache(maxsize=4)
+def _load_model(path: str) -> mujoco.MjModel:
+    """Parsing the meshes is slow: load each MJCF once per process (callers copy it)."""
+    return mujoco.MjModel.from_xml_path(path)
+
+
 class ArmKinematics:
     """FK of check points and position-only IK on one MuJoCo model (thread-safe).
 
@@ -76,7 +84,7 @@ class ArmKinematics:
         check_bodies: tuple[str, ...] = SO101_CHECK_BODIES,
     ):
         path = Path(mjcf) if mjcf else so101_mjcf_path()
-        self.model = mujoco.MjModel.from_xml_path(str(path))
+        self.model = copy.deepcopy(_load_model(str(path)))
         self.data = mujoco.MjData(self.model)
         self.joint_names = tuple(joint_names)
         try:
@@ -142,6 +150,7 @@ class ArmKinematics:
                 err = target - self.data.site_xpos[self._ee]
                 if np.linalg.norm(err) < tol:
                     break
+                mujoco.mj_comPos(self.model, self.data)  # jacobians need cdof
                 mujoco.mj_jacSite(self.model, self.data, jacp, None, self._ee)
                 jac = jacp[:, self._dofadr[:arm_dofs]]
                 dq = jac.T @ np.linalg.solve(jac @ jac.T + damping * np.eye(3), err)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import select
+import sys
 import threading
 import time
 import tty
@@ -151,6 +152,9 @@ class FakeFeetechBus:
 
     def __init__(self, ids: list[int] | tuple[int, ...], positions: dict[int, int] | None = None):
         positions = positions or {}
+        # The motors answer from a thread of this process while the SDK busy-polls the port:
+        # a short GIL switch interval keeps replies inside its ~50 ms packet timeout.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self.motors = {i: SimMotor(i, positions.get(i, 2048)) for i in ids}
         self._master, self._slave = os.openpty()
         tty.setraw(self._master)

@@ -9,7 +9,6 @@ command goes through lerobot's and the Feetech SDK's real serial code.
 from __future__ import annotations
 
 import math
-import sys
 import tempfile
 from pathlib import Path
 
@@ -55,9 +54,6 @@ class MockArm(LerobotArm):
             i + 1: int(round(2048 + q * 4096 / (2 * math.pi)))
             for i, q in enumerate(np.asarray(home, dtype=np.float64))
         }
-        # The simulated motors answer from a thread of this process: a short GIL switch
-        # interval keeps their replies inside the SDK's ~50 ms packet timeout under load.
-        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self.fake_bus = FakeFeetechBus(list(range(1, len(names) + 1)), ticks)
         super().__init__(
             kind="so101",

@@ -14,6 +14,8 @@ loop's GIL.
 
 from __future__ import annotations
 
+import copy
+import functools
 import threading
 import time
 import weakref
@@ -43,8 +45,14 @@ def _look_at_quat(pos: np.ndarray, target: np.ndarray, up: np.ndarray | None = N
 
 
 def build_twin_model(mjcf: str | Path | None = None) -> mujoco.MjModel:
-    """The arm model plus a table plane, a light and the front/side/wrist cameras."""
-    spec = mujoco.MjSpec.from_file(str(mjcf or so101_mjcf_path()))
+    """The arm model plus a table plane, a light and the front/side/wrist cameras (a fresh copy;
+    compiling the meshes is slow, so the compiled model is cached per path)."""
+    return copy.deepcopy(_compiled_twin(str(mjcf or so101_mjcf_path())))
+
+
+@functools.lru_cache(maxsize=4)
+def _compiled_twin(mjcf: str) -> mujoco.MjModel:
+    spec = mujoco.MjSpec.from_file(mjcf)
     world = spec.worldbody
     world.add_light(pos=[0.0, 0.0, 1.5], dir=[0.0, 0.0, -1.0], diffuse=[0.8, 0.8, 0.8])
     world.add_geom(
