@@ -12,8 +12,9 @@ import functools
 from sims.config import TaskConfig
 from sims.registry import TaskSpec, register
 from sims.robosuite.config import RobosuiteConfig
+from sims.robosuite.door_expert import DoorExpert
 from sims.robosuite.env import RobosuiteEnv
-from sims.robosuite.experts import EXPERTS
+from sims.robosuite.experts import PICK_EXPERTS
 from sims.robosuite.tasks import TASKS, RobosuiteTask
 
 __all__ = ["RobosuiteConfig", "RobosuiteEnv", "TASKS", "make_env"]
@@ -31,6 +32,8 @@ def make_env(task: RobosuiteTask, config: TaskConfig) -> RobosuiteEnv:
         config = RobosuiteConfig(**fields)
     return RobosuiteEnv(task, config)
 
+
+EXPERTS = {**PICK_EXPERTS, "door": DoorExpert}
 
 for _task in TASKS.values():
     register(
