@@ -36,11 +36,15 @@ def run(cfg: DictConfig) -> int:
     out = Path(cfg.out) if cfg.out else default_out(str(cfg.task), kind, shift)
     params = OmegaConf.to_container(cfg.params, resolve=True) or {}
 
-    bar = tqdm(total=int(cfg.episodes), unit="ep", desc=f"collect {cfg.task} {kind}")
+    bars: list[tqdm] = []
+
+    def on_start(todo: int, skipped: int) -> None:
+        desc = f"collect {cfg.task} {kind}" + (f" ({skipped} done before)" if skipped else "")
+        bars.append(tqdm(total=todo, unit="ep", desc=desc, smoothing=0.1))
 
     def on_episode(ep) -> None:
-        bar.update(1)
-        bar.set_postfix(kind=ep.kind, T=len(ep), success=bool(ep.success.any()))
+        bars[0].update(1)
+        bars[0].set_postfix(kind=ep.kind, T=len(ep), success=bool(ep.success.any()))
 
     try:
         result = collect(
@@ -54,10 +58,12 @@ def run(cfg: DictConfig) -> int:
             vcodec=str(cfg.vcodec),
             params=params,
             overrides=overrides,
+            on_start=on_start,
             on_episode=on_episode,
         )
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     rate = f"{result.episodes_per_min:.1f} episodes/min" if result.recorded else "nothing to do"
     print(
         f"{result.out}: recorded {result.recorded}, skipped {result.skipped} already there, "

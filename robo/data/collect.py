@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from robo.data.schema import DatasetSpec
+from robo.data.schema import SVTAV1_MIN_SIZE, DatasetSpec
 from robo.data.writer import EpisodeWriter
 from robo.types import Episode
 
@@ -108,9 +108,14 @@ def run_seed(env: Any, kind: str, seed: int, params: dict[str, Any]) -> Episode:
 
 
 def dataset_spec(env: Any, video: bool = True, vcodec: str = "libsvtav1") -> DatasetSpec:
-    """The :class:`DatasetSpec` of ``env``'s episodes (fps from its control period)."""
+    """The :class:`DatasetSpec` of ``env``'s episodes (fps from its control period).
+
+    ``libsvtav1`` cannot encode images below 32 px; smaller images use ``h264``.
+    """
     base = env.unwrapped
     cfg = base.config
+    if vcodec == "libsvtav1" and cfg.image_size < SVTAV1_MIN_SIZE:
+        vcodec = "h264"
     obs_space = env.observation_space
     return DatasetSpec(
         fps=max(1, round(1.0 / base.control_dt)),
@@ -169,6 +174,7 @@ def collect(
     vcodec: str = "libsvtav1",
     params: dict[str, Any] | None = None,
     overrides: dict[str, Any] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
     on_episode: Callable[[Episode], None] | None = None,
 ) -> CollectResult:
     """Record episodes ``seed .. seed + episodes - 1`` of ``task`` into the dataset at ``out``.
@@ -183,11 +189,15 @@ def collect(
         video: AV1 video (True) or PNG images in the parquet files (False).
         params: kind parameters (:data:`sims.experts.PARAMS`).
         overrides: task config overrides (``image_size``, ``shift``, ...).
+        on_start: called with (episodes to record, episodes skipped) once the dataset is open.
         on_episode: called after each committed episode (progress bars).
 
     Raises:
         UnknownTaskError, BadOverrideError, UnknownShiftError, ValueError, DatasetError.
     """
+    import os
+
+    os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering unless the caller chose
     import sims
     from sims.experts.kinds import KINDS, make_expert
 
@@ -207,6 +217,8 @@ def collect(
     todo = [s for s in range(seed, seed + episodes) if s not in done]
     kinds: dict[str, int] = {}
     successes = 0
+    if on_start is not None:
+        on_start(len(todo), episodes - len(todo))
     start = time.perf_counter()
 
     def commit(ep: Episode) -> None:

@@ -30,6 +30,7 @@ SIDECAR_PATH = "meta/robo_episodes.jsonl"
 SNAPSHOT_DIR = "meta/robo_snapshots"
 IMAGE_KEY = "observation.images."
 STATE_KEY = "observation.state"
+SVTAV1_MIN_SIZE = 32  # [px]
 
 
 class DatasetError(ValueError):
@@ -61,6 +62,22 @@ class DatasetSpec:
     vcodec: str = "libsvtav1"
     robot_type: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
+
+    def check(self) -> None:
+        """Raise :class:`DatasetError` for settings the video encoders cannot handle."""
+        if not self.video:
+            return
+        if self.image_size % 2:
+            raise DatasetError(
+                f"video needs an even image_size, got {self.image_size}; "
+                "hint: use an even size or video=false"
+            )
+        if self.vcodec == "libsvtav1" and self.image_size < SVTAV1_MIN_SIZE:
+            # SVT-AV1 dies with SIGFPE below this size instead of raising.
+            raise DatasetError(
+                f"libsvtav1 needs images of at least {SVTAV1_MIN_SIZE} px, got "
+                f"{self.image_size}; hint: vcodec=h264 or video=false"
+            )
 
     def features(self) -> dict[str, dict[str, Any]]:
         """LeRobot feature dict for :meth:`LeRobotDataset.create`."""

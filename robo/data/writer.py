@@ -86,6 +86,8 @@ class EpisodeWriter:
         _quiet()
         from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
+        spec.check()
+
         root = Path(root).expanduser().resolve()
         repo_id = repo_id or f"local/{root.name}"
         _check_writable(root)
@@ -292,6 +294,8 @@ def _recover(root: Path) -> list[dict[str, Any]]:
                 removed += 1
             elif path.is_dir() and not any(path.iterdir()):
                 path.rmdir()
+        if not any(base.iterdir()):
+            base.rmdir()
     for path in root.glob("tmp*"):  # LeRobot's temporary encoding folders
         if path.is_dir():
             shutil.rmtree(path)

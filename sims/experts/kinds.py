@@ -9,9 +9,11 @@ Kinds (the ``kind`` label stored with each episode):
 * ``failure``: the family expert built with ``failure=True`` (misses the grasp, drops the object).
 * ``rewind``: the expert runs until progress is made (``progress_gt`` above ``trigger_progress``,
   or, where the sim has no progress, at ``trigger_step``), then undoes its last ``rewind_steps``
-  actions: for ``action_mode="delta"`` it plays the negated recent arm actions in reverse order;
+  actions (default: ``rewind_fraction`` of the steps taken so far): for ``action_mode="delta"`` it plays the negated recent arm actions in reverse order;
   for ``"absolute"`` it replays earlier joint targets in reverse order; gripper dims replay the
-  recorded gripper commands in reverse. Then the closed-loop expert resumes (and may recover).
+  recorded gripper commands in reverse; then it holds still for ``settle_steps`` (default half
+  the undo) so arms that lag their commands catch up. Then the closed-loop expert resumes (and
+  may recover). The recorded rewind range covers the undo and the settling.
 * ``paused``: the expert with ``n_pauses`` stretches of ``env.hold_action()`` (gripper commands
   held) inserted when progress crosses random thresholds (or at random steps without progress).
 * ``mixed``: one of the above per episode, drawn with :data:`MIXED_WEIGHTS`.
@@ -45,7 +47,9 @@ PARAMS: dict[str, dict[str, Any]] = {
     "rewind": {
         "trigger_progress": None,  # None: uniform in [0.3, 0.6] per episode
         "trigger_step": None,  # used when progress_gt is NaN; None: 15-40% of max steps
-        "rewind_steps": None,  # None: uniform integer in [5, 15], at most the steps taken
+        "rewind_steps": None,  # None: rewind_fraction of the steps taken so far
+        "rewind_fraction": None,  # None: uniform in [0.4, 0.9] per rewind
+        "settle_steps": None,  # holds after the undo (lagging arms catch up); None: half of it
         "n_rewinds": 1,
     },
     "paused": {
@@ -140,6 +144,7 @@ class RewindExpert(LabelledExpert):
         self.start_hold = _clip(env, env.unwrapped.hold_action())
         self.plan: list[np.ndarray] = []
         self.armed_after = 0  # a new rewind needs fresh progress after the last one
+        self.settled: list[int] = []
 
     def _triggered(self, info: dict[str, Any]) -> bool:
         if len(self.rewinds) >= int(self.params["n_rewinds"]) or self.t < max(2, self.armed_after):
@@ -152,7 +157,12 @@ class RewindExpert(LabelledExpert):
     def _undo_plan(self, env: Any) -> list[np.ndarray]:
         k = self.wanted_steps
         if k is None:
-            k = int(self.rng.integers(5, 16))
+            # A fraction of the steps taken, so a rewind undoes a similar share of the progress
+            # whatever the control rate (Meta-World runs at 80 Hz, SO-101 at 20 Hz).
+            frac = self.params["rewind_fraction"]
+            if frac is None:
+                frac = float(self.rng.uniform(0.4, 0.9))
+            k = max(1, round(float(frac) * len(self.history)))
         k = int(min(k, len(self.history)))
         mode = env.unwrapped.action_mode
         grip = list(_gripper_dims(env))
@@ -168,7 +178,19 @@ class RewindExpert(LabelledExpert):
                 undo = -self.history[last]
                 undo[grip] = earlier[grip]
                 plan.append(undo)
-        return plan
+        if not plan:
+            return plan
+        settle = self.params["settle_steps"]
+        settle = len(plan) // 2 if settle is None else int(settle)
+        # Hold still after the undo: the last joint targets, or zero deltas with the gripper
+        # command kept, so an arm that lags its commands (Meta-World's mocap) catches up.
+        if mode == "absolute":
+            hold = plan[-1].copy()
+        else:
+            hold = _clip(env, env.unwrapped.hold_action())
+            hold[grip] = plan[-1][grip]
+        self.settled.append(settle)
+        return plan + [hold.copy() for _ in range(settle)]
 
     def _act(self, env: Any, obs: Any, info: dict[str, Any]) -> np.ndarray:
         if not self.plan and self._triggered(info):
@@ -183,7 +205,10 @@ class RewindExpert(LabelledExpert):
     def metadata(self) -> dict[str, Any]:
         meta = super().metadata()
         if self.rewinds:
-            meta["params"]["rewind_steps"] = [r[1] - r[0] for r in self.rewinds]
+            meta["params"]["settle_steps"] = list(self.settled)
+            meta["params"]["rewind_steps"] = [
+                r[1] - r[0] - s for r, s in zip(self.rewinds, self.settled)
+            ]
         return meta
 
 
