@@ -48,9 +48,9 @@ ACTUATOR_GAINS: dict[str, tuple[float, float, float]] = {
 TIP_POS = (0.0135, -0.0002, -0.0985)
 TIP_QUAT = (0.707107, 0.0, 0.707107, 0.0)  # same axes as the package's ``gripperframe`` site
 
-# Wrist camera in the gripper body frame: behind the fixed jaw, looking down the jaws (-z body).
-WRIST_CAM_POS = (0.006, -0.052, -0.028)
-WRIST_CAM_XYAXES = "-1 0 0 0 -0.94 0.34"
+# Wrist camera in the gripper body frame: beside the wrist, looking down the jaws (-z body).
+WRIST_CAM_POS = (0.0, -0.045, -0.02)
+WRIST_CAM_XYAXES = "-0.989 0 -0.148 0.066 -0.896 -0.438"  # looks at a point 1 cm past the tip
 WRIST_CAM_FOVY = 80.0
 
 _FINGER_MESHES = ("wrist_roll_follower_so101_v1", "moving_jaw_so101_v1")

@@ -12,7 +12,7 @@ the seed alone decides the scene. Ranges (world frame, arm base at the origin fa
 
 Shifts (see :mod:`sims.shifts`): ``obstacle`` puts a 3 cm pillar (a low 3 cm block for push)
 at the midpoint of the nominal path start -> goal; ``surface`` raises a platform under the
-work area by 2-5 cm and shifts it by up to 3 cm; ``distractor`` adds 3 cubes of other colours;
+work area by 2-5 cm and shifts it by up to 3 cm (its near edge stays >= 11 cm from the base); ``distractor`` adds 3 cubes of other colours;
 ``camera`` jitters the third-person cameras by up to 4 cm (position) and 3 cm (look-at point);
 ``lighting`` changes the light colour/direction and the table colour.
 """
@@ -33,8 +33,8 @@ HOME_TIP = np.array([0.16, 0.0, 0.16])  # nominal start of the tip [m] (for obst
 
 CAMERAS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
     # name: (position, look-at point) [m]
-    "front": ((0.62, 0.0, 0.36), (0.18, 0.0, 0.02)),
-    "side": ((0.22, -0.52, 0.32), (0.2, 0.0, 0.02)),
+    "front": ((0.66, 0.0, 0.4), (0.13, 0.0, 0.1)),
+    "side": ((0.2, -0.55, 0.32), (0.17, 0.0, 0.05)),
 }
 
 
@@ -130,8 +130,8 @@ def _apply_shift(lay: SceneLayout, shift: str, rng: np.random.Generator) -> None
             lay.obstacle = Obstacle(np.array([*mid, 0.11]), np.array([0.015, 0.015, 0.11]))
     elif shift == "surface":
         lay.surface_z = _u(rng, 0.02, 0.05)
-        dx, dy = rng.uniform(-0.03, 0.03, size=2)
-        lay.platform = (0.22 + dx, dy, 0.16, 0.24)
+        # Kept clear of the arm's shoulder (x >= 0.11 m) so only the work area is raised.
+        lay.platform = (0.28 + _u(rng, -0.02, 0.03), _u(rng, -0.03, 0.03), 0.15, 0.24)
     elif shift == "distractor":
         colours = [(0.1, 0.7, 0.2, 1), (0.15, 0.3, 0.9, 1), (0.9, 0.8, 0.1, 1)]
         taken = [lay.cube_xy, lay.goal_xy()]

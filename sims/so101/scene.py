@@ -100,7 +100,7 @@ def build_scene_xml(layout: SceneLayout, image_size: int = 96, shadows: bool = F
             name=name,
             pos=_fmt(pos),
             xyaxes=_fmt(lookat_xyaxes(pos, look)),
-            fovy=50,
+            fovy=55,
         )
     _static(
         world, name="table", type="box", pos="0.15 0 -0.02", size="0.45 0.45 0.02", material="table"
