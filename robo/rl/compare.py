@@ -81,12 +81,10 @@ def compare(paths: list[Path], out: Path, reps: int = 2000) -> dict[str, Any]:
                 "final_success_iqm": stratified_bootstrap_ci({task: final[task]}, iqm, reps),
                 "steps_to_80_median": float(np.median(s80[task])),
                 "reached_80": int(sum(r["steps_to_80"] is not None for r in rs)),
-                "hover_ratio_gt": float(np.nanmean([_nan(r["hover_ratio_gt"]) for r in rs])),
-                "hover_ratio": float(np.nanmean([_nan(r["hover_ratio"]) for r in rs])),
-                "eval_hover_ratio_gt": float(
-                    np.nanmean([_nan(r["final_eval"]["hover_ratio_gt"]) for r in rs])
-                ),
-                "return_gap": float(np.nanmean([_nan(r["return_gap"]) for r in rs])),
+                "hover_ratio_gt": _mean([_nan(r["hover_ratio_gt"]) for r in rs]),
+                "hover_ratio": _mean([_nan(r["hover_ratio"]) for r in rs]),
+                "eval_hover_ratio_gt": _mean([_nan(r["final_eval"]["hover_ratio_gt"]) for r in rs]),
+                "return_gap": _mean([_nan(r["return_gap"]) for r in rs]),
                 "budget": int(rs[0]["budget"]),
             }
     for methods in result["per_task"].values():
@@ -103,6 +101,13 @@ def compare(paths: list[Path], out: Path, reps: int = 2000) -> dict[str, Any]:
 
 def _nan(x: Any) -> float:
     return float("nan") if x is None else float(x)
+
+
+def _mean(values: list[float]) -> float:
+    """Mean over the finite values (NaN when there are none)."""
+    arr = np.asarray(values, dtype=np.float64)
+    arr = arr[np.isfinite(arr)]
+    return float(arr.mean()) if arr.size else float("nan")
 
 
 def _json(x: Any) -> Any:

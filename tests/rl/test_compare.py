@@ -1,0 +1,67 @@
+"""rl-compare on synthetic metrics files: labels, censoring, ratios vs sparse, outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from robo.rl.compare import compare, expand_runs, method_label
+from robo.rl.report import read_metrics, write_metrics
+
+
+def fake_run(seed, final, s80, hover=0.1):
+    curve = [{"step": s, "eval_success_rate": min(1.0, s / 1000 * final)} for s in (0, 500, 1000)]
+    return {
+        "seed": seed,
+        "curve": curve,
+        "final_success": final,
+        "final_eval": {"hover_ratio_gt": hover},
+        "steps_to_50": None,
+        "steps_to_80": s80,
+        "hover_ratio": hover,
+        "hover_ratio_gt": hover,
+        "return_gap": float("nan"),
+    }
+
+
+def write(tmp_path, name, reward, runs, label="gt", task="toy/a"):
+    out = tmp_path / name
+    write_metrics(
+        out,
+        {"task": task, "reward": reward, "progress_label": label, "steps": 1000, "runs": runs},
+    )
+    return out
+
+
+def test_method_labels():
+    assert method_label({"reward": "sparse"}) == "sparse"
+    assert method_label({"reward": "pbrs", "progress_label": "gt"}) == "gt"
+    assert method_label({"reward": "pbrs", "progress_label": "grm"}) == "pbrs[grm]"
+    assert method_label({"reward": "raw", "progress_label": "gt"}) == "raw[gt]"
+    assert method_label({"reward": "oracle", "progress_label": "none"}) == "oracle"
+
+
+def test_compare_censors_never_reached_runs_and_reports_ratio(tmp_path):
+    a = write(tmp_path, "sparse", "sparse", [fake_run(s, 0.5, None) for s in range(4)])
+    b = write(tmp_path, "pbrs", "pbrs", [fake_run(s, 1.0, 400) for s in range(4)], label="grm")
+    res = compare(expand_runs(f"{a},{b}"), tmp_path / "cmp", reps=100)
+    per = res["per_task"]["toy/a"]
+    assert per["sparse"]["steps_to_80_median"] == 1000  # censored at the budget
+    assert per["sparse"]["reached_80"] == 0
+    assert per["pbrs[grm]"]["steps_to_80_vs_sparse"] == pytest.approx(0.4)
+    assert res["methods"]["pbrs[grm]"]["final_success_iqm"][0] == pytest.approx(1.0)
+    table = (tmp_path / "cmp" / "table.md").read_text()
+    assert "| toy/a | pbrs[grm] | 4 |" in table and "0.40x" in table
+    assert json.loads((tmp_path / "cmp" / "compare.json").read_text())["per_task"]
+    assert (tmp_path / "cmp" / "compare.png").exists()
+
+
+def test_read_metrics_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="robo rl"):
+        read_metrics(tmp_path)
+    (tmp_path / "metrics.json").write_text("{}")
+    with pytest.raises(ValueError, match="missing"):
+        read_metrics(tmp_path)
+    with pytest.raises(ValueError, match="no runs"):
+        expand_runs("")
