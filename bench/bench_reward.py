@@ -111,6 +111,8 @@ def main() -> int:
     }
     res["held_out_per_task"] = {t: _short(v) for t, v in rep["per_task"].items()}
     print("held-out", res["held_out"], flush=True)
+    cmd = "python -m bench.bench_reward " + " ".join(sys.argv[1:])
+    write_result("reward", res, cmd)  # partial results survive a later crash
     abl = {"all_views_fused": res["held_out"]["model"]}
     abl["one_view_front"] = _short(held_out(model, views=["front"])["overall"])
     abl["incremental_only"] = _short(held_out(model, perspectives=["incremental"])["overall"])
@@ -125,6 +127,7 @@ def main() -> int:
         abl["labels_time_no_segmentation"] = _short(held_out(m2)["overall"])
     res["ablations"] = abl
     print("ablations", abl, flush=True)
+    write_result("reward", res, cmd)
 
     base_seen = compute_metrics(score_for_metrics(model, val_eps, reverse=False)[0])["voc_s"]
     replay = [e for e in train_eps if e.kind == "expert"][:: max(1, len(train_eps) // 40)]
@@ -158,6 +161,8 @@ def main() -> int:
             "test_episodes": len(test),
         }
         print(task, one_shot[task], flush=True)
+        res["one_shot"] = one_shot
+        write_result("reward", res, cmd)
     res["one_shot"] = one_shot
     vals = [v for v in one_shot.values() if isinstance(v, dict)]
     if vals:
@@ -171,7 +176,7 @@ def main() -> int:
         }
         res["one_shot_mean"]["forget"] = round(float(np.mean([v["forget"] or 0 for v in vals])), 4)
     res["total_s"] = round(time.monotonic() - t0, 1)
-    write_result("reward", res, "python -m bench.bench_reward " + " ".join(sys.argv[1:]))
+    write_result("reward", res, cmd)
     return 0
 
 
