@@ -12,8 +12,26 @@ from omegaconf import DictConfig, OmegaConf
 HELP = "RL with shaped rewards (task= reward|scheme=sparse|pbrs|naive|raw|clip|delta|oracle|gt seeds= steps= out=)"
 
 
-def build_potential(cfg: Any, task: str, make_task: Any, make_expert: Any) -> tuple[Any, str]:
-    """(Φ source or None, its label) for the job's reward scheme and ``progress`` option."""
+def reference_from_dataset(root: str, index: int) -> tuple[dict, dict]:
+    """Start and goal (first success) camera images of episode ``index`` of a dataset."""
+    from robo.data.reader import EpisodeReader
+    from robo.reward.evaluate import goal_frame
+
+    ep = EpisodeReader(root).read(int(index))
+    if not ep.success.any():
+        raise ValueError(f"episode {index} of {root} never succeeds; pick a successful demo")
+    return {cam: frames[0] for cam, frames in ep.images.items()}, goal_frame(ep)
+
+
+def build_potential(
+    cfg: Any, task: str, make_task: Any, make_expert: Any, reference: str = "expert", index: int = 0
+) -> tuple[Any, str]:
+    """(Φ source or None, its label) for the job's reward scheme and ``progress`` option.
+
+    The GRM potential is anchored to a demo's start and goal frames: from ``reference`` (a
+    dataset folder, e.g. the one-shot demo given to `robo adapt-reward`) or, with
+    ``reference=expert``, from one scripted-expert episode.
+    """
     from robo.reward.shaping import POTENTIAL_SCHEMES, ImageProgress, PrivilegedProgress
     from robo.rl.progress import AnchoredGRMProgress, reference_frames
 
@@ -25,8 +43,14 @@ def build_potential(cfg: Any, task: str, make_task: Any, make_expert: Any) -> tu
     from robo.reward.checkpoint import load_checkpoint
 
     model = load_checkpoint(ckpt, device=cfg.device)
+    if reference != "expert":
+        start, goal = reference_from_dataset(reference, index)
+        return ImageProgress(AnchoredGRMProgress(model, start, goal), name="grm"), ckpt.name
     if make_expert is None:
-        raise ValueError(f"{task} has no scripted expert to take the GRM's reference frames from")
+        raise ValueError(
+            f"{task} has no scripted expert for the GRM's reference frames "
+            "(hint: pass reference=<dataset dir> with a successful demo)"
+        )
     env = make_task(render=True, image_size=cfg.image_size, cameras=tuple(cfg.cameras))
     start, goal, ok = reference_frames(env, make_expert(), seed=99_999)
     env.close()
@@ -62,7 +86,14 @@ def run(cfg: DictConfig) -> int:
         )
     make_task = partial(sims.make, spec.name)
     make_expert = spec.expert
-    potential, label = build_potential(rl_cfg, spec.name, make_task, make_expert)
+    potential, label = build_potential(
+        rl_cfg,
+        spec.name,
+        make_task,
+        make_expert,
+        str(cfg.get("reference", "expert")),
+        int(cfg.get("reference_episode", 0)),
+    )
     payload: dict[str, Any] = {
         "task": spec.name,
         "reward": rl_cfg.reward,
