@@ -23,7 +23,9 @@ from torch import nn
 from robo.types import Episode
 
 ProgressFn = Callable[[Episode], np.ndarray]
-"""``progress_fn(episode) -> float[T]`` in [0, 1] (GRM rollout progress or ``progress_gt``)."""
+"""``progress_fn(episode) -> float[T]`` in [0, 1]: the sim's ``progress_gt``
+(:func:`progress_from_gt`) or the GRM, e.g.
+``lambda ep: robo.reward.scoring.score_episode(grm, ep).phi``."""
 
 
 def progress_from_gt(episode: Episode) -> np.ndarray:

@@ -34,10 +34,13 @@ def quat_to_matrix(q: torch.Tensor) -> torch.Tensor:
 
 
 def axis_angle(axis: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
-    """Rotation float[B, 3, 3] by ``angle`` float[B] [rad] about unit ``axis`` float[3]."""
-    half = 0.5 * angle
-    q = torch.cat([half.cos()[:, None], half.sin()[:, None] * axis[None]], dim=-1)
-    return quat_to_matrix(q)
+    """Rotation float[B, 3, 3] by ``angle`` float[B] [rad] about unit ``axis`` float[3]
+    (Rodrigues: ``I + sin(a) K + (1 - cos(a)) K^2`` with K the cross-product matrix)."""
+    x, y, z = axis.unbind(-1)
+    zero = torch.zeros_like(x)
+    k = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero]).view(3, 3)
+    s, c = angle.sin()[:, None, None], angle.cos()[:, None, None]
+    return torch.eye(3, dtype=angle.dtype) + s * k + (1 - c) * (k @ k)
 
 
 @dataclass
