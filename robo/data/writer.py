@@ -42,6 +42,7 @@ from robo.data.schema import (
 from robo.types import Episode
 
 _ROLLBACK_DIRS = ("data", "meta/episodes", "videos", "images")
+LOCK_NAME = "robo-writer.lock"
 
 
 def _quiet() -> None:
@@ -68,11 +69,14 @@ class EpisodeWriter:
         repo_id: LeRobot repo id; local only (``local/<folder name>``), never pushed.
     """
 
-    def __init__(self, root: Path, spec: DatasetSpec, dataset: Any, entries: list[dict]):
+    def __init__(
+        self, root: Path, spec: DatasetSpec, dataset: Any, entries: list[dict], lock: Any
+    ):
         self.root = Path(root)
         self.spec = spec
         self.dataset = dataset
         self.entries = entries
+        self._lock = lock
 
     # -- opening -----------------------------------------------------------------------
     @classmethod
@@ -84,13 +88,24 @@ class EpisodeWriter:
                 with another spec.
         """
         _quiet()
-        from lerobot.datasets.lerobot_dataset import LeRobotDataset
-
         spec.check()
 
         root = Path(root).expanduser().resolve()
         repo_id = repo_id or f"local/{root.name}"
         _check_writable(root)
+        lock = _lock(root)
+        try:
+            return cls._open_locked(root, spec, repo_id, lock)
+        except BaseException:
+            lock.close()
+            raise
+
+    @classmethod
+    def _open_locked(
+        cls, root: Path, spec: DatasetSpec, repo_id: str, lock: Any
+    ) -> EpisodeWriter:
+        from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
         if root.exists() and not (root / SPEC_PATH).exists():
             files = [p for p in root.rglob("*") if p.is_file()]
             # A creation killed before the spec was written leaves at most meta/info.json.
@@ -99,8 +114,8 @@ class EpisodeWriter:
                     f"output folder {root} exists and is not a robo dataset; "
                     "hint: choose another out= or remove it"
                 )
-            shutil.rmtree(root)
-        if root.exists():
+            _clear(root)
+        if (root / SPEC_PATH).exists():
             old = read_spec(root)
             diff = old.mismatch(spec)
             if diff:
@@ -109,11 +124,11 @@ class EpisodeWriter:
                     "hint: use the same options to resume, or another out="
                 )
             entries = _recover(root)
-            if not entries:
-                shutil.rmtree(root)
-            else:
+            if entries:
                 ds = LeRobotDataset(repo_id, root=root, vcodec=old.vcodec)
-                return cls(root, old, ds, entries)
+                return cls(root, old, ds, entries, lock)
+            _clear(root)
+        root.rmdir()  # LeRobot creates the folder itself
         ds = LeRobotDataset.create(
             repo_id,
             fps=spec.fps,
@@ -127,7 +142,7 @@ class EpisodeWriter:
         write_json_atomic(root / SPEC_PATH, spec.to_json())
         _write_snapshot(root, 0)
         write_text_atomic(root / SIDECAR_PATH, "")
-        return cls(root, spec, ds, [])
+        return cls(root, spec, ds, [], lock)
 
     def __enter__(self) -> EpisodeWriter:
         return self
@@ -186,6 +201,9 @@ class EpisodeWriter:
         if self.dataset is not None:
             self.dataset.finalize()
             self.dataset = None
+        if self._lock is not None:
+            self._lock.close()  # releases the flock
+            self._lock = None
 
     # -- internals ---------------------------------------------------------------------
     def _check(self, ep: Episode) -> None:
@@ -240,6 +258,34 @@ class EpisodeWriter:
         write_text_atomic(self.root / SIDECAR_PATH, "\n".join(lines) + "\n")
         self.entries.append(entry)
         (self.root / SNAPSHOT_DIR / f"{n - 1:06d}.json").unlink(missing_ok=True)
+
+
+def _lock(root: Path) -> Any:
+    """Hold an exclusive flock for ``root`` (one writer per dataset; released when killed).
+
+    The lock file sits next to the dataset (``.<name>.robo-writer.lock``) because LeRobot
+    recreates the dataset folder itself.
+    """
+    import fcntl
+
+    handle = (root.parent / f".{root.name}.{LOCK_NAME}").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise DatasetError(
+            f"another process is writing to {root}; hint: wait for it or choose another out="
+        ) from None
+    return handle
+
+
+def _clear(root: Path) -> None:
+    """Empty ``root`` (a creation that never committed), keeping the folder."""
+    for path in root.iterdir():
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def _check_writable(root: Path) -> None:

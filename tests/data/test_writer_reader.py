@@ -80,6 +80,7 @@ def test_interrupted_episode_is_rolled_back(tmp_path, fake_episodes, monkeypatch
     with pytest.raises(KeyboardInterrupt):
         writer.write(episodes[2])
     monkeypatch.undo()
+    writer._lock.close()  # a killed process holds no lock; its LeRobot writers just vanish
     # Debris a kill during encoding would leave: temp folders, PNG frames, a footer-less parquet.
     (root / "tmpabc123").mkdir()
     (root / "images/observation.images.front/episode-000003").mkdir(parents=True)
@@ -119,3 +120,14 @@ def test_bad_inputs(tmp_path, fake_episodes):
     ):
         writer.write(bad)
     assert len((tmp_path / "ds" / SIDECAR_PATH).read_text().splitlines()) == 1
+
+
+def test_one_writer_at_a_time(tmp_path, fake_episodes):
+    episodes, spec = fake_episodes
+    with (
+        EpisodeWriter.open(tmp_path / "ds", spec),
+        pytest.raises(DatasetError, match="another process is writing"),
+    ):
+        EpisodeWriter.open(tmp_path / "ds", spec)
+    with EpisodeWriter.open(tmp_path / "ds", spec) as writer:  # released on close
+        writer.write(episodes[0])
