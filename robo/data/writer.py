@@ -69,9 +69,7 @@ class EpisodeWriter:
         repo_id: LeRobot repo id; local only (``local/<folder name>``), never pushed.
     """
 
-    def __init__(
-        self, root: Path, spec: DatasetSpec, dataset: Any, entries: list[dict], lock: Any
-    ):
+    def __init__(self, root: Path, spec: DatasetSpec, dataset: Any, entries: list[dict], lock: Any):
         self.root = Path(root)
         self.spec = spec
         self.dataset = dataset
@@ -101,9 +99,7 @@ class EpisodeWriter:
             raise
 
     @classmethod
-    def _open_locked(
-        cls, root: Path, spec: DatasetSpec, repo_id: str, lock: Any
-    ) -> EpisodeWriter:
+    def _open_locked(cls, root: Path, spec: DatasetSpec, repo_id: str, lock: Any) -> EpisodeWriter:
         from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
         if root.exists() and not (root / SPEC_PATH).exists():
