@@ -49,8 +49,11 @@ def test_beats_shuffled_labels(trained, held_out):
     real = _score(trained, held_out)
     shuffled = _score(_fit(shuffle=True), held_out)
     assert real["voc_s"] > 0.8
-    assert real["voc_s"] > shuffled["voc_s"] + 0.3
-    assert real["voc_p"] > shuffled["voc_p"]
+    # A shuffled-label model still rises from the start prior Φ_0 = 0, so voc_s alone is a weak
+    # separator; agreement with the true progress (voc_p) and success vs failure are not.
+    assert real["voc_s"] > shuffled["voc_s"] + 0.1
+    assert real["voc_p"] > shuffled["voc_p"] + 0.2
+    assert real["auroc"] > shuffled["auroc"] + 0.2
 
 
 def test_missing_camera_degrades_gracefully(trained, held_out):
