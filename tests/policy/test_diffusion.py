@@ -88,3 +88,20 @@ def test_schedule_and_augmentation():
     imgs = torch.rand(2, 3, 3, 16, 16)
     out = random_shift(imgs, 2, torch.Generator().manual_seed(0))
     assert out.shape == imgs.shape
+
+
+def test_image_windows_and_a_training_step(tiny_config):
+    from robo.policy.train import ChunkWindows
+
+    episodes = [toy_episode(s) for s in range(2)]
+    policy, stats = train_diffusion(
+        episodes,
+        tiny_config,
+        TrainConfig(steps=2, batch_size=4, log_every=1000),
+        log=lambda s: None,
+    )
+    data = ChunkWindows(episodes, policy)
+    assert data.images.shape == (24, 1, 3, 16, 16) and data.images.dtype == torch.uint8
+    assert data.actions.shape == (24, 8, 2)
+    torch.testing.assert_close(data.actions[11], torch.from_numpy(episodes[0].action[[11] * 8]))
+    assert np.isfinite(stats["loss_last"])
