@@ -23,9 +23,11 @@ import importlib.util
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import mujoco
 import numpy as np
 
 from sims.errors import SimError
+from sims.so101.meshes import simplified_meshes
 
 ARM_LINK_BITS = 1
 PAD_BITS = 2
@@ -98,7 +100,8 @@ def arm_tree() -> ET.ElementTree:
     """The arm MJCF as an element tree, modified as described in the module docstring."""
     tree = ET.parse(so101_arm_xml_path())
     root = tree.getroot()
-    root.find("compiler").set("meshdir", str(so101_asset_dir() / "assets"))
+    # Meshes come from the in-memory simplified copies (see ``compile_model``).
+    root.find("compiler").attrib.pop("meshdir", None)
     for body in root.iter("body"):
         for geom in body.findall("geom"):
             if geom.get("class") != "collision":
@@ -130,8 +133,18 @@ def arm_tree() -> ET.ElementTree:
     return tree
 
 
+@functools.lru_cache(maxsize=32)
+def compile_model(xml: str) -> mujoco.MjModel:
+    """Compile scene/arm MJCF text with the simplified SO-101 meshes (cached per text).
+
+    The returned model is shared: ``copy.deepcopy`` it before changing any field.
+    """
+    meshes = simplified_meshes(str(so101_asset_dir() / "assets"))
+    return mujoco.MjModel.from_xml_string(xml, assets=meshes)
+
+
 def arm_xml() -> str:
-    """MJCF text of the modified arm alone (for kinematics and the hardware sim twin)."""
+    """MJCF text of the modified arm alone; compile it with :func:`compile_model`."""
     return ET.tostring(arm_tree().getroot(), encoding="unicode")
 
 

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import mujoco
@@ -21,6 +22,7 @@ import numpy as np
 from gymnasium import spaces
 
 from sims.base import TaskEnv
+from sims.so101.assets import compile_model
 from sims.so101.config import SO101Config
 from sims.so101.kinematics import HOME_Q, JOINT_NAMES, ArmKinematics
 from sims.so101.layout import CUBE_HALF, SceneLayout, sample_layout
@@ -50,7 +52,7 @@ class SO101Env(TaskEnv):
         self.metadata = {**self.metadata, "render_fps": int(round(1 / config.control_dt))}
         self.layout: SceneLayout = sample_layout(task, 0, config.shift)
         xml = build_scene_xml(self.layout, config.image_size, config.shadows)
-        self.model = mujoco.MjModel.from_xml_string(xml)
+        self.model = copy.deepcopy(compile_model(xml))
         self.model.opt.timestep = config.sim_dt
         self.data = mujoco.MjData(self.model)
         self.kinematics = ArmKinematics(self.model)

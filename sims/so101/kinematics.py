@@ -1,7 +1,9 @@
 """SO-101 joint names, limits, forward kinematics and damped-least-squares IK (via mujoco).
 
 Joint order is the real arm's motor order (lerobot ``so101_follower`` ids 1-6). Angles are in
-rad in the MJCF "new calibration" convention (zero = middle of each joint's range). The IK
+rad in the MJCF "new calibration" convention (zero = middle of each joint's range; all zeros =
+arm stretched forward along +x). Positive ``shoulder_pan`` turns the arm clockwise seen from
+above (towards -y); positive lift/elbow/wrist_flex pitch the gripper down. The IK
 point is the ``tip`` site between the fingertip pads (see :mod:`sims.so101.assets`); its axes:
 x = approach (out of the gripper along the jaws), z = jaw axis (fixed jaw -> moving jaw).
 """
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from sims.so101.assets import arm_xml
+from sims.so101.assets import arm_xml, compile_model
 
 JOINT_NAMES: tuple[str, ...] = (
     "shoulder_pan",
@@ -33,7 +35,7 @@ HOME_Q = np.array([0.0, -1.0, 0.7, 1.3, 0.0, GRIPPER_OPEN])  # tip ~(0.21, 0, 0.
 @functools.cache
 def arm_model() -> mujoco.MjModel:
     """The modified arm alone (no scene), compiled once."""
-    return mujoco.MjModel.from_xml_string(arm_xml())
+    return compile_model(arm_xml())
 
 
 @functools.cache
