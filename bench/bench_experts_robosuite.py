@@ -5,13 +5,15 @@ Measures, per task: expert success over N seeds (nominal), on-purpose failure ra
 rendering and with the 3 cameras at 96 and 128 px, next to the raw robosuite env driven with
 the same actions in the same run (wrapper overhead = raw steps/s / wrapper steps/s).
 
-Usage: ``python -m bench.bench_experts_robosuite [--seeds 20] [--shift-seeds 10] [--quick]``.
-Writes bench/results/robosuite.json.
+Usage: ``python -m bench.bench_experts_robosuite [--seeds 20] [--shift-seeds 10] [--jobs 1]
+[--quick]``. ``--jobs`` runs the success measurements in that many processes; the speed runs
+always run alone, one after another. Writes bench/results/robosuite.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import time
@@ -27,7 +29,9 @@ from sims.robosuite import TASKS  # noqa: E402
 from sims.robosuite.scene import build_raw_env  # noqa: E402
 
 
-def expert_success(task: str, seeds: int, failure: bool = False, shift: str | None = None):
+def expert_success(
+    task: str, seeds: int, failure: bool = False, shift: str | None = None
+) -> dict[str, Any]:
     """Fraction of ``seeds`` episodes the expert solves, and mean episode length [steps]."""
     name = f"robosuite/{task}"
     env = sims.make(name, render=False, shift=shift)
@@ -100,23 +104,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shift-seeds", type=int, default=10, help="seeds per shift / failure")
     parser.add_argument("--speed-steps", type=int, default=150, help="steps per speed run")
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names")
+    parser.add_argument("--jobs", type=int, default=1, help="processes for the success runs")
     parser.add_argument("--quick", action="store_true", help="3 seeds, 40 speed steps")
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.shift_seeds, args.speed_steps = 3, 2, 40
-    results: dict[str, Any] = {}
-    for task in args.tasks.split(","):
-        entry: dict[str, Any] = {
-            "expert": expert_success(task, args.seeds),
-            "failure_mode": expert_success(task, args.shift_seeds, failure=True),
-            "shifts": {
-                shift: expert_success(task, args.shift_seeds, shift=shift)
-                for shift in TASKS[task].shifts
-            },
-            "speed": speed(task, args.speed_steps),
-        }
-        results[task] = entry
-        print(task, entry, flush=True)
+    tasks = args.tasks.split(",")
+    units = [(task, args.seeds, False, None) for task in tasks]
+    units += [(task, args.shift_seeds, True, None) for task in tasks]
+    units += [(task, args.shift_seeds, False, s) for task in tasks for s in TASKS[task].shifts]
+    if args.jobs > 1:
+        with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+            outcomes = pool.starmap(expert_success, units)
+    else:
+        outcomes = [expert_success(*unit) for unit in units]
+    results: dict[str, Any] = {task: {"shifts": {}} for task in tasks}
+    for (task, _, failure, shift), outcome in zip(units, outcomes, strict=True):
+        if shift is not None:
+            results[task]["shifts"][shift] = outcome
+        else:
+            results[task]["failure_mode" if failure else "expert"] = outcome
+    for task in tasks:
+        results[task]["speed"] = speed(task, args.speed_steps)
+        print(task, results[task], flush=True)
     command = "python -m bench.bench_experts_robosuite " + " ".join(
         sys.argv[1:] if argv is None else argv
     )

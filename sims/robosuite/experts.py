@@ -28,6 +28,8 @@ K_INT = 0.3
 """Integral gain of the position servo [1/step]; removes the OSC's steady-state error."""
 INT_LIMIT = 0.04
 """Bound of the integral correction per axis [m]."""
+INT_ZONE = 0.05
+"""Distance to the target under which the integral term accumulates [m]."""
 MISS_OFFSET = 0.07
 """Sideways offset of the grasp point in failure mode [m]."""
 OPEN, CLOSE = -1.0, 1.0
@@ -106,7 +108,8 @@ class WaypointExpert(Expert):
     def _servo(self, env: Any, target: np.ndarray, rot: np.ndarray, grip: float) -> np.ndarray:
         """:func:`servo` with an integral term on the position error (reset at each phase)."""
         err = target - env.unwrapped.eef_pos
-        self._integral = np.clip(self._integral + K_INT * err, -INT_LIMIT, INT_LIMIT)
+        if np.linalg.norm(err) < INT_ZONE:  # integrate only near the target (no wind-up)
+            self._integral = np.clip(self._integral + K_INT * err, -INT_LIMIT, INT_LIMIT)
         return servo(env, target + self._integral, rot, grip)
 
     def _reached(self, env: Any, target: np.ndarray, tol: float) -> bool:
