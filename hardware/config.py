@@ -175,6 +175,7 @@ class SO101Config(LerobotArmConfig):
     """SO-101 / SO-100 follower on a Feetech bus."""
 
     kind: ClassVar[str] = "so101"
+    id: str = "my_so101"
 
 
 @register_robot("koch")
@@ -183,6 +184,7 @@ class KochConfig(LerobotArmConfig):
     """Koch follower on a Dynamixel bus (limits must be given: no MJCF ships for it)."""
 
     kind: ClassVar[str] = "koch"
+    id: str = "my_koch"
     calibration_dir: str = "~/.cache/huggingface/lerobot/calibration/robots/koch_follower"
     joint_lower: list[float] = field(default_factory=lambda: [-2.0, -1.7, -1.7, -1.7, -2.7, -0.17])
     joint_upper: list[float] = field(default_factory=lambda: [2.0, 1.7, 1.7, 1.7, 2.7, 1.74])

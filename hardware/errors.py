@@ -19,10 +19,6 @@ class SafetyError(HardwareError):
     """A command tried to reach a driver without passing the SafetyShield."""
 
 
-class EStopError(HardwareError):
-    """The e-stop was triggered; the arm was put in its safe state."""
-
-
 class UnknownRobotError(HardwareError, KeyError):
     """No robot config is registered under the requested name."""
 

@@ -11,7 +11,9 @@ Per tick ``t`` (period ``1/rate_hz``), in one thread:
    ``shield.hold``); only fresh policy actions kick the watchdog;
 5. the frame (observation, command actually sent) is appended to :attr:`ControlLoop.frames`;
 6. sleep until ``t0 + (t+1)/rate``: ``time.sleep`` to ``spin_s`` before the deadline, then
-   spin, so the period error stays well under a millisecond on an idle core.
+   spin, so the period error stays well under a millisecond on an idle core. A tick that
+   starts more than a period late skips the missed slots (counted as ``missed_ticks``)
+   instead of bursting catch-up commands.
 
 On exit (duration reached, e-stop, bus fault, exception) the arm is put in its safe state
 (``hold`` or ``torque_off``); the caller's ``with robot:`` block then disconnects.
@@ -253,9 +255,19 @@ class ControlLoop:
         n_steps = None if cfg.duration_s is None else int(round(cfg.duration_s * cfg.rate_hz))
         step = 0
         try:
-            while n_steps is None or step < n_steps:
-                scheduled = t0 + step * period
+            while True:
                 now = time.perf_counter()
+                late = now - (t0 + step * period)
+                if late >= period:
+                    # Fell behind (a stall): re-anchor to the current slot rather than send a
+                    # burst of catch-up commands; the ensembler's steps stay on wall time.
+                    skipped = int(late // period)
+                    step += skipped
+                    self.stats.missed_ticks += skipped
+                if n_steps is not None and step >= n_steps:
+                    result.stop_reason = "duration"
+                    break
+                scheduled = t0 + step * period
                 self.stats.tick(now, scheduled, cfg.overrun_warn_ms)
                 if self.estop.is_set:
                     result.stop_reason = f"estop:{self.estop.source}"
@@ -294,8 +306,6 @@ class ControlLoop:
                     )
                 step += 1
                 self._sleep_until(t0 + step * period)
-            else:
-                result.stop_reason = "duration"
         except (HardwareError, ConnectionError) as err:
             result.error = str(err)
             result.stop_reason = f"fault:{type(err).__name__}"

@@ -30,6 +30,7 @@ class LoopStats:
     image_age_ms: list[float] = field(default_factory=list)
     stale_frames: dict[str, int] = field(default_factory=dict)
     overruns: int = 0
+    missed_ticks: int = 0
     commands: int = 0
     watchdog_trips: int = 0
     interventions: dict[str, int] = field(default_factory=dict)
@@ -88,6 +89,7 @@ class LoopStats:
             },
             "stale_frames": self.stale_frames,
             "overruns": self.overruns,
+            "missed_ticks": self.missed_ticks,
             "safety_interventions": self.interventions,
             "shield_checks": self.shield_checks,
             "unchecked_commands": self.unchecked_commands,

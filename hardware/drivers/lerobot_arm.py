@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 
 from hardware.calibration import calibration_path, load_calibration
-from hardware.errors import CalibrationError, ConnectionLostError
+from hardware.errors import CalibrationError, ConnectionLostError, HardwareError
 from hardware.robot import Robot, RobotLimits, RobotState
 from hardware.units import LerobotUnits
 
@@ -122,6 +122,13 @@ class LerobotArm(Robot):
             return SO101Follower(cfg)
         from lerobot.robots.koch_follower import KochFollower, KochFollowerConfig
 
+        try:
+            import dynamixel_sdk  # noqa: F401
+        except ModuleNotFoundError:
+            raise HardwareError(
+                "koch: lerobot's Dynamixel bus needs the `dynamixel-sdk` package "
+                "(hint: pip install 'dynamixel-sdk>=3.7.31')"
+            ) from None
         cfg = KochFollowerConfig(
             port=self.port,
             id=self.robot_id,

@@ -21,7 +21,7 @@ def test_deploy_on_twin_records_and_writes_stats(tmp_path):
     )
     assert rc == 0
     stats = json.loads((tmp_path / "out" / "loop_stats.json").read_text())
-    assert stats["ticks"] == 30 and stats["unchecked_commands"] == 0
+    assert stats["ticks"] + stats["missed_ticks"] == 30 and stats["unchecked_commands"] == 0
     for key in ("achieved_hz", "period_error_ms", "inference_ms", "safety_interventions"):
         assert key in stats
     assert (tmp_path / "rec" / "meta" / "robo_episodes.jsonl").read_text().strip()

@@ -121,3 +121,48 @@ def test_unknown_robot_name_suggests():
         robot_config("so101sim")
     with pytest.raises(ValueError, match="no option"):
         robot_config("mock", pacing="fast")
+
+
+def test_koch_goes_through_lerobot_dynamixel_with_clear_errors(tmp_path):
+    from hardware.calibration import default_calibration, write_calibration
+    from hardware.errors import ConnectionLostError, HardwareError
+
+    cfg = robot_config("koch", port=str(tmp_path / "ttyUSB9"), calibration_dir=str(tmp_path))
+    robot = cfg.build()
+    assert robot.kind == "koch" and not cfg.workspace_check
+    with pytest.raises(CalibrationError, match="missing"):
+        robot.connect()
+    lim = cfg.limits()
+    write_calibration(
+        tmp_path / "my_koch.json", default_calibration(lim.joint_names, lim.lower, lim.upper)
+    )
+    try:
+        import dynamixel_sdk  # noqa: F401
+
+        expected, match = ConnectionLostError, "cannot connect.*hint"
+    except ModuleNotFoundError:
+        expected, match = HardwareError, "dynamixel-sdk"
+    with pytest.raises(expected, match=match):
+        robot.connect()
+    assert not robot.is_connected
+
+
+@pytest.mark.slow
+def test_cli_dry_run_then_mock(tmp_path):
+    from robo.cli.main import main
+
+    rc = main(
+        [
+            "deploy",
+            "robot=mock",
+            "duration=1",
+            "dry_run=true",
+            "dry_run_duration=1",
+            f"out={tmp_path}",
+            "keyboard=false",
+        ]
+    )
+    assert rc == 0
+    assert (tmp_path / "loop_stats_dry_run.json").exists()
+    stats = json.loads((tmp_path / "loop_stats.json").read_text())
+    assert stats["ticks"] + stats["missed_ticks"] == 30

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -66,7 +67,7 @@ def test_scripted_policy_runs_and_records():
     result, _, _ = _run(ScriptedPolicy(control_dt=1 / RATE), duration=1.0)
     s = result.stats.summary()
     assert result.stop_reason == "duration" and result.error is None
-    assert s["ticks"] == 30 and s["commands_sent"] == 30
+    assert s["ticks"] + s["missed_ticks"] == 30 and s["commands_sent"] == s["ticks"]
     assert s["unchecked_commands"] == 0 and s["commands_outside_limits"] == 0
     assert s["inference_ms"]["count"] >= 3
     assert sum(f.from_policy for f in result.frames) > 20
@@ -161,3 +162,35 @@ def test_stale_camera_frames_are_counted_and_reused():
         result = loop.run()
     assert result.stats.stale_frames.get("front", 0) > 5
     assert all("front" in f.images for f in result.frames[-10:])  # last good frame reused
+
+
+def test_late_ticks_are_skipped_not_burst():
+    class SlowOnce(ConstantPolicy):
+        def __init__(self):
+            super().__init__([0.0, -1.2, 1.2, 0.6, 0.0, 0.3])
+
+    cfg, robot = _twin()
+    stalled = threading.Event()
+    real_read = robot._read
+
+    def read_with_stall():
+        if not stalled.is_set() and time.monotonic() - t_start > 0.3:
+            stalled.set()
+            time.sleep(0.25)  # a 250 ms hiccup (USB, GC, scheduler)
+        return real_read()
+
+    robot._read = read_with_stall
+    with robot:
+        t_start = time.monotonic()
+        loop = ControlLoop(
+            robot,
+            SlowOnce(),
+            make_shield(cfg, robot, 1 / RATE),
+            LoopConfig(rate_hz=RATE, duration_s=1.0),
+        )
+        result = loop.run()
+    s = result.stats.summary()
+    assert s["missed_ticks"] >= 5
+    assert s["ticks"] + s["missed_ticks"] == 30
+    # After the hiccup the loop is back on its grid: no long run of late ticks.
+    assert np.percentile(result.stats.period_error_ms, 50) < 1000 / RATE
