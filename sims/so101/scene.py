@@ -7,8 +7,8 @@ without recompiling, so one model and one renderer serve every episode.
 Named elements (arm + table + task objects + shift geometry).
 
 Named elements the env reads: body/geom ``cube`` (free joint ``cube``), site ``target``
-(reach/push goal), body ``bin`` (geoms ``bin_floor``, ``bin_wall_*``), geom ``obstacle``,
-geom ``platform`` (surface shift), geoms ``distractor_<i>``, cameras ``front``, ``side``,
+(reach/push goal), body ``bin`` (geoms ``bin_floor``, ``bin_wall_*``), body+geom ``obstacle``,
+body+geom ``platform`` (surface shift), geoms ``distractor_<i>``, cameras ``front``, ``side``,
 ``wrist``, sites ``tip`` (IK point) and lights ``key``/``fill``.
 
 Physics: 2 ms timestep, elliptic friction cones, ``impratio`` 10 (less slip in grasps).
@@ -107,11 +107,14 @@ def build_scene_xml(layout: SceneLayout, image_size: int = 96, shadows: bool = F
     )
     if layout.platform is not None:
         cx, cy, hx, hy = layout.platform
+        # Movable static geometry lives in its own body: moving a body is safe after
+        # compilation, moving a world geom is not (the world body's collision BVH is static).
+        body = _sub(world, "body", name="platform", pos=_fmt((cx, cy, layout.surface_z)))
         _static(
-            world,
+            body,
             name="platform",
             type="box",
-            pos=_fmt((cx, cy, layout.surface_z - PLATFORM_HALF_Z)),
+            pos=_fmt((0, 0, -PLATFORM_HALF_Z)),
             size=_fmt((hx, hy, PLATFORM_HALF_Z)),
             rgba="0.35 0.35 0.4 1",
         )
@@ -142,13 +145,11 @@ def build_scene_xml(layout: SceneLayout, image_size: int = 96, shadows: bool = F
     if layout.bin_xy is not None:
         _add_bin(world, layout)
     if layout.obstacle is not None:
+        body = _sub(
+            world, "body", name="obstacle", pos=_fmt(layout.obstacle.pos + [0, 0, layout.surface_z])
+        )
         _static(
-            world,
-            name="obstacle",
-            type="box",
-            pos=_fmt(layout.obstacle.pos + [0, 0, layout.surface_z]),
-            size=_fmt(layout.obstacle.half),
-            rgba="0.3 0.3 0.3 1",
+            body, name="obstacle", type="box", size=_fmt(layout.obstacle.half), rgba="0.3 0.3 0.3 1"
         )
     return ET.tostring(root, encoding="unicode")
 
@@ -223,10 +224,10 @@ def apply_layout(model: mujoco.MjModel, layout: SceneLayout) -> None:
     if layout.bin_xy is not None:
         model.body_pos[model.body("bin").id] = [*layout.bin_xy, layout.surface_z]
     if layout.obstacle is not None:
-        model.geom_pos[model.geom("obstacle").id] = layout.obstacle.pos + [0, 0, layout.surface_z]
+        model.body_pos[model.body("obstacle").id] = layout.obstacle.pos + [0, 0, layout.surface_z]
     if layout.platform is not None:
         cx, cy, _, _ = layout.platform
-        model.geom_pos[model.geom("platform").id] = [cx, cy, layout.surface_z - PLATFORM_HALF_Z]
+        model.body_pos[model.body("platform").id] = [cx, cy, layout.surface_z]
     for name, (pos, look) in layout.cameras.items():
         cam = model.camera(name).id
         model.cam_pos[cam] = pos

@@ -12,6 +12,7 @@ def rollout(task, seed, failure=False, shift=None):
     obs, info = env.reset(seed=seed)
     expert.reset(env, obs, info)
     actions, progress = [], []
+    touches = 0
     done = False
     while not done:
         action = expert.act(env, obs, info)
@@ -19,8 +20,11 @@ def rollout(task, seed, failure=False, shift=None):
         actions.append(action)
         obs, _, term, trunc, info = env.step(action)
         progress.append(info["progress_gt"])
+        if shift == "obstacle":
+            touches += env.unwrapped.contacts_with("obstacle")
         done = term or trunc
     env.close()
+    info["obstacle_contacts"] = touches
     return info, np.array(actions), np.array(progress)
 
 
@@ -40,6 +44,12 @@ def test_failure_expert_fails(task):
         assert not info["success"] and progress.max() < 1.0
 
 
-def test_obstacle_blocks_the_nominal_expert():
-    info, _, _ = rollout("pick-cube", 0, shift="obstacle")
-    assert not info["success"]
+@pytest.mark.parametrize("task", ["pick-cube", "place-cube-in-bin"])
+def test_obstacle_blocks_the_nominal_expert(task):
+    info, _, _ = rollout(task, 0, shift="obstacle")
+    assert not info["success"] and info["obstacle_contacts"] > 0
+
+
+def test_surface_shift_nominal_expert_adapts():
+    info, _, _ = rollout("pick-cube", 0, shift="surface")
+    assert info["success"]
