@@ -1,6 +1,7 @@
 """Episodes on disk (LeRobotDataset v3 + robo sidecar), recording, frame/pair sampling.
 
-* :class:`EpisodeWriter`: durable, resumable episode recording with LeRobot's writer.
+* :class:`EpisodeWriter`: durable, resumable episode recording with LeRobot's writer;
+  :func:`repair` rolls a killed collection back to its last committed episode.
 * :class:`EpisodeReader` / :func:`read_episodes`: committed episodes as :class:`robo.types.Episode`.
 * :class:`FramePairDataset`: random frame pairs for training (torch Dataset).
 * :func:`collect`: record labelled expert episodes of a sim task (``robo collect``).
@@ -8,7 +9,7 @@
 
 from robo.data.reader import EpisodeReader, read_episodes
 from robo.data.schema import DatasetError, DatasetSpec
-from robo.data.writer import EpisodeWriter
+from robo.data.writer import EpisodeWriter, repair
 
 __all__ = [
     "DatasetError",
@@ -18,6 +19,7 @@ __all__ = [
     "FramePairDataset",
     "collect",
     "read_episodes",
+    "repair",
 ]
 
 

@@ -256,6 +256,21 @@ class EpisodeWriter:
         (self.root / SNAPSHOT_DIR / f"{n - 1:06d}.json").unlink(missing_ok=True)
 
 
+def repair(root: str | Path) -> int:
+    """Roll the dataset at ``root`` back to its last committed episode; return how many.
+
+    Needed only to load a dataset with plain ``LeRobotDataset`` right after a killed
+    collection (the robo reader and a resumed ``robo collect`` do it themselves).
+    """
+    root = Path(root).expanduser().resolve()
+    read_spec(root)
+    lock = _lock(root)
+    try:
+        return len(_recover(root))
+    finally:
+        lock.close()
+
+
 def _lock(root: Path) -> Any:
     """Hold an exclusive flock for ``root`` (one writer per dataset; released when killed).
 

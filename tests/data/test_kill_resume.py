@@ -9,17 +9,25 @@ from pathlib import Path
 
 import numpy as np
 
-from robo.data import EpisodeReader
+from robo.data import EpisodeReader, repair
 from robo.data.collect import collect
 from robo.data.schema import SIDECAR_PATH
 
 CHILD = """
 import sys
 sys.path.insert(0, {mocks!r})
-from fake_env import register_fake_tasks
-register_fake_tasks()
-from robo.data.collect import collect
-collect("fake/reach", 500, {out!r}, kind="failure", overrides={{"max_episode_steps": 20}})
+import numpy as np
+from fake_env import FakeReachConfig, FakeReachEnv, FakeReachExpert
+from robo.data import EpisodeWriter
+from robo.data.collect import dataset_spec, rollout
+from sims.experts.kinds import ScriptedExpert
+
+# The registry-free path of `collect(kind="failure")`: skips importing every task family.
+env = FakeReachEnv(FakeReachConfig(max_episode_steps=20))
+with EpisodeWriter.open({out!r}, dataset_spec(env)) as writer:
+    for seed in range(500):
+        expert = ScriptedExpert(FakeReachExpert(failure=True), np.random.default_rng(seed), {{}}, "failure")
+        writer.write(rollout(env, expert, seed))
 """
 
 
@@ -63,6 +71,9 @@ def test_sigkill_mid_collection_then_resume(tmp_path, fake_tasks):
     for i in range(n):
         ep = reader.read(i)
         assert len(ep) == 21 and ep.images["front"].shape == (21, 32, 32, 3)
+
+    assert repair(out) == n  # now plain LeRobot loads it too
+    assert LeRobotDataset("local/ds", root=out).num_episodes == n
 
     result = collect("fake/reach", n + 1, out, kind="failure", overrides={"max_episode_steps": 20})
     assert (result.skipped, result.recorded, result.total) == (n, 1, n + 1)
