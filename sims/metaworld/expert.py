@@ -35,8 +35,20 @@ from sims.metaworld.tasks import TASKS
 
 _OBJECT_SLICES = (slice(4, 7), slice(11, 14), slice(36, 39))  # object 1, object 2, goal
 FailureMode = Literal["auto", "miss", "abandon"]
-_MISS_ABOVE = frozenset({"coffee-button", "door-close", "drawer-close"})
-_MISS_FAR = frozenset({"handle-press"})
+# Where "miss" aims for tasks whose large targets a random horizontal shift can still hit:
+# "above" = 15 cm up, "far" = twice as far, "x"/"y" = 1.5x as far along one axis.
+_MISS_DIRECTION: dict[str, str] = {
+    "button-press": "x",
+    "button-press-topdown-wall": "above",
+    "coffee-button": "above",
+    "door-close": "above",
+    "door-unlock": "above",
+    "drawer-close": "above",
+    "handle-press": "far",
+    "handle-press-side": "y",
+    "handle-pull": "above",
+    "plate-slide": "above",
+}
 
 
 class MetaWorldExpert(Expert):
@@ -80,10 +92,7 @@ class MetaWorldExpert(Expert):
     def reset(self, env: Any, obs: Observation, info: dict[str, Any]) -> None:
         rng = np.random.default_rng([int(info.get("seed", 0)), 7])
         angle = rng.uniform(0.0, 2.0 * np.pi)
-        scale = self.failure_offset * (2.0 if self.task in _MISS_FAR else 1.0)
-        self._offset = scale * np.array([np.cos(angle), np.sin(angle), 0.0])
-        if self.task in _MISS_ABOVE:
-            self._offset = np.array([0.0, 0.0, 0.15])
+        self._offset = _miss_offset(self.task, self.failure_offset, angle)
         self._abandon_at = rng.uniform(0.2, 0.6)
         self._abandoned = False
         self._retreat = env.unwrapped.raw_observation[:3] + np.array([0.0, 0.0, 0.1])
@@ -128,3 +137,17 @@ def _climb_over(action: np.ndarray, tcp: np.ndarray, obstacle: np.ndarray, env: 
         out[:2] = 0.0  # beside the cube: stop and climb before moving on
     out[2] = 1.0
     return out
+
+
+def _miss_offset(task: str, offset: float, angle: float) -> np.ndarray:
+    """Shift [m] added to the perceived object/goal positions in the "miss" failure mode."""
+    direction = _MISS_DIRECTION.get(task, "random")
+    sign = 1.0 if np.cos(angle) >= 0 else -1.0
+    if direction == "above":
+        return np.array([0.0, 0.0, 0.15])
+    if direction == "x":
+        return np.array([1.5 * sign * offset, 0.0, 0.0])
+    if direction == "y":
+        return np.array([0.0, 1.5 * sign * offset, 0.0])
+    scale = 2.0 * offset if direction == "far" else offset
+    return scale * np.array([np.cos(angle), np.sin(angle), 0.0])
