@@ -55,7 +55,9 @@ def test_pick_place_subtasks_advance_in_order():
     assert 1 in stages
 
 
-@pytest.mark.parametrize("task", ["reach", "pick-place", "drawer-close", "door-open"])
+@pytest.mark.parametrize(
+    "task", ["reach", "pick-place", "drawer-close", "door-open", "handle-press-side"]
+)
 def test_failure_kind_fails(task):
     results = [run_episode(task, seed, failure=True)[0][-1]["success"] for seed in range(3)]
     assert not any(results)
