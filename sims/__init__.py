@@ -4,6 +4,14 @@ Every env returns the observation contract of :mod:`robo.types` and puts ``succe
 privileged ``progress_gt`` in ``info``.
 """
 
+import contextlib
+
+# torchvision must be loaded before the first EGL (llvmpipe) context exists: importing it
+# afterwards segfaults on this software-rendering stack (LLVM symbol clash). Rendering code lives
+# under sims, so loading it here makes every later `import torchvision` (lerobot, models) safe.
+with contextlib.suppress(ImportError):  # torch-free installs only lose the guard
+    import torchvision  # noqa: F401
+
 from sims.config import TaskConfig
 from sims.errors import BadOverrideError, SimError, UnknownShiftError, UnknownTaskError
 from sims.registry import TaskSpec, get_spec, list_tasks, make, make_config, register

@@ -41,7 +41,8 @@ class TaskSpec:
 
 
 _REGISTRY: dict[str, TaskSpec] = {}
-_FAMILIES_LOADED = False
+_FAMILIES = ("metaworld", "robosuite", "so101")
+_LOADED: set[str] = set()
 
 
 def register(spec: TaskSpec) -> None:
@@ -51,15 +52,16 @@ def register(spec: TaskSpec) -> None:
     _REGISTRY[spec.name] = spec
 
 
-def _load_families() -> None:
-    # Families register on import; importing here keeps `import sims` cheap.
-    global _FAMILIES_LOADED
-    if _FAMILIES_LOADED:
-        return
-    _FAMILIES_LOADED = True
+def _load_families(only: str | None = None) -> None:
+    # Families register on import; importing lazily keeps `import sims` cheap, and a task name
+    # with a known family prefix imports that family alone (robosuite alone takes seconds).
     import importlib
 
-    for module in ("sims.metaworld", "sims.robosuite", "sims.so101"):
+    for family in _FAMILIES:
+        if family in _LOADED or (only is not None and family != only):
+            continue
+        _LOADED.add(family)
+        module = f"sims.{family}"
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as err:
@@ -77,11 +79,18 @@ def list_tasks(family: str | None = None) -> list[str]:
 
 def get_spec(name: str) -> TaskSpec:
     """The spec of a task, or :class:`UnknownTaskError` naming the closest matches."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    family = name.split("/", 1)[0] if "/" in name else None
+    if family in _FAMILIES:
+        _load_families(only=family)
+        if name in _REGISTRY:
+            return _REGISTRY[name]
     _load_families()
     if name in _REGISTRY:
         return _REGISTRY[name]
     # Accept a bare task name when it is unambiguous ("pick-cube" -> "so101/pick-cube").
-    bare = [n for n in _REGISTRY if n.split("/", 1)[1] == name]
+    bare = [n for n in _REGISTRY if n.split("/", 1)[1] == name.split("/")[-1]]
     if len(bare) == 1:
         return _REGISTRY[bare[0]]
     close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)

@@ -29,3 +29,19 @@ def test_override_validation_and_camera_string():
     assert cfg.cameras == ("front", "wrist") and cfg.image_size == 64
     with pytest.raises(sims.BadOverrideError):
         apply_overrides(TaskConfig(), {"image_size": -3}, "x/y")
+
+
+def test_torchvision_import_after_rendering_does_not_crash():
+    # Regression: importing torchvision after an EGL context existed segfaulted (LLVM clash).
+    import subprocess
+    import sys
+
+    code = (
+        "import sims, mujoco\n"
+        "m = mujoco.MjModel.from_xml_string('<mujoco><worldbody><geom size=\"1\"/></worldbody></mujoco>')\n"
+        "r = mujoco.Renderer(m, 16, 16); r.update_scene(mujoco.MjData(m)); r.render()\n"
+        "import torchvision\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-500:]
