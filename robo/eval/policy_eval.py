@@ -46,8 +46,9 @@ def draw_paths(
     path float[H, 3] (red), and scene points (``goal`` green, ``obstacle`` boxes blue), placed
     right of ``frame`` (uint8[S, S, 3]) when given. ``extent`` = (xmin, xmax, ymin, ymax) [m]."""
     pts = [paths.reshape(-1, 3)] + ([chosen] if chosen is not None else [])
-    for v in (scene or {}).values():
-        pts.append(np.asarray(v, dtype=np.float64).reshape(-1, 3)[:, :3])
+    for key in ("goal", "obstacle"):  # positions only (not sizes or the table height)
+        if (scene or {}).get(key) is not None:
+            pts.append(np.asarray(scene[key], dtype=np.float64).reshape(-1, 3))
     allp = np.concatenate(pts)
     if extent is None:
         lo, hi = allp[:, :2].min(0) - 0.05, allp[:, :2].max(0) + 0.05

@@ -43,6 +43,10 @@ class CostError(ValueError):
     """A cost expression or spec that cannot be compiled, or a missing keypoint."""
 
 
+class _Absent(Exception):
+    """An optional keypoint is absent: the term that needs it contributes 0."""
+
+
 class Term:
     """One cost term; ``value(path, actions, kp)`` -> float[B]."""
 
@@ -153,6 +157,9 @@ class CostProgram:
         gripper_dim: action index of the gripper command (for ``gripper_closed``).
         keypoints: ``keypoints(obs) -> {name: float[3] | float[N, 3] | float}``, called once per
             context when ``context`` has no ``"keypoints"`` yet.
+        optional: keypoint names that may be absent (e.g. ``obstacle`` when the scene has
+            none); a term needing an absent optional keypoint contributes 0. Any other missing
+            name is an error.
     """
 
     def __init__(
@@ -161,9 +168,11 @@ class CostProgram:
         path_map: Callable[[torch.Tensor, dict[str, Any]], torch.Tensor],
         gripper_dim: int | None = None,
         keypoints: KeypointFn | None = None,
+        optional: tuple[str, ...] = (),
     ):
         self.terms, self.path_map = terms, path_map
         self.gripper_dim, self.keypoints = gripper_dim, keypoints
+        self.optional = frozenset(optional)
 
     def resolve_keypoints(self, context: dict[str, Any]) -> dict[str, Any]:
         if "keypoints" not in context:
@@ -180,6 +189,8 @@ class CostProgram:
 
         def kp(ref: Any, like: torch.Tensor) -> torch.Tensor:
             if isinstance(ref, str):
+                if ref not in named and ref in self.optional:
+                    raise _Absent(ref)
                 if ref not in named:
                     raise CostError(f"keypoint {ref!r} not provided; have {sorted(named)}")
                 ref = named[ref]
@@ -189,10 +200,13 @@ class CostProgram:
         gripper = actions[..., self.gripper_dim] if self.gripper_dim is not None else None
         out = {}
         for w, term in self.terms:
-            if getattr(term, "needs_gripper", False):
-                v = term.value(path, actions, kp, gripper=gripper)
-            else:
-                v = term.value(path, actions, kp)
+            try:
+                if getattr(term, "needs_gripper", False):
+                    v = term.value(path, actions, kp, gripper=gripper)
+                else:
+                    v = term.value(path, actions, kp)
+            except _Absent:
+                v = path[:, 0, 0] * 0.0  # keeps the graph (and dtype) for autograd
             out[repr(term)] = w * v
         return out
 
@@ -273,9 +287,10 @@ def compile_cost(
     path_map: Callable[[torch.Tensor, dict[str, Any]], torch.Tensor],
     gripper_dim: int | None = None,
     keypoints: KeypointFn | None = None,
+    optional: tuple[str, ...] = (),
 ) -> CostProgram:
     """Compile a cost expression / spec list into a differentiable :class:`CostProgram`."""
     terms = parse_terms(spec)
     if not terms:
         raise CostError("empty cost expression")
-    return CostProgram(terms, path_map, gripper_dim, keypoints)
+    return CostProgram(terms, path_map, gripper_dim, keypoints, optional)

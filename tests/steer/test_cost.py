@@ -107,3 +107,14 @@ def test_bad_specs_give_clear_errors(spec, match):
 def test_missing_keypoint_names_what_is_there():
     with pytest.raises(CostError, match="keypoint 'goal' not provided"):
         _program("reach(goal)")(torch.zeros(1, 4, 4), _ctx(obstacle=[0, 0, 0]))
+
+
+def test_optional_keypoints_switch_their_terms_off():
+    expr = "avoid_box(obstacle, obstacle_half) + reach(goal)"
+    program = _program(expr, optional=("obstacle", "obstacle_half"))
+    actions = torch.zeros(2, 4, 4, requires_grad=True)
+    c = program(actions, _ctx(goal=[0.0, 0.0, 0.3]))
+    torch.testing.assert_close(c, torch.full((2,), 0.1), atol=1e-4, rtol=0)
+    c.sum().backward()
+    with pytest.raises(CostError, match="keypoint 'goal' not provided"):
+        program(actions, _ctx(obstacle=[0, 0, 0], obstacle_half=[0.1, 0.1, 0.1]))
