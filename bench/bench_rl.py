@@ -42,6 +42,7 @@ def main() -> int:
     p.add_argument("--grm", default="", help="GRM checkpoint dir for potential schemes")
     p.add_argument("--root", default=str(RESULTS / "rl"))
     p.add_argument("--extra", default="", help="extra `robo rl` overrides, space-separated")
+    p.add_argument("--reuse", action="store_true", help="keep runs whose metrics.json exists")
     args = p.parse_args()
     if args.quick:
         args.seeds, args.steps = min(args.seeds, 2), min(args.steps, 6000)
@@ -52,6 +53,9 @@ def main() -> int:
     for task in args.tasks.split(","):
         for reward in args.rewards.split(","):
             out = root / task.replace("/", "_") / reward
+            if args.reuse and (out / "metrics.json").exists():
+                runs.append(str(out))
+                continue
             cmd = [
                 sys.executable, "-m", "robo.cli.main", "rl", f"task={task}", f"scheme={reward}",
                 f"seeds={args.seeds}", f"steps={args.steps}", f"demos={args.demos}",
