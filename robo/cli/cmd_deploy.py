@@ -31,6 +31,8 @@ def _run_once(cfg: DictConfig, robot_node: dict[str, Any], duration: float, labe
 
     rcfg = robot_config_from_dict(robot_node)
     dt = 1.0 / float(cfg.rate_hz)
+    if hasattr(rcfg, "control_dt"):
+        rcfg.control_dt = dt  # the twin's `fast` pacing advances one control period per send
     policy = make_policy(str(cfg.policy), dt, home=tuple(rcfg.home))
     steer = _make_steer(cfg.steer)
     estop = EStop(stop_file=cfg.stop_file, keyboard=bool(cfg.keyboard))

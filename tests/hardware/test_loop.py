@@ -194,3 +194,10 @@ def test_late_ticks_are_skipped_not_burst():
     assert s["ticks"] + s["missed_ticks"] == 30
     # After the hiccup the loop is back on its grid: no long run of late ticks.
     assert np.percentile(result.stats.period_error_ms, 50) < 1000 / RATE
+
+
+def test_unpaced_loop_with_fast_twin_is_deterministic_in_steps():
+    result, _, _ = _run(
+        ScriptedPolicy(control_dt=1 / RATE), duration=2.0, robot_kw={"pacing": "fast"}, paced=False
+    )
+    assert len(result.frames) == 60 and result.stats.missed_ticks == 0
