@@ -95,8 +95,9 @@ def make_steer_factory(env: Any, steer_cfg: dict[str, Any]) -> Any:
     u = env.unwrapped
     gripper = u.gripper_dims[0] if u.gripper_dims else None
     cost = compile_cost(
-        expr, sim_path_map(env), gripper_dim=gripper, keypoints=lambda obs: sim_scene(env)
-    )
+        expr, sim_path_map(env), gripper_dim=gripper, keypoints=lambda obs: sim_scene(env),
+        optional=("obstacle", "obstacle_half"),  # nominal scenes have no obstacle
+    )  # fmt: skip
     steer = build_steer(steer_cfg, cost)
     return lambda env_, obs: steer
 
