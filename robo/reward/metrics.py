@@ -5,8 +5,10 @@ Keys (overall and per task), all from per-step progress traces Φ float[T]:
 * ``voc_s``: Spearman(Φ, t) on successful episodes (mean over episodes).
 * ``voc_rev``: the same on the episode played backwards (near -1 is good).
 * ``voc_p``: Pearson(Φ, progress_gt) where the sim has it (mean over episodes).
-* ``tau_a``: Kendall tau-a between the episode score (mean Φ) and kind rank
-  (failure < noisy < expert), over pairs of episodes of the same task whose kinds differ.
+* ``tau_a``: Kendall tau-a between the episode score (Φ at the end: mean of the last 5 steps)
+  and kind rank (failure < noisy < expert), over pairs of episodes of the same task whose kinds
+  differ. ``tau_a_mean`` (extra) uses the mean Φ over the episode instead, which ranks a long
+  failure that hovers half way above a short expert episode that starts at 0.
 * ``auroc``: successful vs failed episodes from the final Φ.
 * ``ece``: expected calibration error of Φ against progress_gt (10 equal-width bins).
 * ``regress_recall``: fraction of rewind segments over which Φ drops by more than 0.02.
@@ -131,11 +133,13 @@ def compute_metrics(episodes: list[ScoredEpisode]) -> dict[str, float | None]:
     for e in episodes:
         if e.kind in KIND_RANK:
             by_task[e.task].append(e)
-    taus = [
-        tau_a([float(np.mean(e.phi)) for e in eps], [KIND_RANK[e.kind] for e in eps])
-        for eps in by_task.values()
-    ]
-    out["tau_a"] = _mean(taus)
+    ranks = {t: [KIND_RANK[e.kind] for e in eps] for t, eps in by_task.items()}
+    out["tau_a"] = _mean(
+        [tau_a([float(np.mean(e.phi[-5:])) for e in eps], ranks[t]) for t, eps in by_task.items()]
+    )
+    out["tau_a_mean"] = _mean(
+        [tau_a([float(np.mean(e.phi)) for e in eps], ranks[t]) for t, eps in by_task.items()]
+    )
     with_gt = [e for e in episodes if e.progress_gt is not None]
     out["ece"] = (
         ece(
