@@ -4,8 +4,6 @@
 distractors); ``apply_layout`` moves them, the goal marker, cameras and lights for one seed
 without recompiling, so one model and one renderer serve every episode.
 
-Named elements (arm + table + task objects + shift geometry).
-
 Named elements the env reads: body/geom ``cube`` (free joint ``cube``), site ``target``
 (reach/push goal), body ``bin`` (geoms ``bin_floor``, ``bin_wall_*``), body+geom ``obstacle``,
 body+geom ``platform`` (surface shift), geoms ``distractor_<i>``, cameras ``front``, ``side``,
