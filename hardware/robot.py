@@ -150,7 +150,7 @@ class Robot(ABC):
     """
 
     name: str = "robot"
-    camera_start_timeout_s: float = 30.0
+    camera_start_timeout_s: float = 60.0
 
     def __init__(self, limits: RobotLimits, cameras: dict[str, Any] | None = None):
         self._limits = limits

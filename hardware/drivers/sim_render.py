@@ -182,7 +182,11 @@ class SimRenderProcess:
             if self._proc is None or self._proc.poll() is not None:
                 raise HardwareError("sim render process died (hint: check MUJOCO_GL=egl works)")
             if time.monotonic() > deadline:
-                raise HardwareError(f"sim cameras produced no frame in {timeout_s:.0f} s")
+                raise HardwareError(
+                    f"sim cameras produced no frame in {timeout_s:.0f} s "
+                    "(hint: software rendering is slow on a busy CPU; robot.cameras=[] runs "
+                    "the twin without cameras)"
+                )
             time.sleep(0.01)
 
     def latest(self, index: int, max_age_s: float) -> tuple[np.ndarray, float]:
