@@ -5,6 +5,10 @@ privileged ``progress_gt`` in ``info``.
 """
 
 import contextlib
+import os
+
+# Headless offscreen rendering unless the caller chose a backend (must precede mujoco imports).
+os.environ.setdefault("MUJOCO_GL", "egl")
 
 # torchvision must be loaded before the first EGL (llvmpipe) context exists: importing it
 # afterwards segfaults on this software-rendering stack (LLVM symbol clash). Rendering code lives

@@ -111,7 +111,7 @@ class TaskEnv(gym.Env, ABC):
             "images": images,
             "state": np.asarray(self._proprio(), dtype=np.float32),
             "instruction": self.instruction,
-            "timestamp": np.float64(self._time),
+            "timestamp": np.array(self._time, dtype=np.float64),
         }
 
     def reset(
