@@ -28,7 +28,7 @@ import torch
 
 from bench.common import write_result
 from robo.reward.adapt import AdaptConfig, adapt_one_shot
-from robo.reward.checkpoint import save_checkpoint
+from robo.reward.checkpoint import load_checkpoint, save_checkpoint
 from robo.reward.data import DEFAULT_TRAIN_TASKS, UNSEEN_TASKS, load_episodes, split_episodes
 from robo.reward.evaluate import score_for_metrics
 from robo.reward.labels import first_success
@@ -79,6 +79,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--text", default="minilm", help="minilm | hash")
     ap.add_argument("--out", default="outputs/reward/bench")
+    ap.add_argument("--ckpt", default=None, help="evaluate this checkpoint instead of training")
+    ap.add_argument("--no-ablations", action="store_true")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     if args.quick:
@@ -97,9 +99,13 @@ def main() -> int:
     res["episodes"] = {"train": len(train_eps), "held_out": len(val_eps)}
     print(f"{len(train_eps)} train / {len(val_eps)} held-out episodes", flush=True)
     t1 = time.monotonic()
-    model, hist = fit(train_eps, "segments", args.steps, 60 * args.minutes, val_eps, args.text)
-    res["train"] = {"steps": hist["steps"], "seconds": round(time.monotonic() - t1, 1)}
-    save_checkpoint(model, args.out, {"train_data": train_tasks, "data_root": args.data_root})
+    if args.ckpt:
+        model = load_checkpoint(args.ckpt)
+        res["train"] = {"loaded": args.ckpt}
+    else:
+        model, hist = fit(train_eps, "segments", args.steps, 60 * args.minutes, val_eps, args.text)
+        res["train"] = {"steps": hist["steps"], "seconds": round(time.monotonic() - t1, 1)}
+        save_checkpoint(model, args.out, {"train_data": train_tasks, "data_root": args.data_root})
 
     def held_out(m, **kw) -> dict:
         return metrics_report(score_for_metrics(m, val_eps, **kw)[0])
@@ -112,11 +118,15 @@ def main() -> int:
     res["held_out_per_task"] = {t: _short(v) for t, v in rep["per_task"].items()}
     print("held-out", res["held_out"], flush=True)
     cmd = "python -m bench.bench_reward " + " ".join(sys.argv[1:])
-    write_result("reward", res, cmd)  # partial results survive a later crash
+    name = "reward_one_shot" if args.ckpt else "reward"
+    write_result(name, res, cmd)  # partial results survive a later crash
     abl = {"all_views_fused": res["held_out"]["model"]}
-    abl["one_view_front"] = _short(held_out(model, views=["front"])["overall"])
-    abl["incremental_only"] = _short(held_out(model, perspectives=["incremental"])["overall"])
-    abl["no_goal_frame"] = _short(held_out(model, use_goal=False)["overall"])
+    if args.no_ablations:
+        args.ablate_labels = False
+    if not args.no_ablations:
+        abl["one_view_front"] = _short(held_out(model, views=["front"])["overall"])
+        abl["incremental_only"] = _short(held_out(model, perspectives=["incremental"])["overall"])
+        abl["no_goal_frame"] = _short(held_out(model, use_goal=False)["overall"])
     if args.ablate_labels:
         minutes = args.ablate_minutes or args.minutes
         m2, _ = fit(train_eps, "time", args.steps, 60 * minutes, val_eps, args.text)
@@ -127,7 +137,7 @@ def main() -> int:
         abl["labels_time_no_segmentation"] = _short(held_out(m2)["overall"])
     res["ablations"] = abl
     print("ablations", abl, flush=True)
-    write_result("reward", res, cmd)
+    write_result(name, res, cmd)
 
     base_seen = compute_metrics(score_for_metrics(model, val_eps, reverse=False)[0])["voc_s"]
     replay = [e for e in train_eps if e.kind == "expert"][:: max(1, len(train_eps) // 40)]
@@ -162,7 +172,7 @@ def main() -> int:
         }
         print(task, one_shot[task], flush=True)
         res["one_shot"] = one_shot
-        write_result("reward", res, cmd)
+        write_result(name, res, cmd)
     res["one_shot"] = one_shot
     vals = [v for v in one_shot.values() if isinstance(v, dict)]
     if vals:
@@ -176,7 +186,7 @@ def main() -> int:
         }
         res["one_shot_mean"]["forget"] = round(float(np.mean([v["forget"] or 0 for v in vals])), 4)
     res["total_s"] = round(time.monotonic() - t0, 1)
-    write_result("reward", res, cmd)
+    write_result(name, res, cmd)
     return 0
 
 
