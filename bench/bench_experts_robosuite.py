@@ -29,16 +29,16 @@ from sims.robosuite import TASKS  # noqa: E402
 from sims.robosuite.scene import build_raw_env  # noqa: E402
 
 
-def expert_success(
-    task: str, seeds: int, failure: bool = False, shift: str | None = None
-) -> dict[str, Any]:
-    """Fraction of ``seeds`` episodes the expert solves, and mean episode length [steps]."""
+def expert_episodes(
+    task: str, seeds: range, failure: bool = False, shift: str | None = None
+) -> tuple[list[bool], list[int]]:
+    """Success flag and length [steps] of one expert episode per seed in ``seeds``."""
     name = f"robosuite/{task}"
     env = sims.make(name, render=False, shift=shift)
     expert = sims.get_spec(name).expert(failure=failure)
     wins, lengths = [], []
     try:
-        for seed in range(seeds):
+        for seed in seeds:
             obs, info = env.reset(seed=seed)
             expert.reset(env, obs, info)
             done = False
@@ -49,7 +49,11 @@ def expert_success(
             lengths.append(info["step"])
     finally:
         env.close()
-    return {"success": float(np.mean(wins)), "seeds": seeds, "mean_steps": float(np.mean(lengths))}
+    return wins, lengths
+
+
+CHUNK = 5
+"""Seeds per parallel work unit."""
 
 
 def _time_steps(step, actions: np.ndarray) -> float:
@@ -110,20 +114,36 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.seeds, args.shift_seeds, args.speed_steps = 3, 2, 40
     tasks = args.tasks.split(",")
-    units = [(task, args.seeds, False, None) for task in tasks]
-    units += [(task, args.shift_seeds, True, None) for task in tasks]
-    units += [(task, args.shift_seeds, False, s) for task in tasks for s in TASKS[task].shifts]
+    runs = [(task, args.seeds, False, None) for task in tasks]
+    runs += [(task, args.shift_seeds, True, None) for task in tasks]
+    runs += [(task, args.shift_seeds, False, s) for task in tasks for s in TASKS[task].shifts]
+    # Chunks of CHUNK seeds, so that --jobs processes share the long runs too.
+    units = [
+        (task, range(start, min(start + CHUNK, seeds)), failure, shift)
+        for task, seeds, failure, shift in runs
+        for start in range(0, seeds, CHUNK)
+    ]
     if args.jobs > 1:
         with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
-            outcomes = pool.starmap(expert_success, units)
+            outcomes = pool.starmap(expert_episodes, units)
     else:
-        outcomes = [expert_success(*unit) for unit in units]
+        outcomes = [expert_episodes(*unit) for unit in units]
+    episodes: dict[tuple, tuple[list[bool], list[int]]] = {}
+    for (task, _, failure, shift), (wins, lengths) in zip(units, outcomes, strict=True):
+        acc = episodes.setdefault((task, failure, shift), ([], []))
+        acc[0].extend(wins)
+        acc[1].extend(lengths)
     results: dict[str, Any] = {task: {"shifts": {}} for task in tasks}
-    for (task, _, failure, shift), outcome in zip(units, outcomes, strict=True):
+    for (task, failure, shift), (wins, lengths) in episodes.items():
+        summary = {
+            "success": float(np.mean(wins)),
+            "seeds": len(wins),
+            "mean_steps": float(np.mean(lengths)),
+        }
         if shift is not None:
-            results[task]["shifts"][shift] = outcome
+            results[task]["shifts"][shift] = summary
         else:
-            results[task]["failure_mode" if failure else "expert"] = outcome
+            results[task]["failure_mode" if failure else "expert"] = summary
     for task in tasks:
         results[task]["speed"] = speed(task, args.speed_steps)
         print(task, results[task], flush=True)
