@@ -81,6 +81,7 @@ def main() -> int:
     ap.add_argument("--out", default="outputs/reward/bench")
     ap.add_argument("--ckpt", default=None, help="evaluate this checkpoint instead of training")
     ap.add_argument("--no-ablations", action="store_true")
+    ap.add_argument("--name", default=None, help="result file name (default: reward[_one_shot])")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     if args.quick:
@@ -118,7 +119,7 @@ def main() -> int:
     res["held_out_per_task"] = {t: _short(v) for t, v in rep["per_task"].items()}
     print("held-out", res["held_out"], flush=True)
     cmd = "python -m bench.bench_reward " + " ".join(sys.argv[1:])
-    name = "reward_one_shot" if args.ckpt else "reward"
+    name = args.name or ("reward_one_shot" if args.ckpt else "reward")
     write_result(name, res, cmd)  # partial results survive a later crash
     abl = {"all_views_fused": res["held_out"]["model"]}
     if args.no_ablations:
