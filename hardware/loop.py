@@ -301,8 +301,8 @@ class ControlLoop:
                             obs["state"],
                             obs["images"],
                             stamps,
-                            cmd.target.astype(np.float32),
-                            cmd.requested.astype(np.float32),
+                            np.array(cmd.target),  # exactly what was sent (float64)
+                            np.array(cmd.requested),
                             cmd.interventions,
                             target is not None,
                         )
@@ -321,7 +321,7 @@ class ControlLoop:
             sys.setswitchinterval(old_switch)
             self.stats.finish(self.shield, self.robot, self.estop)
             self.stats.commands_outside_limits = sum(
-                not self.shield.in_limits(f.action.astype(np.float64)) for f in result.frames
+                not self.shield.in_limits(f.action) for f in result.frames
             )
         return result
 
