@@ -79,6 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         print(_usage())
         return 0
     command, rest = argv[0], argv[1:]
+    # `--dry-run` style flags become Hydra overrides (`dry_run=true`).
+    rest = [
+        f"{a[2:].replace('-', '_')}=true"
+        if a.startswith("--") and "=" not in a and a not in ("--help",)
+        else a
+        for a in rest
+    ]
     commands = _commands()
     if command not in commands:
         import difflib
