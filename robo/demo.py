@@ -5,6 +5,15 @@ stage can be re-run alone (``robo demo stages=[report]``). Stages:
 
 * ``collect``: a few labelled episodes of the default SO-101 task (LeRobotDataset v3).
 * ``report``: a per-camera contact sheet PNG and an mp4 of one episode (all views side by side).
+* ``reward``: train a small progress reward model on those episodes, evaluate it on a held-out
+  episode (progress curve under a filmstrip, mp4 with the trace).
+* ``rl``: a short sparse-vs-PBRS SAC run (privileged progress potential) and its comparison plot.
+* ``steer``: a small state-only diffusion policy, unsteered vs SMC-steered under an obstacle.
+* ``deploy``: a dry run of that policy on the SO-101 sim twin through the safety shield.
+
+The learning stages call the ``robo`` commands themselves, so they exercise the same code path
+a user runs; each stage's budget is tiny (minutes on 2 CPU cores), so the numbers it prints
+show the pipeline working, not the benchmark results (docs/BENCHMARKS.md has those).
 """
 
 from __future__ import annotations
@@ -78,7 +87,133 @@ def stage_report(cfg: DemoConfig) -> dict:
     return {"contact_sheet": str(png), "video": str(mp4), "cameras": cams, "frames": len(ep)}
 
 
+def _robo(*args: str) -> None:
+    """Run a ``robo`` command in-process; a non-zero exit stops the demo with its message."""
+    from robo.cli.main import main
+
+    rc = main(list(args))
+    if rc != 0:
+        raise RuntimeError(f"`robo {' '.join(args)}` exited with {rc}")
+
+
+def _json(path: Path) -> dict:
+    import json
+
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def stage_reward(cfg: DemoConfig) -> dict:
+    """Train a small GRM on the demo episodes; evaluate on a held-out episode."""
+    from robo.data.collect import collect
+
+    heldout = cfg.out / "data" / (cfg.task.replace("/", "-") + "-heldout")
+    collect(
+        cfg.task, 1, heldout, "expert", cfg.seed + 500, overrides={"image_size": cfg.image_size}
+    )
+    ckpt = cfg.out / "reward"
+    data = f"{cfg.data_dir},{cfg.failure_dir}"
+    _robo(
+        "train-reward",
+        f"data={data}",
+        f"out={ckpt}",
+        "train.steps=300",
+        "train.time_limit_s=240",
+        "train.eval_every=100",
+        "val_frac=0.0",
+    )
+    _robo(
+        "eval-reward",
+        f"ckpt={ckpt}",
+        f'data="{heldout},{cfg.failure_dir}"',
+        f"out={ckpt / 'eval'}",
+        "split=all",
+        "videos=1",
+        "figures=2",
+    )
+    metrics = _json(ckpt / "eval" / "metrics.json")
+    return {
+        "checkpoint": str(ckpt),
+        "eval": str(ckpt / "eval"),
+        "overall": metrics.get("overall", metrics),
+    }
+
+
+def stage_rl(cfg: DemoConfig) -> dict:
+    """Sparse vs PBRS (privileged progress potential) on metaworld/reach, one seed each."""
+    root = cfg.out / "rl"
+    common = [
+        "task=metaworld/reach",
+        "seeds=1",
+        "steps=2000",
+        "demos=2",
+        "max_episode_steps=60",
+        "eval_every=500",
+        "eval_episodes=5",
+        "final_episodes=10",
+        "overwrite=true",
+    ]
+    _robo("rl", "scheme=sparse", f"out={root / 'sparse'}", *common)
+    _robo("rl", "scheme=pbrs", "progress=gt", f"out={root / 'pbrs'}", *common)
+    _robo("rl-compare", f"runs=[{root / 'sparse'},{root / 'pbrs'}]", f"out={root / 'compare'}")
+    return {
+        scheme: _json(root / scheme / "metrics.json").get("summary", {})
+        for scheme in ("sparse", "pbrs")
+    } | {"plot": str(root / "compare")}
+
+
+def stage_steer(cfg: DemoConfig) -> dict:
+    """Train a small state-only diffusion policy on so101/reach; unsteered vs SMC, obstacle."""
+    ckpt = cfg.out / "policy"
+    _robo(
+        "train-policy",
+        "task=so101/reach",
+        "goal_in_state=true",
+        "episodes=40",
+        "policy.model.cameras=[]",
+        "policy.model.unet_dims=[32,64]",
+        "policy.train.batch_size=32",
+        "policy.train.steps=400",
+        "policy.train.lr=2e-3",
+        f"out={ckpt}",
+    )
+    out = {}
+    for steer in ("none", "smc"):
+        dest = cfg.out / "steer" / steer
+        _robo(
+            "eval-policy",
+            f"ckpt={ckpt}",
+            "shift=obstacle",
+            f"steer={steer}",
+            "episodes=3",
+            "videos=1",
+            f"out={dest}",
+        )
+        out[steer] = _json(dest / "metrics.json").get("success", None)
+    return {"policy": str(ckpt), "success_under_obstacle": out}
+
+
+def stage_deploy(cfg: DemoConfig) -> dict:
+    """Dry run of the demo policy on the SO-101 sim twin (safety shield on, loop stats)."""
+    dest = cfg.out / "deploy"
+    _robo(
+        "deploy",
+        "robot=so101_sim",
+        "policy=scripted",
+        "duration=5",
+        "robot.cameras=[]",
+        "keyboard=false",
+        f"out={dest}",
+    )
+    stats = _json(dest / "loop_stats.json")
+    keys = ("achieved_hz", "period_error_ms", "interventions", "watchdog_trips")
+    return {k: stats.get(k) for k in keys} | {"loop_stats": str(dest / "loop_stats.json")}
+
+
 STAGES: dict[str, Callable[[DemoConfig], dict]] = {
     "collect": stage_collect,
     "report": stage_report,
+    "reward": stage_reward,
+    "rl": stage_rl,
+    "steer": stage_steer,
+    "deploy": stage_deploy,
 }

@@ -57,17 +57,53 @@ def compose(command: str, overrides: list[str]):
     from omegaconf import OmegaConf
 
     config_name = command.replace("-", "_")
-    if not (CONFIG_DIR / f"{config_name}.yaml").exists():
+    path = CONFIG_DIR / f"{config_name}.yaml"
+    if not path.exists():
         return OmegaConf.create({})
+    # A plain key that shares its name with a config group of another command (deploy's
+    # `policy=<ckpt>` vs the `policy/` group of train-policy) would be read by Hydra as a group
+    # choice: such overrides are applied after composition instead.
+    late_keys = _plain_keys_shadowed_by_groups(OmegaConf.load(path))
+    late = [o for o in overrides if o.split("=", 1)[0] in late_keys]
+    overrides = [o for o in overrides if o not in late]
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            return hydra_compose(config_name=config_name, overrides=overrides)
+            cfg = hydra_compose(config_name=config_name, overrides=overrides)
+        for item in late:
+            key, _, value = item.partition("=")
+            OmegaConf.update(cfg, key, _parse_value(value), merge=False)
+        return cfg
     except HydraException as err:
         first = str(err).strip().splitlines()[0]
         raise CliError(
             f"bad override for `robo {command}`: {first} "
             f"(hint: `robo {command} --help` shows the options; new keys need a leading +)"
         ) from None
+
+
+def _plain_keys_shadowed_by_groups(primary) -> set[str]:
+    """Top-level keys of a command config that are not group choices but name a group folder."""
+    choices: set[str] = set()
+    for entry in primary.get("defaults", []) or []:
+        if isinstance(entry, str):
+            choices.add(entry)
+        else:
+            choices.update(str(k).split("@")[0].lstrip("+~") for k in entry)
+    return {
+        str(k)
+        for k in primary
+        if k != "defaults" and k not in choices and (CONFIG_DIR / str(k)).is_dir()
+    }
+
+
+def _parse_value(text: str):
+    """A command-line value as YAML (numbers, booleans, null, lists), else the raw string."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text) if text != "" else ""
+    except yaml.YAMLError:
+        return text
 
 
 def main(argv: list[str] | None = None) -> int:

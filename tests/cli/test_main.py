@@ -31,3 +31,11 @@ def test_flag_becomes_override(capsys):
 def test_command_help(command, capsys):
     assert main([command, "--help"]) == 0
     assert command in capsys.readouterr().out
+
+
+def test_plain_key_named_like_a_config_group_is_a_value():
+    from robo.cli.main import compose
+
+    cfg = compose("deploy", ["policy=scripted", "duration=3"])
+    assert cfg.policy == "scripted" and cfg.duration == 3
+    assert compose("rl", ["reward=sparse"]).reward == "sparse"
