@@ -114,7 +114,7 @@ def stage_reward(cfg: DemoConfig) -> dict:
     data = f"{cfg.data_dir},{cfg.failure_dir}"
     _robo(
         "train-reward",
-        f"data={data}",
+        f'data="{data}"',
         f"out={ckpt}",
         "train.steps=300",
         "train.time_limit_s=240",
