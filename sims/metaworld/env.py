@@ -66,6 +66,8 @@ class MetaWorldEnv(TaskEnv):
         self._raw_obs = np.zeros(39)
         self._raw_info: dict[str, Any] = {}
         self._raw_reward = 0.0
+        model = self._raw.model
+        self._pad_sites = [model.site(n).id for n in ("rightEndEffector", "leftEndEffector")]
 
     # -- privileged access (experts, evaluation) ---------------------------------------------
     @property
@@ -83,6 +85,11 @@ class MetaWorldEnv(TaskEnv):
         """Centre of the obstacle cube [m] under ``shift="obstacle"``, else ``None``."""
         return None if self._shift.obstacle_pos is None else self._shift.obstacle_pos.copy()
 
+    def _tcp(self) -> np.ndarray:
+        # Same as Meta-World's tcp_center (mid-point of the finger sites), without name lookups.
+        xpos = self._raw.data.site_xpos
+        return 0.5 * (xpos[self._pad_sites[0]] + xpos[self._pad_sites[1]])
+
     # -- TaskEnv hooks -----------------------------------------------------------------------
     def _reset_sim(self, seed: int) -> None:
         obs = reset_raw_env(self._raw, seed)
@@ -93,16 +100,14 @@ class MetaWorldEnv(TaskEnv):
         self._raw_obs = obs
         zero = np.zeros(4, dtype=np.float32)
         self._raw_reward, self._raw_info = self._raw.evaluate_state(obs, zero)
-        self._progress.reset(self._raw.tcp_center, obs, self._raw_info)
+        self._progress.reset(self._tcp(), obs, self._raw_info)
 
     def _apply_action(self, action: np.ndarray) -> None:
         obs, reward, _, _, info = self._raw.step(action)
         self._raw_obs, self._raw_reward, self._raw_info = obs, float(reward), info
 
     def _evaluate(self) -> dict[str, Any]:
-        progress, subtask = self._progress.update(
-            self._raw.tcp_center, self._raw_obs, self._raw_info
-        )
+        progress, subtask = self._progress.update(self._tcp(), self._raw_obs, self._raw_info)
         return {
             "success": bool(self._raw_info["success"]),
             "progress_gt": progress,
