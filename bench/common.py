@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -29,10 +30,8 @@ def machine() -> dict[str, Any]:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     for mod in ("torch", "mujoco", "numpy"):
-        try:
+        with contextlib.suppress(ImportError):
             info[mod] = __import__(mod).__version__
-        except ImportError:
-            pass
     return info
 
 
