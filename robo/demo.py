@@ -30,14 +30,14 @@ class DemoConfig:
     """Attributes:
     task: the demo task.
     out: folder for everything the demo writes.
-    episodes: expert episodes collected (plus one failure episode).
+    episodes: expert episodes collected (plus three failure episodes).
     image_size: camera image side [px].
     seed: first seed.
     """
 
     task: str = "so101/pick-cube"
     out: Path = Path("outputs/demo")
-    episodes: int = 4
+    episodes: int = 8
     image_size: int = 96
     seed: int = 0
 
@@ -116,8 +116,9 @@ def stage_reward(cfg: DemoConfig) -> dict:
         "train-reward",
         f'data="{data}"',
         f"out={ckpt}",
-        "train.steps=300",
-        "train.time_limit_s=240",
+        "train.steps=3000",
+        "train.time_limit_s=180",
+        "threads=1",
         "train.eval_every=100",
         "val_frac=0.0",
     )
@@ -205,7 +206,7 @@ def stage_deploy(cfg: DemoConfig) -> dict:
         f"out={dest}",
     )
     stats = _json(dest / "loop_stats.json")
-    keys = ("achieved_hz", "period_error_ms", "interventions", "watchdog_trips")
+    keys = ("achieved_hz", "period_error_ms", "safety_interventions", "watchdog_trips")
     return {k: stats.get(k) for k in keys} | {"loop_stats": str(dest / "loop_stats.json")}
 
 
