@@ -23,6 +23,8 @@ from gymnasium import spaces
 from robo.types import Observation
 from sims.config import TaskConfig
 
+_NAN = float("nan")
+
 INSTRUCTION_CHARSET = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.-'_/()!?:;"
 )
@@ -128,10 +130,18 @@ class TaskEnv(gym.Env, ABC):
         return self.observation(), info
 
     def step(self, action: np.ndarray) -> tuple[Observation, float, bool, bool, dict[str, Any]]:
-        action = np.asarray(action, dtype=np.float32).reshape(self.action_space.shape)
-        if not np.all(np.isfinite(action)):
+        bounds = self.__dict__.get("_action_bounds")
+        if bounds is None:  # cached: np.clip and space lookups are a visible share of a step
+            space = self.action_space
+            bounds = (space.shape, space.low.astype(np.float32), space.high.astype(np.float32))
+            self._action_bounds = bounds
+        shape, low, high = bounds
+        action = np.asarray(action, dtype=np.float32)
+        if action.shape != shape:
+            action = action.reshape(shape)
+        if not np.isfinite(action).all():
             raise ValueError(f"{self.task_name}: action contains NaN/inf: {action}")
-        action = np.clip(action, self.action_space.low, self.action_space.high)
+        action = np.minimum(np.maximum(action, low), high)
         self._apply_action(action)
         self._steps += 1
         self._time += self.control_dt
@@ -147,11 +157,12 @@ class TaskEnv(gym.Env, ABC):
         return self._render_camera(self.config.cameras[0])
 
     def _info(self, ev: dict[str, Any]) -> dict[str, Any]:
+        get = ev.get
         return {
             "success": bool(ev["success"]),
-            "progress_gt": float(ev.get("progress_gt", np.nan)),
-            "env_reward": float(ev.get("env_reward", np.nan)),
-            "subtask": int(ev.get("subtask", -1)),
+            "progress_gt": float(get("progress_gt", _NAN)),
+            "env_reward": float(get("env_reward", _NAN)),
+            "subtask": int(get("subtask", -1)),
             "seed": self._seed,
             "step": self._steps,
         }
