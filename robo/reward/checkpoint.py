@@ -25,6 +25,10 @@ class CheckpointError(ValueError):
 def _check_safetensors_file(path: Path) -> None:
     with open(path, "rb") as f:
         head = f.read(9)
+    # A safetensors file starts with an 8-byte little-endian header length and then "{"; its
+    # first byte may well be 0x80, so only files without that layout are checked for pickle/zip.
+    if len(head) == 9 and head[8:9] == b"{":
+        return
     if head[:2] == b"PK" or head[:1] == b"\x80":
         raise CheckpointError(
             f"{path} is a pickle/zip file; robo loads only safetensors "
