@@ -60,7 +60,7 @@ class AnchoredGRMProgress:
 
     @torch.no_grad()
     def __call__(self, observations: Sequence[Mapping[str, Any]]) -> ProgressEstimate:
-        from robo.reward.scoring import encode_frames, fuse, view_presence
+        from robo.reward.scoring import encode_frames, fuse, std_scale, view_presence
 
         b = len(observations)
         frames = np.stack([self._stack(o["images"], self.views) for o in observations])
@@ -83,7 +83,8 @@ class AnchoredGRMProgress:
         fwd = np.clip(h[:b], 0.0, 1.0)  # apply_hop(0, h)
         bwd = 1.0 + np.clip(h[b:], -1.0, 0.0)  # apply_hop(1, h)
         phi, std, _ = fuse(np.stack([fwd, bwd], -1), np.stack([s[:b], s[b:]], -1))
-        return ProgressEstimate(np.clip(phi, 0.0, 1.0), std)
+        # The GRM's raw std is rescaled by the factor calibrated on held-out data after training.
+        return ProgressEstimate(np.clip(phi, 0.0, 1.0), std * std_scale(self.model))
 
 
 def reference_frames(
