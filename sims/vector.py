@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import os
-import pickle
 from typing import Any
 
 import gymnasium as gym
@@ -25,16 +24,14 @@ from sims.registry import TaskSpec, get_spec, make_config
 CONTEXTS = ("forkserver", "spawn")
 
 
-def _build_env(spec_blob: bytes | None, name: str, config: Any) -> gym.Env:
-    """Worker side: build one env (registering the spec, so run-time tasks exist here too)."""
+def build_env(spec: TaskSpec, config: Any) -> gym.Env:
+    """Worker side: build one env. The spec travels with the worker's arguments (pickled by
+    multiprocessing itself) and is registered there, so tasks registered at run time (tests)
+    exist in spawned workers too."""
     os.environ.setdefault("MUJOCO_GL", "egl")
     from sims.registry import register
 
-    if spec_blob is not None:
-        spec: TaskSpec = pickle.loads(spec_blob)
-        register(spec)
-    else:
-        spec = get_spec(name)
+    register(spec)
     return spec.factory(config)
 
 
@@ -67,11 +64,7 @@ def make_vector_env(
         raise ValueError(f"context={context!r} must be one of {CONTEXTS} (fork breaks EGL)")
     spec = get_spec(task)
     config = make_config(spec.name, **overrides)
-    try:
-        blob: bytes | None = pickle.dumps(spec)
-    except (pickle.PicklingError, AttributeError, TypeError):
-        blob = None  # workers look the task up in their own registry
-    fns = [functools.partial(_build_env, blob, spec.name, config) for _ in range(n)]
+    fns = [functools.partial(build_env, spec, config) for _ in range(n)]
     if asynchronous is None:
         asynchronous = n > 1
     if not asynchronous:

@@ -8,7 +8,6 @@ seed order by the parent, the only process that touches the dataset.
 
 from __future__ import annotations
 
-import pickle
 import time
 from collections import deque
 from collections.abc import Callable
@@ -141,22 +140,14 @@ def dataset_spec(env: Any, video: bool = True, vcodec: str = "libsvtav1") -> Dat
 _WORKER_ENV: Any = None
 
 
-def _init_worker(spec_blob: bytes | None, task: str, config: Any) -> None:
-    import os
-
-    os.environ.setdefault("MUJOCO_GL", "egl")
+def _init_worker(spec: Any, config: Any) -> None:
     import torch
 
-    torch.set_num_threads(1)
-    import sims
+    from sims.vector import build_env
 
+    torch.set_num_threads(1)
     global _WORKER_ENV
-    if spec_blob is not None:
-        spec = pickle.loads(spec_blob)
-        sims.register(spec)  # tasks registered at run time (tests) exist in this process too
-    else:
-        spec = sims.get_spec(task)
-    _WORKER_ENV = spec.factory(config)
+    _WORKER_ENV = build_env(spec, config)
 
 
 def _worker_episode(kind: str, seed: int, params: dict[str, Any]) -> Episode:
@@ -261,17 +252,13 @@ def _collect_parallel(
 ) -> None:
     import multiprocessing as mp
 
-    try:
-        blob: bytes | None = pickle.dumps(spec)
-    except (pickle.PicklingError, AttributeError, TypeError):
-        blob = None  # workers look the task up in their own registry
     ctx = mp.get_context("spawn")
     pending: deque[Future] = deque()
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=ctx,
         initializer=_init_worker,
-        initargs=(blob, spec.name, config),
+        initargs=(spec, config),
     ) as pool:
         queue = iter(seeds)
         for s in queue:
