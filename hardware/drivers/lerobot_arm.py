@@ -108,18 +108,19 @@ class LerobotArm(Robot):
 
     # -- connect / disconnect -----------------------------------------------------------------
     def _make_lerobot_robot(self) -> Any:
+        # lerobot's own step clamp stays off (max_relative_target=None): our SafetyShield clamps.
+        common = {
+            "port": self.port,
+            "id": self.robot_id,
+            "calibration_dir": self.calibration_dir,
+            "use_degrees": True,
+            "max_relative_target": None,
+            "disable_torque_on_disconnect": self.torque_off_on_disconnect,
+        }
         if self.kind == "so101":
             from lerobot.robots.so_follower import SO101Follower, SO101FollowerConfig
 
-            cfg = SO101FollowerConfig(
-                port=self.port,
-                id=self.robot_id,
-                calibration_dir=self.calibration_dir,
-                use_degrees=True,
-                max_relative_target=None,
-                disable_torque_on_disconnect=self.torque_off_on_disconnect,
-            )
-            return SO101Follower(cfg)
+            return SO101Follower(SO101FollowerConfig(**common))
         from lerobot.robots.koch_follower import KochFollower, KochFollowerConfig
 
         try:
@@ -129,15 +130,7 @@ class LerobotArm(Robot):
                 "koch: lerobot's Dynamixel bus needs the `dynamixel-sdk` package "
                 "(hint: pip install 'dynamixel-sdk>=3.7.31')"
             ) from None
-        cfg = KochFollowerConfig(
-            port=self.port,
-            id=self.robot_id,
-            calibration_dir=self.calibration_dir,
-            use_degrees=True,
-            max_relative_target=None,
-            disable_torque_on_disconnect=self.torque_off_on_disconnect,
-        )
-        return KochFollower(cfg)
+        return KochFollower(KochFollowerConfig(**common))
 
     def _connect(self) -> None:
         path = calibration_path(self.calibration_dir, self.robot_id)
