@@ -1,0 +1,260 @@
+"""Rollout collection for trajectory preference alignment.
+
+For each (task, initial-state seed) the stochastic token policy is rolled out several times;
+every chunk records what the DPO loss needs later (the observation it was sampled from, the
+sampled tokens, how many of its control steps actually ran) and every control step records
+what scoring needs (success, ``progress_gt``, the executed action, the end-effector position
+[m] and the number of collision contacts, from a ``probe`` callback the caller supplies).
+
+This module knows nothing about MuJoCo: the simulator-specific parts (end-effector position,
+contact counting) come in through :class:`Probe` (see ``robo.cli.cmd_tpo`` for the sim glue).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from robo.policy.token_base import TokenChunkPolicy
+from robo.types import Observation
+
+
+class Probe(Protocol):
+    """Privileged per-step measurements of a sim env (evaluation labels, never policy input)."""
+
+    def __call__(self, env: Any) -> tuple[np.ndarray | None, int]:
+        """(end-effector position float[3] [m] or None, number of collision contacts now)."""
+        ...
+
+
+def no_probe(env: Any) -> tuple[np.ndarray | None, int]:
+    """A probe for envs that expose neither an end effector nor contacts."""
+    return None, 0
+
+
+@dataclass
+class ChunkRecord:
+    """One sampled chunk: ``tokens`` int64[L] sampled from ``obs``; ``executed`` control steps
+    of it actually ran (the policy's executed prefix, fewer when the episode ended inside it);
+    ``valid`` is False when the tokens did not decode (the robot then held still)."""
+
+    obs: Observation
+    tokens: torch.Tensor
+    executed: int
+    valid: bool = True
+
+
+@dataclass
+class Trajectory:
+    """One rollout. Per-step arrays have length T (control steps run).
+
+    Attributes:
+        task: task name; ``init_seed``: the reset seed (decides the initial state);
+        sample: index of this rollout among those of the same (task, init_seed).
+        chunks: the sampled chunks in order.
+        actions: float32[T, A] executed actions (action units).
+        success: bool[T] per-step success; ``progress_gt`` float32[T] (NaN if unknown).
+        ee_path: float32[T + 1, 3] end-effector positions [m] from reset on (None if the env
+            has none).
+        contacts: int64[T] collision contacts after each step (0 where not measured).
+        frames: per chunk start + the final observation, camera -> uint8[H, W, 3] (for the
+            GRM; empty when the env renders nothing).
+        control_dt: seconds per control step.
+        scene: privileged keypoints at reset (``goal``, ``obstacle``, ... [m]) for cost terms.
+        scores: filled by :mod:`robo.tpo.scoring` (feature name -> value).
+    """
+
+    task: str
+    init_seed: int
+    sample: int
+    instruction: str
+    chunks: list[ChunkRecord]
+    actions: np.ndarray
+    success: np.ndarray
+    progress_gt: np.ndarray
+    ee_path: np.ndarray | None
+    contacts: np.ndarray
+    frames: list[dict[str, np.ndarray]] = field(default_factory=list)
+    control_dt: float = 0.05
+    scene: dict[str, np.ndarray] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def group(self) -> tuple[str, int]:
+        """Pairs are only formed inside a group: same task and same initial state."""
+        return (self.task, self.init_seed)
+
+    @property
+    def succeeded(self) -> bool:
+        return bool(self.success.any())
+
+    @property
+    def length(self) -> int:
+        """Steps to the first success (inclusive), or all steps run when it never succeeded."""
+        hits = np.flatnonzero(self.success)
+        return int(hits[0] + 1) if hits.size else int(len(self.success))
+
+    @property
+    def collisions(self) -> int:
+        """Control steps with at least one collision contact."""
+        return int((self.contacts > 0).sum())
+
+
+def _obs_copy(obs: Observation) -> Observation:
+    return {
+        "images": {k: np.array(v, copy=True) for k, v in obs.get("images", {}).items()},
+        "state": np.array(obs["state"], dtype=np.float32, copy=True),
+        "instruction": str(obs.get("instruction", "")),
+        "timestamp": np.array(obs.get("timestamp", 0.0), dtype=np.float64),
+    }
+
+
+@torch.no_grad()
+def rollout(
+    env: Any,
+    policy: TokenChunkPolicy,
+    task: str,
+    init_seed: int,
+    sample: int = 0,
+    temperature: float = 1.0,
+    probe: Probe = no_probe,
+    max_steps: int | None = None,
+    keep_frames: bool = False,
+    scene: Callable[[Any], dict[str, np.ndarray]] | None = None,
+) -> Trajectory:
+    """Run one episode of ``policy`` on ``env`` from ``env.reset(seed=init_seed)``.
+
+    Sampling randomness comes from torch's global generator (seed it for reproducibility).
+    An invalid chunk (tokens that do not decode) is recorded and the robot holds still for
+    the executed prefix (``env.unwrapped.hold_action()`` if it has one, else zeros).
+    """
+    tok = policy.tokenizer
+    obs, _ = env.reset(seed=int(init_seed))
+    keypoints = dict(scene(env)) if scene is not None else {}
+    ee, _ = probe(env)
+    ee_path = [ee] if ee is not None else None
+    chunks: list[ChunkRecord] = []
+    acts, succ, prog, cons, frames = [], [], [], [], []
+    done, steps = False, 0
+    limit = max_steps if max_steps is not None else 10**9
+    while not done and steps < limit:
+        record = _obs_copy(obs)
+        if keep_frames:
+            frames.append(record["images"])
+        tokens = policy.sample_tokens(obs, n=1, temperature=temperature)[0].detach().cpu()
+        chunk, valid = tok.decode(tokens[None])
+        valid_b = bool(valid[0])
+        plan = chunk[0].detach().cpu().numpy().astype(np.float32)
+        ran = 0
+        for t in range(int(policy.executed)):
+            if valid_b:
+                action = plan[t]
+            else:
+                hold = getattr(env.unwrapped, "hold_action", None)
+                action = hold() if hold else np.zeros(plan.shape[-1], np.float32)
+            obs, _, terminated, truncated, info = env.step(action)
+            ran += 1
+            steps += 1
+            acts.append(np.asarray(action, np.float32))
+            succ.append(bool(info.get("success", False)))
+            prog.append(float(info.get("progress_gt", np.nan)))
+            ee, n_contacts = probe(env)
+            cons.append(int(n_contacts))
+            if ee_path is not None and ee is not None:
+                ee_path.append(ee)
+            if terminated or truncated or steps >= limit:
+                done = True
+                break
+        chunks.append(ChunkRecord(obs=record, tokens=tokens, executed=ran, valid=valid_b))
+    if keep_frames:
+        frames.append(_obs_copy(obs)["images"])
+    adim = int(policy.action_dim)
+    return Trajectory(
+        task=task,
+        init_seed=int(init_seed),
+        sample=int(sample),
+        instruction=str(obs.get("instruction", "")),
+        chunks=chunks,
+        actions=np.asarray(acts, np.float32).reshape(-1, adim),
+        success=np.asarray(succ, bool),
+        progress_gt=np.asarray(prog, np.float32),
+        ee_path=np.asarray(ee_path, np.float32) if ee_path is not None else None,
+        contacts=np.asarray(cons, np.int64),
+        frames=frames,
+        control_dt=float(getattr(env.unwrapped, "control_dt", 0.05)),
+        scene=keypoints,
+    )
+
+
+def collect(
+    make_env: Callable[[str], Any],
+    policy: TokenChunkPolicy,
+    tasks: Sequence[str],
+    init_seeds: Sequence[int],
+    samples_per_init: int,
+    temperature: float = 1.0,
+    probe: Probe = no_probe,
+    seed: int = 0,
+    keep_frames: bool = False,
+    max_steps: int | None = None,
+    progress: bool = True,
+    scene: Callable[[Any], dict[str, np.ndarray]] | None = None,
+) -> list[Trajectory]:
+    """``samples_per_init`` rollouts per (task, initial seed); envs come from ``make_env(task)``.
+
+    Rollout k of seed s on task i draws its sampling noise from ``torch.manual_seed`` of a
+    number derived from (``seed``, i, s, k), so a collection is reproducible.
+    """
+    from tqdm import tqdm
+
+    was_training = getattr(policy, "training", False)
+    if hasattr(policy, "eval"):
+        policy.eval()
+    out: list[Trajectory] = []
+    total = len(tasks) * len(init_seeds) * samples_per_init
+    bar = tqdm(total=total, desc="rollouts", disable=not progress, leave=False)
+    try:
+        for ti, task in enumerate(tasks):
+            env = make_env(task)
+            try:
+                for s in init_seeds:
+                    for k in range(samples_per_init):
+                        torch.manual_seed(hash((seed, ti, int(s), k)) % (2**31))
+                        out.append(
+                            rollout(
+                                env,
+                                policy,
+                                task,
+                                int(s),
+                                k,
+                                temperature,
+                                probe,
+                                max_steps,
+                                keep_frames,
+                                scene,
+                            )  # fmt: skip
+                        )
+                        bar.update(1)
+            finally:
+                env.close()
+    finally:
+        bar.close()
+        if was_training and hasattr(policy, "train"):
+            policy.train()
+    return out
+
+
+def clone_policy(policy: Any) -> Any:
+    """A frozen deep copy (the DPO reference): eval mode, no parameter requires grad."""
+    ref = copy.deepcopy(policy)
+    if hasattr(ref, "eval"):
+        ref.eval()
+    if hasattr(ref, "parameters"):
+        for p in ref.parameters():
+            p.requires_grad_(False)
+    return ref

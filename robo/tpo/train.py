@@ -1,0 +1,230 @@
+"""Iterative trajectory preference optimisation (GRAPE-style): sample, score, rank, train.
+
+One round: the current policy (the *sampler*) is rolled out ``samples_per_init`` times from each
+training initial state of each task; rollouts are scored (:mod:`robo.tpo.scoring`), paired
+inside (task, initial state) groups (:mod:`robo.tpo.pairs`), and the policy is trained on the
+pairs with the trajectory DPO loss (:mod:`robo.tpo.dpo`) against a frozen reference — the
+initial policy (``reference="initial"``) or the previous round's (``"previous"``). The trained
+policy samples the next round. Held-out initial states are evaluated before round 1 and after
+every round.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from robo.policy.token_base import TokenChunkPolicy
+from robo.tpo.dpo import DPOStats, dpo_loss, trajectory_log_probs
+from robo.tpo.pairs import Pair, build_pairs
+from robo.tpo.rollouts import Probe, Trajectory, clone_policy, collect, no_probe
+from robo.tpo.scoring import Objective, score_all, summarize
+
+
+@dataclass
+class TPOConfig:
+    """Knobs of :func:`run_tpo` (one per field).
+
+    Attributes:
+        rounds: sample-score-rank-train rounds.
+        train_seeds: reset seeds of the initial states rollouts are collected from.
+        eval_seeds: held-out reset seeds for evaluation (never trained on).
+        samples_per_init: rollouts per (task, initial state) per round (>= 2 to form pairs).
+        temperature: sampling temperature of the rollouts.
+        eval_temperature: sampling temperature in evaluation (0 = greedy decoding).
+        eval_samples: rollouts per held-out initial state.
+        beta: DPO inverse temperature β.
+        lr: Adam learning rate.
+        epochs: passes over a round's pairs.
+        pair_batch: pairs per gradient step.
+        reference: ``"initial"`` (the policy before round 1) or ``"previous"`` (the policy at
+            the start of the round).
+        prefix_only: trajectory log-prob over executed-prefix tokens only (else whole chunks).
+        max_pairs_per_group: cap on pairs per (task, initial state), widest gaps first.
+        sft_weight: weight of an extra NLL term on the chosen trajectories (0 = pure DPO).
+        label_smoothing: conservative-DPO ε.
+        grad_clip: max gradient norm.
+        max_steps: episode step cap (None = the env's own).
+        seed: base seed of rollout sampling.
+    """
+
+    rounds: int = 3
+    train_seeds: list[int] = field(default_factory=lambda: list(range(8)))
+    eval_seeds: list[int] = field(default_factory=lambda: list(range(1000, 1010)))
+    samples_per_init: int = 4
+    temperature: float = 1.0
+    eval_temperature: float = 1.0
+    eval_samples: int = 1
+    beta: float = 0.1
+    lr: float = 1e-4
+    epochs: int = 2
+    pair_batch: int = 8
+    reference: str = "initial"
+    prefix_only: bool = True
+    max_pairs_per_group: int = 4
+    sft_weight: float = 0.0
+    label_smoothing: float = 0.0
+    grad_clip: float = 1.0
+    max_steps: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.reference not in ("initial", "previous"):
+            raise ValueError(f"reference={self.reference!r} must be 'initial' or 'previous'")
+        if self.samples_per_init < 2:
+            raise ValueError(
+                f"samples_per_init={self.samples_per_init}: pairs need >= 2 rollouts per state"
+            )
+        if self.rounds < 0 or self.epochs < 1 or self.pair_batch < 1:
+            raise ValueError("rounds must be >= 0, epochs and pair_batch >= 1")
+
+
+def train_on_pairs(
+    policy: Any,
+    reference: Any,
+    trajectories: Sequence[Trajectory],
+    pairs: Sequence[Pair],
+    cfg: TPOConfig,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator | None = None,
+) -> dict[str, float]:
+    """``cfg.epochs`` passes of trajectory DPO over ``pairs``; returns mean/first/last stats.
+
+    Reference log-probs are computed once (no grad); the policy's per batch (with grad).
+    """
+    used = sorted({p.chosen for p in pairs} | {p.rejected for p in pairs})
+    pos = {i: k for k, i in enumerate(used)}
+    with torch.no_grad():
+        ref_lp = trajectory_log_probs(reference, [trajectories[i] for i in used], cfg.prefix_only)
+    history: list[DPOStats] = []
+    policy.train()
+    for _ in range(cfg.epochs):
+        order = torch.randperm(len(pairs), generator=generator).tolist()
+        for a in range(0, len(order), cfg.pair_batch):
+            batch = [pairs[k] for k in order[a : a + cfg.pair_batch]]
+            trajs = [trajectories[p.chosen] for p in batch] + [
+                trajectories[p.rejected] for p in batch
+            ]
+            lp = trajectory_log_probs(policy, trajs, cfg.prefix_only)
+            n = len(batch)
+            ref_c = ref_lp[[pos[p.chosen] for p in batch]].to(lp.device)
+            ref_r = ref_lp[[pos[p.rejected] for p in batch]].to(lp.device)
+            loss, stats = dpo_loss(lp[:n], lp[n:], ref_c, ref_r, cfg.beta, cfg.label_smoothing)
+            if cfg.sft_weight > 0:
+                steps = torch.as_tensor(
+                    [max(1, trajectories[p.chosen].length) for p in batch], device=lp.device
+                )
+                loss = loss - cfg.sft_weight * (lp[:n] / steps).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.grad_clip)
+            optimizer.step()
+            history.append(stats)
+    policy.eval()
+    if not history:
+        return {"steps": 0}
+    mean = {k: float(np.mean([asdict(s)[k] for s in history])) for k in asdict(history[0])}
+    return {
+        **mean,
+        "first_loss": history[0].loss,
+        "last_loss": history[-1].loss,
+        "last_accuracy": history[-1].accuracy,
+        "steps": len(history),
+    }
+
+
+def evaluate(
+    make_env: Callable[[str], Any],
+    policy: TokenChunkPolicy,
+    tasks: Sequence[str],
+    cfg: TPOConfig,
+    objective: Objective,
+    probe: Probe = no_probe,
+    scene: Callable[[Any], dict] | None = None,
+    gripper_dim: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Success, collisions and episode length on the held-out initial states, per task + mean."""
+    trajs = collect(
+        make_env, policy, tasks, cfg.eval_seeds, cfg.eval_samples, cfg.eval_temperature, probe,
+        seed=cfg.seed + 10**6, max_steps=cfg.max_steps, progress=progress, scene=scene,
+    )  # fmt: skip
+    score_all(trajs, objective, gripper_dim)
+    out: dict[str, Any] = {"mean": summarize(trajs)}
+    out["per_task"] = {t: summarize([x for x in trajs if x.task == t]) for t in tasks}
+    return out
+
+
+def run_tpo(
+    policy: Any,
+    make_env: Callable[[str], Any],
+    tasks: Sequence[str],
+    objective: Objective,
+    cfg: TPOConfig,
+    probe: Probe = no_probe,
+    scene: Callable[[Any], dict] | None = None,
+    gripper_dim: int | None = None,
+    reward_model: Any | None = None,
+    progress: bool = True,
+    on_round: Callable[[dict[str, Any]], None] | None = None,
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Run ``cfg.rounds`` rounds of TPO on ``policy`` (trained in place); returns
+    (policy, per-round metrics). Round 0 holds the evaluation of the initial policy.
+
+    ``make_env(task)`` builds a fresh env; ``probe`` / ``scene`` are the sim glue (EE position
+    and contacts, privileged keypoints); ``reward_model`` (a GRM) adds the ``grm_progress``
+    feature and needs rendered frames.
+    """
+    if not isinstance(policy, TokenChunkPolicy):
+        raise TypeError(
+            f"{type(policy).__name__} is not a TokenChunkPolicy (hint: TPO needs exact token "
+            "log-probs: use a token VLA checkpoint, e.g. `robo train-policy policy=vla`)"
+        )
+    gen = torch.Generator().manual_seed(cfg.seed)
+    initial = clone_policy(policy)
+    params = [p for p in policy.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=cfg.lr)
+    policy.eval()
+    history: list[dict[str, Any]] = []
+    t0 = time.perf_counter()
+    ev = evaluate(make_env, policy, tasks, cfg, objective, probe, scene, gripper_dim, progress)
+    history.append({"round": 0, "eval": ev, "seconds": time.perf_counter() - t0})
+    if on_round:
+        on_round(history[-1])
+    for r in range(1, cfg.rounds + 1):
+        t0 = time.perf_counter()
+        reference = initial if cfg.reference == "initial" else clone_policy(policy)
+        trajs = collect(
+            make_env, policy, tasks, cfg.train_seeds, cfg.samples_per_init, cfg.temperature,
+            probe, seed=cfg.seed + r, keep_frames=reward_model is not None,
+            max_steps=cfg.max_steps, progress=progress, scene=scene,
+        )  # fmt: skip
+        score_all(trajs, objective, gripper_dim, reward_model)
+        pairs = build_pairs(trajs, objective, cfg.max_pairs_per_group)
+        n_success_pairs = sum(1 for p in pairs if p.gap[0] > 0)
+        dpo = (
+            train_on_pairs(policy, reference, trajs, pairs, cfg, optimizer, gen)
+            if pairs
+            else {"steps": 0}
+        )
+        ev = evaluate(make_env, policy, tasks, cfg, objective, probe, scene, gripper_dim, progress)
+        history.append(
+            {
+                "round": r,
+                "rollouts": summarize(trajs),
+                "pairs": len(pairs),
+                "pairs_success_gap": n_success_pairs,
+                "dpo": dpo,
+                "eval": ev,
+                "seconds": time.perf_counter() - t0,
+            }
+        )
+        if on_round:
+            on_round(history[-1])
+    return policy, history
