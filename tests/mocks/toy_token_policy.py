@@ -232,4 +232,4 @@ def fit_toy_bc(
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return float(loss)
+    return float(loss.detach())
