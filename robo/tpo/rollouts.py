@@ -66,6 +66,7 @@ class Trajectory:
             GRM; empty when the env renders nothing).
         control_dt: seconds per control step.
         scene: privileged keypoints at reset (``goal``, ``obstacle``, ... [m]) for cost terms.
+        invalid: sampled chunks that did not decode (resampled or held).
         scores: filled by :mod:`robo.tpo.scoring` (feature name -> value).
     """
 
@@ -82,6 +83,7 @@ class Trajectory:
     frames: list[dict[str, np.ndarray]] = field(default_factory=list)
     control_dt: float = 0.05
     scene: dict[str, np.ndarray] = field(default_factory=dict)
+    invalid: int = 0
     scores: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -126,12 +128,16 @@ def rollout(
     max_steps: int | None = None,
     keep_frames: bool = False,
     scene: Callable[[Any], dict[str, np.ndarray]] | None = None,
+    resample_invalid: int = 0,
 ) -> Trajectory:
     """Run one episode of ``policy`` on ``env`` from ``env.reset(seed=init_seed)``.
 
     Sampling randomness comes from torch's global generator (seed it for reproducibility).
-    An invalid chunk (tokens that do not decode) is recorded and the robot holds still for
-    the executed prefix (``env.unwrapped.hold_action()`` if it has one, else zeros).
+    A chunk whose tokens do not decode is resampled up to ``resample_invalid`` times (like
+    the VLA's own ``sample``; the kept tokens are what the trajectory's log-prob uses); one
+    still invalid is recorded and the robot holds still for the executed prefix
+    (``env.unwrapped.hold_action()`` if it has one, else zeros). ``Trajectory.invalid``
+    counts every invalid draw.
     """
     tok = policy.tokenizer
     obs, _ = env.reset(seed=int(init_seed))
@@ -140,15 +146,19 @@ def rollout(
     ee_path = [ee] if ee is not None else None
     chunks: list[ChunkRecord] = []
     acts, succ, prog, cons, frames = [], [], [], [], []
-    done, steps = False, 0
+    done, steps, n_invalid = False, 0, 0
     limit = max_steps if max_steps is not None else 10**9
     while not done and steps < limit:
         record = _obs_copy(obs)
         if keep_frames:
             frames.append(record["images"])
-        tokens = policy.sample_tokens(obs, n=1, temperature=temperature)[0].detach().cpu()
-        chunk, valid = tok.decode(tokens[None])
-        valid_b = bool(valid[0])
+        for _ in range(1 + max(0, int(resample_invalid))):
+            tokens = policy.sample_tokens(obs, n=1, temperature=temperature)[0].detach().cpu()
+            chunk, valid = tok.decode(tokens[None])
+            valid_b = bool(valid[0])
+            if valid_b:
+                break
+            n_invalid += 1
         plan = chunk[0].detach().cpu().numpy().astype(np.float32)
         ran = 0
         for t in range(int(policy.executed)):
@@ -188,6 +198,7 @@ def rollout(
         frames=frames,
         control_dt=float(getattr(env.unwrapped, "control_dt", 0.05)),
         scene=keypoints,
+        invalid=n_invalid,
     )
 
 
@@ -204,6 +215,7 @@ def collect(
     max_steps: int | None = None,
     progress: bool = True,
     scene: Callable[[Any], dict[str, np.ndarray]] | None = None,
+    resample_invalid: int = 0,
 ) -> list[Trajectory]:
     """``samples_per_init`` rollouts per (task, initial seed); envs come from ``make_env(task)``.
 

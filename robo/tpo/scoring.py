@@ -11,6 +11,7 @@ trajectories of equal success. Features (``Trajectory.scores`` after :func:`scor
 * ``path_length`` [m]: end-effector path length over ``length`` steps (0 without an EE).
 * ``collisions``: control steps with >= 1 collision contact; ``contacts``: total contacts
   (both measured from sim contacts by the rollout's probe).
+* ``invalid``: sampled chunks that did not decode.
 * ``cost``: a :mod:`robo.steer.cost` expression (e.g. ``avoid_box(obstacle, obstacle_half)``)
   evaluated on the executed end-effector path and actions (0 when none is configured).
 """
@@ -36,6 +37,7 @@ FEATURES = (
     "collisions",
     "contacts",
     "cost",
+    "invalid",
 )
 
 
@@ -143,6 +145,7 @@ def features(
         "collisions": float(traj.collisions),
         "contacts": float(traj.contacts.sum()),
         "cost": _dsl_cost(traj, cost_expr, gripper_dim) if cost_expr else 0.0,
+        "invalid": float(traj.invalid),
     }
 
 

@@ -50,6 +50,7 @@ class TPOConfig:
         label_smoothing: conservative-DPO ε.
         grad_clip: max gradient norm.
         max_steps: episode step cap (None = the env's own).
+        resample_invalid: redraws of a chunk that does not decode before holding still.
         seed: base seed of rollout sampling.
     """
 
@@ -71,6 +72,7 @@ class TPOConfig:
     label_smoothing: float = 0.0
     grad_clip: float = 1.0
     max_steps: int | None = None
+    resample_invalid: int = 2
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -154,6 +156,7 @@ def evaluate(
     trajs = collect(
         make_env, policy, tasks, cfg.eval_seeds, cfg.eval_samples, cfg.eval_temperature, probe,
         seed=cfg.seed + 10**6, max_steps=cfg.max_steps, progress=progress, scene=scene,
+        resample_invalid=cfg.resample_invalid,
     )  # fmt: skip
     score_all(trajs, objective, gripper_dim)
     out: dict[str, Any] = {"mean": summarize(trajs)}
@@ -204,6 +207,7 @@ def run_tpo(
             make_env, policy, tasks, cfg.train_seeds, cfg.samples_per_init, cfg.temperature,
             probe, seed=cfg.seed + r, keep_frames=reward_model is not None,
             max_steps=cfg.max_steps, progress=progress, scene=scene,
+            resample_invalid=cfg.resample_invalid,
         )  # fmt: skip
         score_all(trajs, objective, gripper_dim, reward_model)
         pairs = build_pairs(trajs, objective, cfg.max_pairs_per_group)

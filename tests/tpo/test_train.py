@@ -1,0 +1,84 @@
+"""A tiny TPO round on a toy problem must raise the probability of the preferred behaviour."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from toy_token_policy import toy_obs
+from tpo_toys import ChoiceEnv, wall_probe
+
+from robo.tpo import TPOConfig, build_pairs, collect, make_objective, run_tpo, score_all
+from robo.tpo.train import train_on_pairs
+
+OBS = toy_obs([0.5, -0.5])
+
+
+def p_first_dim(policy, positive_bins: tuple[int, ...]) -> float:
+    """Exact probability that the first token (step 0, action dim 0) is in ``positive_bins``."""
+    tokens = torch.tensor([[b, 0, 0, 0] for b in range(policy.tokenizer.vocab_size)])
+    with torch.no_grad():
+        lp = policy.token_log_probs(OBS, tokens)[:, 0]
+    return float(lp.exp()[list(positive_bins)].sum())
+
+
+def test_one_round_raises_the_chosen_behaviour(toy_policy):
+    """Success = first action dim > 0 (bins 2, 3 of 4): DPO must make those tokens likelier."""
+    before = p_first_dim(toy_policy, (2, 3))
+    obj = make_objective("success")
+    trajs = collect(lambda t: ChoiceEnv(t), toy_policy, ["toy"], list(range(12)), 4,
+                    seed=0, progress=False, resample_invalid=2)  # fmt: skip
+    score_all(trajs, obj)
+    pairs = build_pairs(trajs, obj)
+    assert pairs and all(
+        trajs[p.chosen].succeeded and not trajs[p.rejected].succeeded for p in pairs
+    )
+    ref = copy.deepcopy(toy_policy)
+    cfg = TPOConfig(beta=0.5, lr=5e-2, epochs=3, pair_batch=8)
+    opt = torch.optim.Adam(toy_policy.parameters(), lr=cfg.lr)
+    stats = train_on_pairs(toy_policy, ref, trajs, pairs, cfg, opt)
+    after = p_first_dim(toy_policy, (2, 3))
+    assert after > before + 0.1, (before, after)
+    assert stats["last_loss"] < stats["first_loss"]
+    assert stats["first_loss"] == __import__("pytest").approx(0.6931, abs=1e-3)  # π = π_ref
+
+
+def test_safety_objective_lowers_collisions_at_equal_success(toy_policy):
+    """Every rollout succeeds or fails alike on dim 0; collisions (dim 1 > 0) decide pairs."""
+    before = p_first_dim_dim1(toy_policy)
+    cfg = TPOConfig(rounds=1, train_seeds=list(range(10)), eval_seeds=[100, 101],
+                    samples_per_init=4, beta=0.5, lr=5e-2, epochs=3, max_pairs_per_group=6)  # fmt: skip
+    obj = make_objective(
+        "safety", {"margin": 0.5, "cost_expr": None, "weights": {"collisions": 1.0}}
+    )
+    _, hist = run_tpo(toy_policy, lambda t: ChoiceEnv(t), ["toy"], obj, cfg, probe=wall_probe,
+                      progress=False)  # fmt: skip
+    assert hist[1]["pairs"] > 0 and hist[1]["dpo"]["steps"] > 0
+    assert p_first_dim_dim1(toy_policy) < before - 0.1
+
+
+def p_first_dim_dim1(policy) -> float:
+    """Exact P(second token, action dim 1, in the positive bins 2, 3 | first token)."""
+    vocab = policy.tokenizer.vocab_size
+    tokens = torch.tensor([[a, b, 0, 0] for a in range(4) for b in range(vocab)])
+    with torch.no_grad():
+        lp = policy.token_log_probs(OBS, tokens)
+    joint = (lp[:, 0] + lp[:, 1]).exp().reshape(4, vocab)
+    return float(joint[:, 2:4].sum() / joint.sum())
+
+
+def test_rounds_with_previous_reference_write_history(toy_policy):
+    cfg = TPOConfig(rounds=2, train_seeds=[0, 1, 2], eval_seeds=[50, 51, 52], samples_per_init=3,
+                    reference="previous", lr=1e-2, epochs=1)  # fmt: skip
+    _, hist = run_tpo(toy_policy, lambda t: ChoiceEnv(t), ["toy"], make_objective("success"), cfg,
+                      progress=False)  # fmt: skip
+    assert [h["round"] for h in hist] == [0, 1, 2]
+    assert {"success", "collisions", "length"} <= set(hist[-1]["eval"]["mean"])
+    assert "toy" in hist[-1]["eval"]["per_task"]
+
+
+def test_non_token_policy_is_refused():
+    import pytest
+
+    with pytest.raises(TypeError, match="TokenChunkPolicy"):
+        run_tpo(object(), lambda t: ChoiceEnv(t), ["toy"], make_objective("success"), TPOConfig())
