@@ -1,0 +1,185 @@
+"""`robo rft`: chunk-level GRPO fine-tuning of a token policy (offline on demos, or online).
+
+Wires the sims to :mod:`robo.rft`: the env each task runs in (the policy's state mode and
+cameras, plus the GRM's views online), expert demos as (observation, demo chunk) samples for
+QACR/CTAR/FCR, and a GRM checkpoint as the progress reward. Writes ``<out>/metrics.json``
+(success per task before/after every stage, forgetting/transfer for continual runs, reward
+curves), ``<out>/rft.png`` and the fine-tuned checkpoint ``<out>/policy`` (same format,
+``load_policy`` reads it).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+HELP = (
+    "fine-tune a token policy with chunk-level GRPO (policy=<ckpt> tasks=[..] "
+    "mode=offline|online rewards.<name>=<w> steps= out=)"
+)
+
+
+def load_token_policy(path: str, device: str) -> Any:
+    """Load a policy checkpoint and check it is a :class:`TokenChunkPolicy`."""
+    from robo.policy import load_policy
+    from robo.policy.token_base import TokenChunkPolicy
+
+    policy = load_policy(path, device=device)
+    if not isinstance(policy, TokenChunkPolicy):
+        raise ValueError(
+            f"{path} holds a {type(policy).__name__}, not a token policy; RFT needs exact token "
+            "log-probs (hint: train one with `robo train-policy policy=vla`)"
+        )
+    return policy
+
+
+def policy_env(task: str, policy: Any, views: tuple[str, ...] = (), **overrides: Any) -> Any:
+    """The env ``policy`` was trained in: its cameras (+ ``views``) and its state mode
+    (``meta["state"]``: ``proprio``, ``goal`` = + privileged goal [m], ``privileged`` =
+    :func:`robo.rl.envs.policy_state`)."""
+    import gymnasium as gym
+
+    import sims
+    from robo.cli.cmd_eval_policy import goal_in_state
+
+    meta = getattr(policy, "meta", {}) or {}
+    state = meta.get("state") or ("goal" if meta.get("goal_in_state") else "proprio")
+    cams = tuple(dict.fromkeys(tuple(getattr(policy.config, "cameras", ()) or ()) + views))
+    env = sims.make(task, render=bool(cams), cameras=cams or ("front",), **overrides)
+    if state == "goal":
+        return goal_in_state(env)
+    if state == "privileged":
+        from robo.rl.envs import policy_state
+
+        class PrivilegedState(gym.ObservationWrapper):
+            def observation(self, obs: dict) -> dict:
+                return {**obs, "state": policy_state(self.env, obs)}
+
+        return PrivilegedState(env)
+    if state != "proprio":
+        raise ValueError(f"checkpoint meta state={state!r}; expected proprio, goal or privileged")
+    return env
+
+
+def demo_samples(env: Any, task: str, episodes: int, seed: int, horizon: int) -> list[Any]:
+    """(observation, demo chunk float32[H, A]) at every step of ``episodes`` successful expert
+    demos (chunks running past the end repeat the last action)."""
+    import torch
+
+    from robo.data.collect import run_seed
+    from robo.rft.trainer import DemoSample
+
+    out = []
+    for i in range(episodes):
+        ep = run_seed(env, "expert", seed + i, {})
+        if not ep.success.any():
+            continue
+        t_len = len(ep)
+        idx = np.minimum(np.arange(t_len)[:, None] + np.arange(horizon)[None], t_len - 1)
+        chunks = torch.from_numpy(ep.action[idx].astype(np.float32))
+        for t in range(t_len):
+            obs = {
+                "images": {c: v[t] for c, v in ep.images.items()},
+                "state": ep.state[t].astype(np.float32),
+                "instruction": ep.instruction,
+                "timestamp": np.asarray(ep.timestamp[t], dtype=np.float64),
+            }
+            out.append(DemoSample(obs, chunks[t], task))
+    return out
+
+
+def tasks_of(cfg: Any, policy: Any) -> list[str]:
+    """``tasks=`` or the checkpoint's own tasks."""
+    tasks = cfg.tasks
+    if tasks is None or tasks == "":
+        meta = getattr(policy, "meta", {}) or {}
+        tasks = meta.get("tasks") or ([meta["task"]] if meta.get("task") else None)
+    if not tasks:
+        raise ValueError("tasks=[...] is required (the checkpoint names no tasks)")
+    if isinstance(tasks, str):
+        tasks = [t.strip() for t in tasks.split(",") if t.strip()]
+    return [str(t) for t in tasks]
+
+
+def run(cfg: DictConfig) -> int:
+    import torch
+
+    from robo.rft import GRPOTrainer, RewardWeights, RFTConfig
+    from robo.rft.loop import RunConfig, TaskHooks, run_rft
+    from robo.rft.online import GRMProgress
+    from robo.rft.plots import plot_run
+
+    torch.set_num_threads(int(cfg.threads))
+    torch.manual_seed(int(cfg.seed))
+    if not cfg.policy:
+        raise ValueError("policy=<checkpoint folder> is required (a token policy, e.g. the VLA)")
+    weights = RewardWeights(**OmegaConf.to_container(cfg.rewards, resolve=True))
+    if not weights.active():
+        raise ValueError("every reward weight is 0 (hint: rewards.ctar=1)")
+    grm_model = None
+    if weights.grm > 0:
+        if cfg.mode != "online":
+            raise ValueError("rewards.grm needs rollouts (hint: mode=online, or rewards.grm=0)")
+        if not cfg.grm:
+            raise ValueError(
+                "rewards.grm > 0 needs a GRM checkpoint (hint: grm=<dir from `robo train-reward`>"
+                " or rewards.grm=0)"
+            )
+        from robo.reward.checkpoint import load_checkpoint
+
+        grm_model = load_checkpoint(str(cfg.grm), device=str(cfg.device))
+    policy = load_token_policy(str(cfg.policy), str(cfg.device))
+    tasks = tasks_of(cfg, policy)
+    overrides = {"max_episode_steps": int(cfg.max_episode_steps)} if cfg.max_episode_steps else {}
+    views = tuple(grm_model.config.views) if grm_model is not None else ()
+
+    def make_env(task: str) -> Any:
+        return policy_env(task, policy, views, **overrides)
+
+    def demos(task: str) -> list[Any]:
+        env = policy_env(task, policy)  # full-length episodes: demos must reach success
+        try:
+            return demo_samples(env, task, int(cfg.demos), int(cfg.seed), policy.horizon)
+        finally:
+            env.close()
+
+    hooks = TaskHooks(
+        make_env=make_env,
+        demos=demos,
+        progress=lambda task: GRMProgress(grm_model) if grm_model is not None else None,
+    )
+    run_cfg = RunConfig(
+        mode=str(cfg.mode),
+        steps=int(cfg.steps),
+        continual=bool(cfg.continual),
+        replay=float(cfg.replay),
+        eval_seeds=tuple(range(1000, 1000 + int(cfg.eval_episodes))),
+        online_seeds_per_step=int(cfg.online.seeds_per_step),
+        online_group=int(cfg.online.group),
+        max_chunks=int(cfg.online.max_chunks) if cfg.online.max_chunks else None,
+        seed=int(cfg.seed),
+    )
+    rft_cfg = RFTConfig(**OmegaConf.to_container(cfg.rft, resolve=True))
+    trainer = GRPOTrainer(policy, rft_cfg, weights)
+    out = Path(cfg.out) if cfg.out else Path("outputs") / "rft" / Path(str(cfg.policy)).name
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = run_rft(trainer, tasks, hooks, run_cfg)
+    metrics["config"] = {
+        "policy": str(cfg.policy), "rewards": weights.active(), "rft": rft_cfg.to_dict(),
+        "run": {k: v for k, v in vars(run_cfg).items() if k != "eval_seeds"},
+    }  # fmt: skip
+    policy.meta = {**(getattr(policy, "meta", {}) or {}), "rft": {
+        "from": str(cfg.policy), "mode": run_cfg.mode, "tasks": tasks,
+        "success_before": metrics["success"]["before"],
+        "success_after": metrics["success"][f"after_{len(metrics['stages']) - 1}"],
+    }}  # fmt: skip
+    policy.save(out / "policy")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    plot_run(metrics, out / "rft.png")
+    before, after = metrics["success_before_mean"], metrics["success_after_mean"]
+    print(f"success {before:.2f} -> {after:.2f}; wrote {out}/metrics.json, rft.png, policy/")
+    return 0

@@ -1,0 +1,171 @@
+"""The RFT run: stages of GRPO updates over tasks, success measured before and after each.
+
+A run is a list of stages (one stage with every task by default; one stage per task for
+continual learning). Each stage runs ``steps`` updates of one shared :class:`GRPOTrainer`
+(the KL reference stays the starting policy throughout, which anchors old skills) on rows from
+the stage's tasks — offline (demo observations, QACR/CTAR/FCR) or online (rollouts, GRM gain
++ success + FCR) — plus, in continual runs, a ``replay`` share of demo observations of tasks
+already learned. After every stage the success of *every* task is measured, giving the matrix
+``R[stage][task]`` from which forgetting and transfer are read (:func:`transfer_metrics`).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from robo.rft.evaluate import success_rate
+from robo.rft.online import ProgressFn, online_rows
+from robo.rft.trainer import DemoSample, GRPOTrainer
+
+
+@dataclass
+class TaskHooks:
+    """What the run needs from the world, per task name: ``make_env(task)`` (a gym env in the
+    policy's observation format), ``demos(task)`` (demo samples for offline rewards and replay;
+    may be empty online) and ``progress(task)`` (a GRM :data:`ProgressFn` or ``None``)."""
+
+    make_env: Callable[[str], Any]
+    demos: Callable[[str], list[DemoSample]]
+    progress: Callable[[str], ProgressFn | None]
+
+
+@dataclass
+class RunConfig:
+    """mode: ``offline`` | ``online``. steps: GRPO updates per stage. continual: one stage per
+    task (else one stage for all). replay: share of each offline batch drawn from earlier
+    stages' tasks (continual only). eval_seeds: seeds of the success evaluation (kept apart from
+    demo seeds). online_seeds_per_step, online_group: initial states and rollouts per state
+    per online update. max_chunks: cap on chunks per online rollout (None = episode length)."""
+
+    mode: str = "offline"
+    steps: int = 40
+    continual: bool = False
+    replay: float = 0.25
+    eval_seeds: Sequence[int] = tuple(range(1000, 1010))
+    online_seeds_per_step: int = 1
+    online_group: int = 4
+    max_chunks: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("offline", "online"):
+            raise ValueError(f"mode={self.mode!r}; use offline or online")
+        if not 0.0 <= self.replay < 1.0:
+            raise ValueError(f"replay={self.replay} must be in [0, 1)")
+
+
+def evaluate_all(
+    policy: Any, tasks: Sequence[str], hooks: TaskHooks, seeds: Sequence[int], envs: dict
+) -> dict[str, float]:
+    """Success rate per task (envs cached in ``envs``)."""
+    out = {}
+    for task in tasks:
+        if task not in envs:
+            envs[task] = hooks.make_env(task)
+        out[task] = success_rate(envs[task], policy, seeds)["success"]
+    return out
+
+
+def transfer_metrics(
+    success: dict[str, dict[str, float]], stages: list[list[str]]
+) -> dict[str, Any]:
+    """Forgetting and transfer from ``success[stage_label][task]`` (labels ``before``, then
+    ``after_<k>``), with ``stages[k]`` the tasks trained in stage ``k``:
+
+    * backward transfer BWT = mean over tasks of stages < last of R[last, i] − R[own stage, i]
+      (negative = forgetting); ``old_drop`` = mean R[own stage, i] − R[last, i] in points;
+    * forward transfer FWT = mean over tasks of stages > 0 of R[previous stage, i] − R[before, i]
+      (what earlier stages did for a task not yet trained on).
+    """
+    labels = ["before"] + [f"after_{k}" for k in range(len(stages))]
+    last = labels[-1]
+    own = {t: labels[k + 1] for k, ts in enumerate(stages) for t in ts}
+    prev = {t: labels[k] for k, ts in enumerate(stages) for t in ts}
+    old = [t for ts in stages[:-1] for t in ts]
+    new = [t for ts in stages[1:] for t in ts]
+    bwt = [success[last][t] - success[own[t]][t] for t in old]
+    fwt = [success[prev[t]][t] - success["before"][t] for t in new]
+    return {
+        "bwt": float(np.mean(bwt)) if bwt else None,
+        "old_drop_points": float(-100 * np.mean(bwt)) if bwt else None,
+        "fwt": float(np.mean(fwt)) if fwt else None,
+        "old_tasks": old,
+    }
+
+
+def run_rft(
+    trainer: GRPOTrainer,
+    tasks: Sequence[str],
+    hooks: TaskHooks,
+    config: RunConfig,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Fine-tune ``trainer.policy`` in place; returns the ``metrics.json`` payload."""
+    rng = random.Random(config.seed)
+    stages = [[t] for t in tasks] if config.continual else [list(tasks)]
+    envs: dict[str, Any] = {}
+    t0 = time.time()
+    success = {"before": evaluate_all(trainer.policy, tasks, hooks, config.eval_seeds, envs)}
+    log(f"success before: {success['before']}")
+    demos = {t: hooks.demos(t) for t in tasks} if config.mode == "offline" else {}
+    if config.mode == "offline":
+        empty = [t for t, d in demos.items() if not d]
+        if empty:
+            raise ValueError(f"offline RFT needs demos; none for {empty}")
+    curves: list[dict[str, Any]] = []
+    train_seed = 10_000 * (config.seed + 1)
+    for k, stage in enumerate(stages):
+        learned = [t for ts in stages[:k] for t in ts]
+        bar = tqdm(range(config.steps), desc=f"rft stage {k} {','.join(stage)}", mininterval=5)
+        for step in bar:
+            if config.mode == "offline":
+                n = trainer.config.obs_per_step
+                n_old = round(n * config.replay) if learned else 0
+                batch = [rng.choice(demos[rng.choice(stage)]) for _ in range(n - n_old)]
+                batch += [rng.choice(demos[rng.choice(learned)]) for _ in range(n_old)]
+                rows, means = trainer.offline_rows(batch)
+                anchor: list[DemoSample] = []
+            else:
+                task = stage[step % len(stage)]
+                if task not in envs:
+                    envs[task] = hooks.make_env(task)
+                seeds = [train_seed + i for i in range(config.online_seeds_per_step)]
+                train_seed += config.online_seeds_per_step
+                rows, means = online_rows(
+                    envs[task], trainer, seeds, config.online_group, trainer.weights,
+                    hooks.progress(task), config.max_chunks,
+                )  # fmt: skip
+                for t in learned:  # replay of old tasks online: a BC anchor on their demos
+                    if t not in demos:
+                        demos[t] = hooks.demos(t)
+                pool = [d for t in learned for d in demos[t]]
+                anchor = rng.sample(pool, min(len(pool), trainer.config.minibatch))
+            stats = trainer.update(rows, anchor) if len(rows) else {}
+            curves.append({"stage": k, "step": step, **means, **stats, "rows": len(rows)})
+            bar.set_postfix(
+                reward=f"{means.get('reward', float('nan')):.3f}", kl=f"{stats.get('kl', 0):.4f}"
+            )
+        success[f"after_{k}"] = evaluate_all(trainer.policy, tasks, hooks, config.eval_seeds, envs)
+        log(f"success after stage {k} ({','.join(stage)}): {success[f'after_{k}']}")
+    for env in envs.values():
+        env.close()
+    last = f"after_{len(stages) - 1}"
+    return {
+        "tasks": list(tasks),
+        "stages": stages,
+        "mode": config.mode,
+        "success": success,
+        "success_before_mean": float(np.mean(list(success["before"].values()))),
+        "success_after_mean": float(np.mean(list(success[last].values()))),
+        "transfer": transfer_metrics(success, stages) if len(stages) > 1 else None,
+        "curves": curves,
+        "seconds": time.time() - t0,
+        "eval_seeds": list(config.eval_seeds),
+    }

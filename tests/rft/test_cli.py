@@ -1,0 +1,60 @@
+"""`robo rft` smoke tests at a tiny budget (state-only VLA, Meta-World reach, 10-step episodes)."""
+
+import json
+
+import pytest
+import torch
+
+from robo.cli.main import main
+
+
+def _tiny_vla(path):
+    from robo.policy.vla import VLAConfig, VLAPolicy
+
+    torch.manual_seed(0)
+    cfg = VLAConfig(
+        action_dim=4, state_dim=39, horizon=2, executed=1, bins=8, d_model=16, heads=2,
+        layers=1, ff_mult=2, text_backend="hash",
+    )  # fmt: skip
+    policy = VLAPolicy(cfg)
+    policy.fit_normalizer(torch.rand(64, 4) * 2 - 1, torch.randn(64, 39))
+    policy.meta = {"tasks": ["metaworld/reach"], "state": "privileged"}
+    policy.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def vla_ckpt(tmp_path_factory):
+    return _tiny_vla(tmp_path_factory.mktemp("vla") / "policy")
+
+
+def test_rft_offline_smoke(vla_ckpt, tmp_path):
+    from robo.policy import load_policy
+
+    out = tmp_path / "rft"
+    rc = main([
+        "rft", f"policy={vla_ckpt}", "steps=2", "demos=1", "eval_episodes=1",
+        "max_episode_steps=8", "rft.obs_per_step=4", "rft.group_size=2", "rewards.qacr=0.5",
+        f"out={out}",
+    ])  # fmt: skip
+    assert rc == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["success"]) == {"before", "after_0"}
+    assert len(metrics["curves"]) == 2 and "kl" in metrics["curves"][0]
+    assert (out / "rft.png").stat().st_size > 1000
+    tuned = load_policy(out / "policy")
+    assert tuned.meta["rft"]["tasks"] == ["metaworld/reach"]
+
+
+def test_rft_online_smoke_and_grm_without_checkpoint_fails(vla_ckpt, tmp_path, capsys):
+    out = tmp_path / "rft_online"
+    rc = main([
+        "rft", f"policy={vla_ckpt}", "mode=online", "steps=1", "eval_episodes=1",
+        "max_episode_steps=6", "rewards.ctar=0", "rewards.success=1", "rewards.fcr=0.1",
+        "online.group=2", f"out={out}",
+    ])  # fmt: skip
+    assert rc == 0
+    assert json.loads((out / "metrics.json").read_text())["curves"][0]["rows"] > 0
+    capsys.readouterr()
+    assert main(["rft", f"policy={vla_ckpt}", "mode=online", "rewards.grm=1", f"out={out}"]) != 0
+    assert "needs a GRM checkpoint" in capsys.readouterr().err
