@@ -1,0 +1,240 @@
+"""TPO benchmark: imitation-only token VLA vs trajectory DPO (success and safety objectives).
+
+Per seed: scripted-expert demos (expert + ``noisy`` kinds) of every task -> a small state-only
+:class:`robo.policy.vla.VLAPolicy` trained by behaviour cloning (token cross-entropy; privileged
+low-dimensional state: hand xyz, gripper, object xyz, goal xyz) -> ``robo.tpo.run_tpo`` for
+``--rounds`` rounds with the ``success`` objective on all tasks; held-out initial states are
+evaluated before round 1 (= the imitation-only policy) and after every round.
+
+Safety part (``--safety-task``, obstacle shift): demos mix the obstacle-avoiding expert with
+the one that ignores the obstacle, so the BC policy collides part of the time; TPO with the
+``safety`` objective (success first, then collision steps measured from MuJoCo contacts) is
+compared with the BC policy on success and collision steps per episode.
+
+Usage::
+
+    python -m bench.bench_tpo [--tasks metaworld/reach,...] [--seeds 3] [--rounds 3]
+        [--demos 10] [--bc-steps 400] [--train-seeds 6] [--eval-seeds 10] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from bench.common import write_result
+
+TASKS = "metaworld/reach,metaworld/push,metaworld/button-press-topdown,metaworld/drawer-open"
+
+
+def priv_env(task: str, shift: str | None, max_steps: int) -> Any:
+    """Meta-World task whose ``obs["state"]`` is float32[10]: hand xyz [m], gripper opening,
+    object xyz [m], goal xyz [m] (privileged; the policy sees no images)."""
+    import gymnasium as gym
+
+    import sims
+
+    class PrivState(gym.ObservationWrapper):
+        def observation(self, obs: dict) -> dict:
+            raw = self.env.unwrapped.raw_observation
+            state = np.concatenate([raw[:7], raw[-3:]]).astype(np.float32)
+            return {**obs, "state": state}
+
+    return PrivState(sims.make(task, shift=shift, render=False, max_episode_steps=max_steps))
+
+
+def demos(task: str, n: int, seed: int, shift: str | None, max_steps: int, avoid_mix: bool):
+    """(obs list, actions float32[T, 4]) per successful demo episode; experts through the
+    task's action space only. ``avoid_mix``: odd episodes ignore the obstacle."""
+    from sims.experts.kinds import make_expert
+
+    env = priv_env(task, shift, max_steps)
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        kind = "noisy" if i % 2 else "expert"
+        params = {"noise": 0.3} if kind == "noisy" else {}
+        ex = make_expert(env, kind, rng, **params)
+        if avoid_mix and hasattr(ex, "base") and hasattr(ex.base, "avoid_obstacle"):
+            ex.base.avoid_obstacle = i % 2 == 0
+        obs, info = env.reset(seed=10_000 * (seed + 1) + i)
+        ex.reset(env, obs, info)
+        seq_o, seq_a, ok = [], [], False
+        for _ in range(max_steps):
+            a = np.asarray(ex.act(env, obs, info), np.float32)
+            seq_o.append(obs)
+            seq_a.append(a)
+            obs, _, term, trunc, info = env.step(a)
+            ok |= bool(info["success"])
+            if term or trunc:
+                break
+        if ok:
+            out.append((seq_o, np.asarray(seq_a, np.float32)))
+    env.close()
+    return out
+
+
+def train_bc(
+    episodes: list, horizon: int, executed: int, steps: int, seed: int, d_model: int, layers: int
+) -> Any:
+    """A small state-only VLA behaviour-cloned on chunks (windows) of the demos."""
+    import torch
+
+    from robo.policy.vla import VLAConfig, VLAPolicy
+
+    torch.manual_seed(seed)
+    obs, chunks = [], []
+    for seq_o, acts in episodes:
+        for t in range(len(acts)):
+            idx = np.minimum(np.arange(t, t + horizon), len(acts) - 1)
+            obs.append(seq_o[t])
+            chunks.append(acts[idx])
+    chunks_t = torch.as_tensor(np.stack(chunks))
+    states = torch.as_tensor(np.stack([o["state"] for o in obs]))
+    cfg = VLAConfig(action_dim=4, state_dim=10, horizon=horizon, executed=executed, bins=32,
+                    d_model=d_model, heads=4, layers=layers, text_backend="hash")  # fmt: skip
+    policy = VLAPolicy(cfg)
+    policy.fit_normalizer(chunks_t.reshape(-1, 4), states)
+    tokens = policy.tokenizer.encode(chunks_t)
+    opt = torch.optim.AdamW(policy.parameters(), lr=2e-3, weight_decay=1e-4)
+    gen = np.random.default_rng(seed)
+    policy.train()
+    for _ in range(steps):
+        idx = gen.integers(0, len(obs), 64)
+        lp = policy.token_log_probs_batch([obs[i] for i in idx], tokens[idx])
+        loss = -lp.sum(-1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    policy.eval()
+    policy.meta = {"bc_windows": len(obs), "bc_final_nll": float(loss.detach())}
+    return policy
+
+
+def run_part(tasks, shift, objective_name, args, seed, avoid_mix) -> dict:
+    import torch
+
+    from robo.cli.cmd_tpo import make_probe, scene_or_empty
+    from robo.tpo import TPOConfig, make_objective, run_tpo
+
+    t0 = time.perf_counter()
+    eps = []
+    for k, task in enumerate(tasks):
+        eps += demos(task, args.demos, 100 * seed + k, shift, args.max_steps, avoid_mix)
+    policy = train_bc(
+        eps, args.horizon, args.executed, args.bc_steps, seed, args.d_model, args.layers
+    )
+    bc_s = time.perf_counter() - t0
+    probes = {t: make_probe(t) for t in tasks}
+    cfg = TPOConfig(
+        rounds=args.rounds,
+        train_seeds=list(range(1000 * seed, 1000 * seed + args.train_seeds)),
+        eval_seeds=list(range(500_000 + 1000 * seed, 500_000 + 1000 * seed + args.eval_seeds)),
+        samples_per_init=args.samples, temperature=1.0, eval_temperature=1.0,
+        beta=args.beta, lr=args.lr, epochs=args.epochs, pair_batch=8, reference="initial",
+        max_pairs_per_group=4, seed=seed,
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    _, hist = run_tpo(
+        policy, lambda t: priv_env(t, shift, args.max_steps), tasks,
+        make_objective(objective_name), cfg,
+        probe=lambda env: probes[env.unwrapped.task_name](env), scene=scene_or_empty,
+        gripper_dim=3, progress=False,
+        on_round=lambda h: print(seed, objective_name, h["round"], h["eval"]["mean"], flush=True),
+    )  # fmt: skip
+    return {
+        "seed": seed,
+        "demos_kept": len(eps),
+        "bc_seconds": bc_s,
+        "bc_final_nll": policy.meta.get("bc_final_nll"),
+        "rounds": hist,
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--tasks", default=TASKS)
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--demos", type=int, default=10, help="demo episodes per task")
+    p.add_argument("--bc-steps", type=int, default=300)
+    p.add_argument("--horizon", type=int, default=4)
+    p.add_argument("--executed", type=int, default=4)
+    p.add_argument("--d-model", type=int, default=32, help="VLA trunk width")
+    p.add_argument("--layers", type=int, default=1, help="VLA transformer layers")
+    p.add_argument("--max-steps", type=int, default=100)
+    p.add_argument("--train-seeds", type=int, default=4, help="initial states per task per round")
+    p.add_argument("--samples", type=int, default=4, help="rollouts per initial state")
+    p.add_argument("--eval-seeds", type=int, default=5, help="held-out initial states per task")
+    p.add_argument("--beta", type=float, default=0.1)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--safety-task", default="metaworld/reach", help="'' skips the safety part")
+    p.add_argument("--skip-success", action="store_true")
+    p.add_argument("--name", default="tpo")
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    tasks = [t for t in args.tasks.split(",") if t]
+    load = [os.getloadavg()[0]]
+    out: dict[str, Any] = {"args": vars(args), "tasks": tasks}
+
+    def summary(runs: list[dict]) -> dict:
+        first = [r["rounds"][0]["eval"]["mean"] for r in runs]
+        last = [r["rounds"][-1]["eval"]["mean"] for r in runs]
+
+        def best(k: str) -> tuple[float, float]:
+            return float(np.mean([f[k] for f in first])), float(np.mean([x[k] for x in last]))
+
+        res = {}
+        for k in ("success", "collisions", "length"):
+            a, b = best(k)
+            res[k] = {"bc": a, "tpo": b, "delta": b - a,
+                      "per_seed_bc": [f[k] for f in first], "per_seed_tpo": [x[k] for x in last]}  # fmt: skip
+        return res
+
+    if not args.skip_success:
+        runs = [run_part(tasks, None, "success", args, s, False) for s in range(args.seeds)]
+        load.append(os.getloadavg()[0])
+        out["success_objective"] = {"runs": runs, "summary": summary(runs)}
+        per_task = {}
+        for t in tasks:
+            a = [r["rounds"][0]["eval"]["per_task"][t]["success"] for r in runs]
+            b = [r["rounds"][-1]["eval"]["per_task"][t]["success"] for r in runs]
+            per_task[t] = {"bc": float(np.mean(a)), "tpo": float(np.mean(b))}
+        out["success_objective"]["per_task"] = per_task
+        print("success objective:", out["success_objective"]["summary"], flush=True)
+    if args.safety_task:
+        runs = [
+            run_part([args.safety_task], "obstacle", "safety", args, s, True)
+            for s in range(args.seeds)
+        ]
+        load.append(os.getloadavg()[0])
+        s = summary(runs)
+        c0, c1 = s["collisions"]["bc"], s["collisions"]["tpo"]
+        s["collision_reduction"] = (c0 - c1) / c0 if c0 > 0 else None
+        out["safety_objective"] = {
+            "task": args.safety_task,
+            "shift": "obstacle",
+            "runs": runs,
+            "summary": s,
+        }
+        print("safety objective:", s, flush=True)
+    out["load_average_1min"] = load
+    write_result(args.name, out, "python -m bench.bench_tpo " + " ".join(sys.argv[1:]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
