@@ -88,3 +88,22 @@ def test_summarize_means():
     s = summarize(trajs)
     assert s["success"] == 0.5 and s["collisions"] == 2.0 and s["collision_rate"] == 1.0
     assert s["length_success"] == 6.0 and s["n"] == 2.0
+
+
+def test_grm_progress_feature_from_rollout_frames(toy_policy):
+    from robo.reward.model import ProgressRewardModel, RewardModelConfig
+    from robo.tpo.scoring import grm_final_progress
+
+    torch.manual_seed(0)
+    grm = ProgressRewardModel(RewardModelConfig(image_size=32, text_backend="hash")).eval()
+    env = ChoiceEnv(steps=3, images=True)
+    traj = rollout(env, toy_policy, "toy/choice", 0, keep_frames=True, resample_invalid=3)
+    assert len(traj.frames) == len(traj.chunks) + 1  # chunk starts + the final observation
+    phi = grm_final_progress(grm, traj)
+    assert 0.0 <= phi <= 1.0
+    obj = make_objective("success", {"weights": {"grm_progress": -1.0}})
+    (cost,) = score_all([traj], obj, reward_model=grm)
+    assert traj.scores["grm_progress"] == pytest.approx(phi) and cost == pytest.approx(-phi)
+    blind = rollout(ChoiceEnv(steps=2), toy_policy, "toy/choice", 0, keep_frames=True)
+    with pytest.raises(ValueError, match="no camera frames"):
+        grm_final_progress(grm, blind)

@@ -14,15 +14,23 @@ class ChoiceEnv(gym.Env):
     """A ``steps``-step episode from a fixed state; success iff the action's first dimension
     is > 0 at every step. ``hits_wall``: actions with a[1] > 0 count one collision contact."""
 
-    def __init__(self, task: str = "toy/choice", steps: int = 1, action_dim: int = 2):
-        self.task_name, self.steps = task, steps
+    def __init__(
+        self, task: str = "toy/choice", steps: int = 1, action_dim: int = 2, images: bool = False
+    ):
+        self.task_name, self.steps, self.images = task, steps, images
         self.action_space = spaces.Box(-1.0, 1.0, (action_dim,), np.float32)
         self.control_dt = 0.1
         self.t, self.ok, self.last = 0, True, np.zeros(action_dim, np.float32)
 
     def reset(self, *, seed: int | None = None, options: Any = None):
         self.t, self.ok = 0, True
-        return toy_obs([0.5, -0.5]), {"success": False, "progress_gt": 0.0}
+        return self._obs(), {"success": False, "progress_gt": 0.0}
+
+    def _obs(self) -> dict:
+        obs = toy_obs([0.5, -0.5])
+        if self.images:  # a 32 px "front" view whose brightness grows with the step
+            obs["images"] = {"front": np.full((32, 32, 3), 40 * self.t, np.uint8)}
+        return obs
 
     def step(self, action):
         self.last = np.asarray(action, np.float32)
@@ -31,7 +39,7 @@ class ChoiceEnv(gym.Env):
         done = self.t >= self.steps
         success = done and self.ok
         info = {"success": success, "progress_gt": float(success)}
-        return toy_obs([0.5, -0.5]), float(success), success, done and not success, info
+        return self._obs(), float(success), success, done and not success, info
 
     def hold_action(self) -> np.ndarray:
         return np.zeros(self.action_space.shape, np.float32)
