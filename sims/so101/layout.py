@@ -11,7 +11,10 @@ the seed alone decides the scene. Ranges (world frame, arm base at the origin fa
   on the other side (|y| in [0.09, 0.12]), both x in [0.17, 0.25].
 
 Shifts (see :mod:`sims.shifts`): ``obstacle`` puts a 3 cm pillar (a low 3 cm block for push)
-at the midpoint of the nominal path start -> goal; ``surface`` raises a platform under the
+at the midpoint of the nominal path start -> goal; for reach it is a 3 cm block held in the air
+at the midpoint of the straight home-tip -> target path, with the target redrawn from the
+nominal range until it is >= 12 cm from the home tip (so the block clears the arm at home and
+at the target, and a detour over or around it exists: see tests/sims/so101/test_shifts.py); ``surface`` raises a platform under the
 work area by 2-5 cm and shifts it by up to 3 cm (its near edge stays >= 11 cm from the base); ``distractor`` adds 3 cubes of other colours;
 ``camera`` jitters the third-person cameras by up to 4 cm (position) and 3 cm (look-at point);
 ``lighting`` changes the light colour/direction and the table colour.
@@ -30,6 +33,8 @@ BIN_WALL = 0.005  # [m] wall thickness
 BIN_HEIGHT = 0.04  # [m]
 TARGET_RADIUS = 0.03  # [m] push target disc
 HOME_TIP = np.array([0.16, 0.0, 0.16])  # nominal start of the tip [m] (for obstacle placement)
+REACH_HOME_TIP = np.array([0.2145, -0.001, 0.1188])  # tip at HOME_Q [m] (forward kinematics)
+REACH_OBSTACLE_MIN_DIST = 0.12  # [m] home tip -> target under the reach obstacle shift
 
 CAMERAS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
     # name: (position, look-at point) [m]
@@ -119,7 +124,14 @@ def sample_layout(task: str, seed: int, shift: str | None = None) -> SceneLayout
 
 
 def _apply_shift(lay: SceneLayout, shift: str, rng: np.random.Generator) -> None:
-    if shift == "obstacle":
+    if shift == "obstacle" and lay.task == "reach":
+        # The old mid-path pillar met the arm at home and at every reachable target pose: no
+        # policy could succeed. Here the block is only in the straight path's way.
+        while np.linalg.norm(lay.target - REACH_HOME_TIP) < REACH_OBSTACLE_MIN_DIST:
+            lay.target = np.array([_u(rng, 0.16, 0.28), _u(rng, -0.14, 0.14), _u(rng, 0.04, 0.16)])
+        mid = 0.5 * (REACH_HOME_TIP + lay.target)
+        lay.obstacle = Obstacle(mid, np.array([0.015, 0.015, 0.015]))
+    elif shift == "obstacle":
         start = HOME_TIP[:2] if lay.task != "place-cube-in-bin" else lay.cube_xy
         if lay.task == "push-cube":
             start = lay.cube_xy

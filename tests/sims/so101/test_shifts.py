@@ -51,3 +51,50 @@ def test_camera_and_lighting_change_with_seed():
     assert not np.allclose(other, li.model.light_diffuse[key])
     for env in (nominal, jittered, lit):
         env.close()
+
+
+def _reach_obstacle_rollout(seed, via_above=None):
+    """Expert rollout on so101/reach under the obstacle shift, optionally through a via point
+    ``via_above`` metres above the block: (success, obstacle contacts)."""
+    from sims.so101.experts import SO101Expert, Waypoint
+    from sims.so101.kinematics import GRIPPER_OPEN
+
+    env = sims.make("so101/reach", shift="obstacle", render=False)
+    obs, info = env.reset(seed=seed)
+    e = env.unwrapped
+    expert = SO101Expert("reach")
+    expert.reset(env, obs, {**info, "seed": seed})
+    if via_above is not None:
+        via = e.layout.obstacle.pos + [0.0, 0.0, via_above]
+        expert.plan.insert(0, Waypoint(lambda _: via, GRIPPER_OPEN, speed=0.2, tol=0.02))
+    success, touches, done = False, 0, False
+    while not done:
+        obs, _, term, trunc, info = env.step(expert.act(env, obs, info))
+        touches += e.contacts_with("obstacle")
+        success, done = success or info["success"], term or trunc
+    env.close()
+    return success, touches
+
+
+def test_reach_obstacle_blocks_the_straight_path_but_not_a_detour():
+    """The shift is fair: home and target poses clear the block, the straight expert runs into
+    it, and a detour over it reaches the target without touching it (seed 1003)."""
+    import mujoco
+
+    from sims.so101.kinematics import HOME_Q
+
+    env, e = reset("reach", "obstacle", seed=1003)
+    target, block = e.layout.target, e.layout.obstacle.pos
+    assert np.linalg.norm(target - e.tip_pos()) > 0.1
+    data = mujoco.MjData(e.model)
+    for q in (e.joint_positions(), e.kinematics.ik_steepest(target, HOME_Q).q):
+        data.qpos[:] = e.data.qpos
+        data.qpos[e._qadr] = q
+        mujoco.mj_forward(e.model, data)
+        gid = e.model.geom("obstacle").id
+        assert not any(gid in (c.geom1, c.geom2) for c in data.contact[: data.ncon])
+    env.close()
+    assert np.linalg.norm(block[:2] - 0.5 * (target[:2] + [0.2145, 0.0])) < 0.01
+    straight = _reach_obstacle_rollout(1003)
+    assert not straight[0] and straight[1] > 0
+    assert _reach_obstacle_rollout(1003, via_above=0.07) == (True, 0)
