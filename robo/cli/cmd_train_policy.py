@@ -1,9 +1,13 @@
-"""`robo train-policy`: behaviour-clone a diffusion chunk policy on demonstrations.
+"""`robo train-policy`: behaviour-clone a chunk policy (diffusion, or the multi-task VLA).
 
 ``data=<dataset>`` reads a LeRobotDataset written by ``robo collect``; with ``data=null`` the
 command rolls out ``episodes`` expert demos in memory (no rendering when the policy is
 state-only, which is what makes CPU-only runs of minutes possible). Writes a checkpoint folder
 ``<out>/`` (model.safetensors + config.json with the task and training stats in ``meta``).
+
+``policy=vla tasks=[a,b,...]`` trains one instruction-conditioned token policy on every task
+(``episodes`` demos each, paraphrased instructions); ``policy.state`` picks what a state-only
+VLA sees (:func:`vla_env`).
 """
 
 from __future__ import annotations
@@ -15,8 +19,71 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 HELP = (
-    "train a diffusion chunk policy by BC (policy=diffusion task=<name> data=<dataset> out=<dir>)"
+    "train a chunk policy by BC (policy=diffusion task=<name> | policy=vla tasks=[a,b] "
+    "data=<dataset> out=<dir>)"
 )
+
+
+def run_vla(cfg: DictConfig) -> int:
+    """The ``policy=vla`` branch: multi-task demos -> :func:`robo.policy.vla.train.train_vla`."""
+    from robo.cli.vla_envs import STATE_MODES, vla_demos
+    from robo.policy import save_policy
+    from robo.policy.vla import VLAConfig
+    from robo.policy.vla.train import VLATrainConfig, train_vla
+
+    tasks = [str(t) for t in (cfg.tasks or ([cfg.task] if cfg.task else []))]
+    if not tasks:
+        raise ValueError("tasks=[a,b,...] (or task=<name>) is required (`robo tasks` lists them)")
+    arch = OmegaConf.to_container(cfg.policy.model, resolve=True)
+    VLAConfig.from_dict({**arch, "action_dim": 1, "state_dim": 1})  # bad keys fail before demos
+    train = VLATrainConfig(**OmegaConf.to_container(cfg.policy.train, resolve=True))
+    cameras = tuple(arch.pop("cameras"))
+    state = str(cfg.policy.get("state", "proprio"))
+    if state not in STATE_MODES:
+        raise ValueError(f"policy.state={state!r}; use one of {', '.join(STATE_MODES)}")
+    if cfg.data:
+        from robo.data import read_episodes
+
+        if state != "proprio":
+            raise ValueError(
+                f"policy.state={state} needs in-memory demos (data=null): datasets store "
+                "proprioception only (hint: policy.state=proprio with cameras)"
+            )
+        roots = list(cfg.data) if OmegaConf.is_list(cfg.data) else [cfg.data]
+        episodes = [
+            ep
+            for r in roots
+            for ep in read_episodes(r, cameras=cameras or None, images=bool(cameras))
+        ]
+    else:
+        overrides = (
+            {"max_episode_steps": int(cfg.max_episode_steps)} if cfg.max_episode_steps else {}
+        )
+        episodes = vla_demos(tasks, int(cfg.episodes), int(cfg.seed), state, cameras, **overrides)
+    ok = [ep for ep in episodes if ep.success.any()]
+    print(f"{len(episodes)} demos ({len(ok)} successful); training on the successful ones")
+    if not ok:
+        raise ValueError("no successful demonstrations to clone (hint: check the tasks' experts)")
+    dims = {(int(ep.action.shape[1]), int(ep.state.shape[1])) for ep in ok}
+    if len(dims) > 1:
+        raise ValueError(
+            f"tasks disagree on (action_dim, state_dim): {sorted(dims)} "
+            "(hint: train one VLA per task family)"
+        )
+    ((action_dim, state_dim),) = dims
+    config = VLAConfig(action_dim=action_dim, state_dim=state_dim, cameras=cameras, **arch)
+    policy, stats = train_vla(ok, config, train, device=str(cfg.device))
+    name = "vla-" + "-".join(t.split("/")[-1] for t in tasks) if len(tasks) < 4 else "vla"
+    out = Path(cfg.out) if cfg.out else Path("outputs") / "policies" / name
+    meta = {
+        "task": tasks[0], "tasks": tasks, "state": state, "goal_in_state": state == "goal",
+        "data": OmegaConf.to_container(cfg.data) if OmegaConf.is_list(cfg.data) else cfg.data,
+        "demos": len(ok), "train": stats,
+    }  # fmt: skip
+    save_policy(policy.cpu(), out, meta=meta)
+    scalars = {k: round(v, 4) for k, v in stats.items() if isinstance(v, float)}
+    print(f"saved {out} ({json.dumps(scalars)})")
+    return 0
 
 
 def rollout_demos(
@@ -42,8 +109,10 @@ def run(cfg: DictConfig) -> int:
     from robo.policy.train import TrainConfig, train_diffusion
 
     torch.set_num_threads(int(cfg.threads))
+    if cfg.policy.name == "vla":
+        return run_vla(cfg)
     if cfg.policy.name != "diffusion":
-        raise ValueError(f"unknown policy {cfg.policy.name!r}; available: diffusion")
+        raise ValueError(f"unknown policy {cfg.policy.name!r}; available: diffusion, vla")
     if not cfg.task:
         raise ValueError("task=<family/task> is required (`robo tasks` lists them)")
     task = str(cfg.task)
