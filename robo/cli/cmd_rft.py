@@ -39,16 +39,22 @@ def load_token_policy(path: str, device: str) -> Any:
 
 def policy_env(task: str, policy: Any, views: tuple[str, ...] = (), **overrides: Any) -> Any:
     """The env ``policy`` was trained in: its cameras (+ ``views``) and its state mode
-    (``meta["state"]``: ``proprio``, ``goal`` = + privileged goal [m], ``privileged`` =
-    :func:`robo.rl.envs.policy_state`)."""
+    (``meta["state"]``, see :func:`task_env`)."""
+    meta = getattr(policy, "meta", {}) or {}
+    state = meta.get("state") or ("goal" if meta.get("goal_in_state") else "proprio")
+    cams = tuple(dict.fromkeys(tuple(getattr(policy.config, "cameras", ()) or ()) + views))
+    return task_env(task, state, cams, **overrides)
+
+
+def task_env(task: str, state: str, cams: tuple[str, ...] = (), **overrides: Any) -> Any:
+    """``task`` rendering ``cams`` with ``obs["state"]`` in mode ``state``: ``proprio`` (as is),
+    ``goal`` (+ privileged goal [m]) or ``privileged`` (:func:`robo.rl.envs.policy_state`:
+    hand, objects and goal; Meta-World's standard state observation)."""
     import gymnasium as gym
 
     import sims
     from robo.cli.cmd_eval_policy import goal_in_state
 
-    meta = getattr(policy, "meta", {}) or {}
-    state = meta.get("state") or ("goal" if meta.get("goal_in_state") else "proprio")
-    cams = tuple(dict.fromkeys(tuple(getattr(policy.config, "cameras", ()) or ()) + views))
     env = sims.make(task, render=bool(cams), cameras=cams or ("front",), **overrides)
     if state == "goal":
         return goal_in_state(env)
@@ -68,16 +74,23 @@ def policy_env(task: str, policy: Any, views: tuple[str, ...] = (), **overrides:
 def demo_samples(env: Any, task: str, episodes: int, seed: int, horizon: int) -> list[Any]:
     """(observation, demo chunk float32[H, A]) at every step of ``episodes`` successful expert
     demos (chunks running past the end repeat the last action)."""
+    from robo.data.collect import run_seed
+
+    eps = [run_seed(env, "expert", seed + i, {}) for i in range(episodes)]
+    return samples_from_episodes(eps, horizon)
+
+
+def samples_from_episodes(episodes: list[Any], horizon: int) -> list[Any]:
+    """:class:`robo.rft.trainer.DemoSample` at every step of the successful ``episodes``."""
     import torch
 
-    from robo.data.collect import run_seed
     from robo.rft.trainer import DemoSample
 
     out = []
-    for i in range(episodes):
-        ep = run_seed(env, "expert", seed + i, {})
+    for ep in episodes:
         if not ep.success.any():
             continue
+        task = ep.task
         t_len = len(ep)
         idx = np.minimum(np.arange(t_len)[:, None] + np.arange(horizon)[None], t_len - 1)
         chunks = torch.from_numpy(ep.action[idx].astype(np.float32))
@@ -161,6 +174,7 @@ def run(cfg: DictConfig) -> int:
         online_seeds_per_step=int(cfg.online.seeds_per_step),
         online_group=int(cfg.online.group),
         max_chunks=int(cfg.online.max_chunks) if cfg.online.max_chunks else None,
+        stages=OmegaConf.to_container(cfg.stages) if cfg.get("stages") else None,
         seed=int(cfg.seed),
     )
     rft_cfg = RFTConfig(**OmegaConf.to_container(cfg.rft, resolve=True))

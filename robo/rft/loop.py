@@ -42,7 +42,9 @@ class RunConfig:
     task (else one stage for all). replay: share of each offline batch drawn from earlier
     stages' tasks (continual only). eval_seeds: seeds of the success evaluation (kept apart from
     demo seeds). online_seeds_per_step, online_group: initial states and rollouts per state
-    per online update. max_chunks: cap on chunks per online rollout (None = episode length)."""
+    per online update. max_chunks: cap on chunks per online rollout (None = episode length).
+    stages: explicit task groups per stage (overrides ``continual``), e.g. ``[[a, b], [c], [d]]``
+    fine-tunes a and b, then c, then d."""
 
     mode: str = "offline"
     steps: int = 40
@@ -52,6 +54,7 @@ class RunConfig:
     online_seeds_per_step: int = 1
     online_group: int = 4
     max_chunks: int | None = None
+    stages: list[list[str]] | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -106,13 +109,26 @@ def run_rft(
     hooks: TaskHooks,
     config: RunConfig,
     log: Callable[[str], None] = print,
+    before: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune ``trainer.policy`` in place; returns the ``metrics.json`` payload."""
+    """Fine-tune ``trainer.policy`` in place; returns the ``metrics.json`` payload.
+
+    ``before`` (success per task of this same policy on ``config.eval_seeds``) skips the first
+    evaluation when it was already measured.
+    """
     rng = random.Random(config.seed)
-    stages = [[t] for t in tasks] if config.continual else [list(tasks)]
+    if config.stages:
+        stages = [list(s) for s in config.stages]
+        unknown = sorted({t for s in stages for t in s} - set(tasks))
+        if unknown:
+            raise ValueError(f"stages name tasks {unknown} that are not in tasks={list(tasks)}")
+    else:
+        stages = [[t] for t in tasks] if config.continual else [list(tasks)]
     envs: dict[str, Any] = {}
     t0 = time.time()
-    success = {"before": evaluate_all(trainer.policy, tasks, hooks, config.eval_seeds, envs)}
+    if before is None:
+        before = evaluate_all(trainer.policy, tasks, hooks, config.eval_seeds, envs)
+    success = {"before": dict(before)}
     log(f"success before: {success['before']}")
     demos = {t: hooks.demos(t) for t in tasks} if config.mode == "offline" else {}
     if config.mode == "offline":

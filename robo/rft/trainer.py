@@ -100,6 +100,8 @@ class GRPOTrainer:
         self.reference.eval()
         for p in self.reference.parameters():
             p.requires_grad_(False)
+        for p in policy.parameters():  # e.g. an EMA copy from imitation training is frozen
+            p.requires_grad_(True)
         self.opt = torch.optim.Adam(policy.parameters(), lr=config.lr)
         self.mask = policy.tokenizer.prefix_mask(policy.executed)
         self.step_count = 0
