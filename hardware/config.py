@@ -194,16 +194,25 @@ class KochConfig(LerobotArmConfig):
 @register_robot("mock")
 @dataclass
 class MockConfig(RobotConfig):
-    """The SO-101 driver on a simulated Feetech bus (pty); ``id`` names its calibration."""
+    """The SO-101 driver on a simulated Feetech bus (pty); ``id`` names its calibration.
+
+    ``unplug_after_s``: fault injection, the simulated USB adapter vanishes this many seconds
+    after connect (``None``: never).
+    """
 
     id: str = "mock_so101"
     calibration_dir: str | None = None
+    unplug_after_s: float | None = None
 
     def build(self) -> Robot:
         from hardware.drivers.mock import MockArm
 
         return MockArm(
-            self.limits(), tuple(self.home), calibration_dir=self.calibration_dir, robot_id=self.id
+            self.limits(),
+            tuple(self.home),
+            calibration_dir=self.calibration_dir,
+            robot_id=self.id,
+            unplug_after_s=self.unplug_after_s,
         )
 
 

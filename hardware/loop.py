@@ -9,7 +9,9 @@ Per tick ``t`` (period ``1/rate_hz``), in one thread:
    chunk (rows for steps ``t, t+1, ...``) to the :class:`TemporalEnsembler`;
 4. ``target = ensembler.action(t)`` -> ``shield.check`` -> ``robot.send`` (no action yet:
    ``shield.hold``); only fresh policy actions kick the watchdog;
-5. the frame (observation, command actually sent) is appended to :attr:`ControlLoop.frames`;
+5. the frame (observation, command actually sent) goes to the ``recorder`` (an on-disk
+   :class:`~hardware.recording.FrameJournal` in ``robo deploy``) and, with ``record=True``,
+   to :attr:`LoopResult.frames` in memory;
 6. sleep until ``t0 + (t+1)/rate``: ``time.sleep`` to ``spin_s`` before the deadline, then
    spin, so the period error stays well under a millisecond on an idle core. A tick that
    starts more than a period late skips the missed slots (counted as ``missed_ticks``)
@@ -25,6 +27,7 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,7 +37,7 @@ from hardware.cameras import StaleFrameError
 from hardware.ensemble import TemporalEnsembler
 from hardware.errors import HardwareError
 from hardware.estop import EStop, Watchdog
-from hardware.robot import Robot, SafeCommand
+from hardware.robot import Robot, RobotState, SafeCommand
 from hardware.safety import SafetyShield
 from hardware.stats import LoopStats
 
@@ -56,7 +59,8 @@ class LoopConfig:
         spin_s: busy-wait window before each deadline [s].
         overrun_warn_ms: log a warning when a tick starts this late [ms].
         instruction: task text put in observations.
-        record: keep every frame (observations + commands) in memory for recording.
+        record: also keep every frame (observations + commands) in memory (tests, short
+            runs); long recordings go to a ``recorder`` on disk instead.
         paced: False runs ticks back to back (with the twin's ``fast`` pacing: as fast as
             possible, e.g. for CI); timing statistics are then meaningless.
     """
@@ -77,7 +81,11 @@ class LoopConfig:
 
 @dataclass
 class Frame:
-    """One recorded tick: the observation the loop saw and the command it sent."""
+    """One recorded tick: the observation the loop saw and the command it sent.
+
+    ``state`` is float32[2N]: joint positions [rad] then velocities [rad/s] (the layout of the
+    SO-101 sim tasks' state); ``action`` float64[N] the command actually sent [rad].
+    """
 
     step: int
     timestamp: float
@@ -149,6 +157,9 @@ class _InferenceWorker:
                     chunks = self.policy.sample(obs, n=1, steer=self.steer)
                 chunk = np.asarray(chunks[0].detach().cpu().numpy(), dtype=np.float64)
                 self.stats.inference_ms.append((time.perf_counter() - t0) * 1e3)
+                nfe = (getattr(self.policy, "last_info", None) or {}).get("nfe")
+                if nfe is not None:  # network evaluations per chunk (steering multiplies them)
+                    self.stats.inference_nfe.append(float(nfe))
                 self.ensembler.add(step, chunk)
             except Exception as err:  # surfaced by the loop; the watchdog holds the arm
                 logger.error("policy inference failed: %s", err)
@@ -167,6 +178,10 @@ class ControlLoop:
         config: loop settings.
         estop: e-stop sources (default: signals only).
         steer: passed to ``policy.sample`` at inference time.
+        obs_state: ``RobotState -> float32[D]``, the policy's ``obs["state"]`` (default: joint
+            positions; see :mod:`hardware.observation`).
+        recorder: gets every :class:`Frame` as it happens (``append(frame)``), e.g. a
+            :class:`~hardware.recording.FrameJournal`; the caller closes it.
     """
 
     def __init__(
@@ -177,6 +192,8 @@ class ControlLoop:
         config: LoopConfig | None = None,
         estop: EStop | None = None,
         steer: Any | None = None,
+        obs_state: Callable[[RobotState], np.ndarray] | None = None,
+        recorder: Any | None = None,
     ):
         self.robot = robot
         self.policy = policy
@@ -186,6 +203,8 @@ class ControlLoop:
             raise ValueError(f"rate_hz must be > 0, got {self.config.rate_hz}")
         self.estop = estop or EStop()
         self.steer = steer
+        self.obs_state = obs_state or (lambda s: s.joint_pos.astype(np.float32))
+        self.recorder = recorder
         self.stats = LoopStats(rate_hz=self.config.rate_hz)
         self.ensembler = TemporalEnsembler(k=self.config.ensemble_k)
         self._last_images: dict[str, tuple[np.ndarray, float]] = {}
@@ -232,7 +251,7 @@ class ControlLoop:
             self.stats.image_age_ms.append((state.timestamp - stamp) * 1e3)
         obs = {
             "images": images,
-            "state": state.joint_pos.astype(np.float32),
+            "state": np.asarray(self.obs_state(state), dtype=np.float32),
             "instruction": self.config.instruction,
             "timestamp": np.float64(state.timestamp),
         }
@@ -257,6 +276,7 @@ class ControlLoop:
         t0 = time.perf_counter()
         n_steps = None if cfg.duration_s is None else int(round(cfg.duration_s * cfg.rate_hz))
         step = 0
+        outside = 0
         try:
             while True:
                 now = time.perf_counter()
@@ -293,20 +313,24 @@ class ControlLoop:
                 self.robot.send(cmd)
                 self.stats.commands += 1
                 self.stats.loop_ms.append((time.perf_counter() - now) * 1e3)
-                if cfg.record:
-                    result.frames.append(
-                        Frame(
-                            step,
-                            float(state.timestamp),
-                            obs["state"],
-                            obs["images"],
-                            stamps,
-                            np.array(cmd.target),  # exactly what was sent (float64)
-                            np.array(cmd.requested),
-                            cmd.interventions,
-                            target is not None,
-                        )
+                if not self.shield.in_limits(cmd.target):
+                    outside += 1
+                if cfg.record or self.recorder is not None:
+                    frame = Frame(
+                        step,
+                        float(state.timestamp),
+                        np.concatenate([state.joint_pos, state.joint_vel]).astype(np.float32),
+                        obs["images"],
+                        stamps,
+                        np.array(cmd.target),  # exactly what was sent (float64)
+                        np.array(cmd.requested),
+                        cmd.interventions,
+                        target is not None,
                     )
+                    if cfg.record:
+                        result.frames.append(frame)
+                    if self.recorder is not None:
+                        self.recorder.append(frame)
                 step += 1
                 if cfg.paced:
                     self._sleep_until(t0 + step * period)
@@ -320,9 +344,7 @@ class ControlLoop:
             self._safe_state()
             sys.setswitchinterval(old_switch)
             self.stats.finish(self.shield, self.robot, self.estop)
-            self.stats.commands_outside_limits = sum(
-                not self.shield.in_limits(f.action) for f in result.frames
-            )
+            self.stats.commands_outside_limits = outside
         return result
 
     def _sleep_until(self, deadline: float) -> None:

@@ -27,6 +27,7 @@ class LoopStats:
     period_error_ms: list[float] = field(default_factory=list)
     loop_ms: list[float] = field(default_factory=list)
     inference_ms: list[float] = field(default_factory=list)
+    inference_nfe: list[float] = field(default_factory=list)
     image_age_ms: list[float] = field(default_factory=list)
     stale_frames: dict[str, int] = field(default_factory=dict)
     overruns: int = 0
@@ -82,6 +83,7 @@ class LoopStats:
                 "p50": _pct(self.inference_ms, 50),
                 "p99": _pct(self.inference_ms, 99),
                 "count": len(self.inference_ms),
+                "nfe_p50": _pct(self.inference_nfe, 50),
             },
             "image_age_ms": {
                 "p50": _pct(self.image_age_ms, 50),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,8 @@ class MockArm(LerobotArm):
         home: float[6] initial joint positions [rad].
         calibration_dir: where to write the calibration (default: a temp dir).
         write_calibration_file: False leaves the directory as is (to test a missing file).
+        unplug_after_s: unplug the simulated adapter this long after connect [s] (fault
+            injection for tests and demos; ``None``: never).
     """
 
     def __init__(
@@ -38,8 +41,11 @@ class MockArm(LerobotArm):
         calibration_dir: str | Path | None = None,
         robot_id: str = "mock_so101",
         write_calibration_file: bool = True,
+        unplug_after_s: float | None = None,
     ):
         self._tmp = None
+        self.unplug_after_s = unplug_after_s
+        self._unplug_timer: threading.Timer | None = None
         if calibration_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="robo-mock-cal-")
             calibration_dir = self._tmp.name
@@ -65,7 +71,16 @@ class MockArm(LerobotArm):
         )
         self.name = "mock"
 
+    def _connect(self) -> None:
+        super()._connect()
+        if self.unplug_after_s is not None:
+            self._unplug_timer = threading.Timer(self.unplug_after_s, self.fake_bus.disconnect)
+            self._unplug_timer.daemon = True
+            self._unplug_timer.start()
+
     def _disconnect(self) -> None:
+        if self._unplug_timer is not None:
+            self._unplug_timer.cancel()
         try:
             super()._disconnect()
         finally:

@@ -1,7 +1,8 @@
 """The sim twin: the SO-101 MuJoCo model behind the Robot API (same units and joint order).
 
-The scene is the arm MJCF on a table plane at z = 0 with three cameras (``front``, ``side``,
-``wrist``). Physics runs in one of two pacings:
+The scene is the SO-101 arm of the ``so101/*`` sim tasks (same MJCF, joint order, limits,
+actuator gains and world frame: base at the origin, table top at z = 0) on a table plane with
+three cameras (``front``, ``side``, ``wrist``). Physics runs in one of two pacings:
 
 * ``realtime``: every ``read``/``send`` advances the simulation to the wall clock (monotonic),
   so the twin behaves like a real arm under any loop rate.
@@ -26,7 +27,7 @@ import mujoco
 import numpy as np
 
 from hardware.drivers.sim_render import SharedCameraView, SimRenderProcess
-from hardware.kinematics import SO101_JOINT_NAMES, so101_mjcf_path
+from hardware.kinematics import SO101_JOINT_NAMES
 from hardware.robot import Robot, RobotLimits, RobotState
 
 MAX_FORCE = 3.35  # STS3215 actuator force range in the MJCF [N·m]
@@ -46,13 +47,26 @@ def _look_at_quat(pos: np.ndarray, target: np.ndarray, up: np.ndarray | None = N
 
 def build_twin_model(mjcf: str | Path | None = None) -> mujoco.MjModel:
     """The arm model plus a table plane, a light and the front/side/wrist cameras (a fresh copy;
-    compiling the meshes is slow, so the compiled model is cached per path)."""
-    return copy.deepcopy(_compiled_twin(str(mjcf or so101_mjcf_path())))
+    compiling the meshes is slow, so the compiled model is cached per path).
+
+    ``mjcf=None`` is the SO-101 exactly as the ``so101/*`` sim tasks build it
+    (:func:`sims.so101.assets.arm_xml`: the same MJCF, actuator gains, ``tip`` site and wrist
+    camera), so a policy trained there meets the same arm on the twin.
+    """
+    return copy.deepcopy(_compiled_twin(str(mjcf) if mjcf else "-"))
+
+
+def _sims_arm_spec() -> mujoco.MjSpec:
+    from sims.so101.assets import arm_xml, so101_asset_dir
+    from sims.so101.meshes import simplified_meshes
+
+    meshes = simplified_meshes(str(so101_asset_dir() / "assets"))
+    return mujoco.MjSpec.from_string(arm_xml(), assets=meshes)
 
 
 @functools.lru_cache(maxsize=4)
 def _compiled_twin(mjcf: str) -> mujoco.MjModel:
-    spec = mujoco.MjSpec.from_file(mjcf)
+    spec = _sims_arm_spec() if mjcf == "-" else mujoco.MjSpec.from_file(mjcf)
     world = spec.worldbody
     world.add_light(pos=[0.0, 0.0, 1.5], dir=[0.0, 0.0, -1.0], diffuse=[0.8, 0.8, 0.8])
     world.add_geom(
@@ -65,6 +79,8 @@ def _compiled_twin(mjcf: str) -> mujoco.MjModel:
         p = np.array(pos)
         world.add_camera(name=name, pos=pos, quat=_look_at_quat(p, np.array([0.2, 0.0, 0.08])))
     gripper = spec.body("gripper")
+    if spec.camera("wrist") is not None:  # the sim tasks' wrist camera
+        return spec.compile()
     # Gripper frame: the jaws point along -y; look past the jaws from behind the wrist.
     gripper.add_camera(
         name="wrist",

@@ -49,33 +49,48 @@ def test_same_policy_drives_twin_and_mock():
     assert moved[0] > 0.05
 
 
-def test_serial_disconnect_mid_episode_keeps_finished_frames(tmp_path):
-    from omegaconf import OmegaConf
-
-    from robo.cli.cmd_deploy import _record
-
+def test_serial_disconnect_mid_episode_is_a_clear_fault():
     result = run_policy("mock", 5.0, fault=(1.0, lambda robot: robot.fake_bus.disconnect()))
     assert result.stop_reason == "fault:ConnectionLostError"
     assert "lost the bus" in result.error and "hint" in result.error
-    assert 5 < len(result.frames) < 5.0 * RATE
+    assert 0 < len(result.frames) < 5.0 * RATE  # stopped mid-episode (few frames on a busy CPU)
     assert all(np.all(np.isfinite(f.action)) for f in result.frames)
-    cfg = OmegaConf.create(
-        {
-            "record": str(tmp_path / "rec"),
-            "rate_hz": RATE,
-            "video": False,
-            "instruction": "sway",
-            "policy": "scripted",
-        }
-    )
-    root = _record(cfg, robot_config("mock"), result)
-    lines = (root / "meta" / "robo_episodes.jsonl").read_text().strip().splitlines()
-    assert len(lines) == 1
+
+
+def test_serial_disconnect_recording_on_disk_through_deploy(tmp_path):
+    """`robo deploy record=` with the adapter unplugged mid-run: a one-line fault, and every
+    frame the loop finished is in the LeRobotDataset on disk (written by the deploy path)."""
     import pandas as pd
 
-    df = pd.concat(pd.read_parquet(p) for p in (root / "data").rglob("*.parquet"))
-    assert len(df) == len(result.frames)
-    np.testing.assert_allclose(np.stack(df["action"].to_numpy())[0], result.frames[0].action)
+    from robo.cli.main import main
+
+    rec, out = tmp_path / "rec", tmp_path / "out"
+    rc = main(
+        [
+            "deploy",
+            "robot=mock",
+            "robot.unplug_after_s=1.0",
+            "duration=5",
+            "rate_hz=30",
+            f"record={rec}",
+            f"out={out}",
+            "keyboard=false",
+        ]
+    )
+    assert rc == 1
+    stats = json.loads((out / "loop_stats.json").read_text())
+    assert stats["stop_reason"] == "fault:ConnectionLostError"
+    assert "lost the bus" in stats["error"] and "hint" in stats["error"]
+    sent = stats["commands_sent"]
+    assert 0 < sent < 5 * RATE
+    df = pd.concat(pd.read_parquet(p) for p in (rec / "data").rglob("*.parquet"))
+    assert len(df) == sent  # no finished frame lost
+    actions = np.stack(df["action"].to_numpy())
+    lim = robot_config("mock").limits()
+    assert np.all(np.isfinite(actions))
+    assert np.all(actions >= lim.lower - 1e-6) and np.all(actions <= lim.upper + 1e-6)
+    entry = json.loads((rec / "meta" / "robo_episodes.jsonl").read_text().splitlines()[0])
+    assert entry["stop_reason"] == "fault:ConnectionLostError" and entry["length"] == sent
 
 
 def test_missing_calibration_is_a_clear_error(tmp_path, so101_limits):
