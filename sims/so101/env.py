@@ -139,6 +139,14 @@ class SO101Env(TaskEnv):
     def _proprio(self) -> np.ndarray:
         return np.concatenate([self.data.qpos[self._qadr], self.data.qvel[self._vadr]])
 
+    def policy_state(self) -> np.ndarray:
+        """float32[21] low-dimensional state for state-based learners (RL): joint positions
+        [rad] (6), joint velocities [rad/s] (6), gripper tip, cube centre and task target
+        [m, world frame] (3 each). Privileged (the target is not observable on the real arm)."""
+        return np.concatenate(
+            [self._proprio(), self.tip_pos(), self.cube_pos(), self.layout.target]
+        ).astype(np.float32)
+
     def _evaluate(self) -> dict[str, Any]:
         snap = Snapshot(
             tip=self.tip_pos(),
