@@ -1,0 +1,102 @@
+"""Online rows (groups of rollouts from one reset seed), hold on invalid chunks, transfer
+metrics, and a tiny staged run on a 1-D point env with the toy token policy."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from toy_token_policy import ToyTokenPolicy
+
+from robo.rft.loop import RunConfig, TaskHooks, run_rft, transfer_metrics
+from robo.rft.online import MissingGRMError, online_rows
+from robo.rft.rewards import RewardWeights
+from robo.rft.trainer import DemoSample, GRPOTrainer, RFTConfig
+
+
+class PointEnv(gym.Env):
+    """x in [-1, 1] moves by 0.2·a[0] per step towards a goal g drawn from the seed; success
+    when |x − g| < 0.1. State [x, g]; 8 steps."""
+
+    def __init__(self):
+        self.action_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+        self.x = self.g = 0.0
+        self.t = 0
+        self.holds = 0
+
+    def _obs(self):
+        return {"images": {}, "state": np.array([self.x, self.g], np.float32),
+                "instruction": "reach", "timestamp": np.zeros(())}  # fmt: skip
+
+    def reset(self, seed=None, options=None):
+        rng = np.random.default_rng(seed)
+        self.x, self.g, self.t = 0.0, float(rng.choice([-0.6, 0.6])), 0
+        return self._obs(), {"success": False}
+
+    def hold_action(self):
+        self.holds += 1
+        return np.zeros(2, np.float32)
+
+    def step(self, action):
+        self.x = float(np.clip(self.x + 0.2 * action[0], -1, 1))
+        self.t += 1
+        ok = abs(self.x - self.g) < 0.1
+        return self._obs(), float(ok), False, self.t >= 8, {"success": ok}
+
+
+def test_online_rows_group_advantages_per_seed_and_grm_guard():
+    torch.manual_seed(0)
+    env = PointEnv()
+    trainer = GRPOTrainer(ToyTokenPolicy(horizon=2, executed=2), RFTConfig())
+    w = RewardWeights(ctar=0, fcr=0.1, success=1.0)
+    rows, means = online_rows(env, trainer, seeds=[1, 2], group=4, weights=w)
+    assert len(rows) == rows.tokens.shape[0] == len(rows.advantages) > 0
+    assert set(means) == {"grm", "success", "fcr", "reward"}
+    with pytest.raises(MissingGRMError, match="GRM checkpoint"):
+        online_rows(env, trainer, [1], 2, RewardWeights(grm=1.0))
+    with pytest.raises(ValueError, match="demo chunks"):
+        online_rows(env, trainer, [1], 2, RewardWeights(qacr=1.0))
+
+
+def test_invalid_chunks_hold_the_robot():
+    torch.manual_seed(0)
+    policy = ToyTokenPolicy(horizon=2, executed=1)
+    with torch.no_grad():  # make the never-decoding id certain
+        policy.head.bias.fill_(-20.0)
+        policy.head.bias[policy.tokenizer.invalid_id] = 20.0
+    env = PointEnv()
+    trainer = GRPOTrainer(policy, RFTConfig())
+    _, means = online_rows(env, trainer, [3], 2, RewardWeights(ctar=0, fcr=1.0))
+    assert means["fcr"] == 0.0 and env.holds == 16  # 2 rollouts x 8 steps, all held
+
+
+def test_transfer_metrics_by_hand():
+    success = {
+        "before": {"a": 0.5, "b": 0.2, "c": 0.1},
+        "after_0": {"a": 0.9, "b": 0.4, "c": 0.3},
+        "after_1": {"a": 0.7, "b": 0.6, "c": 0.4},
+    }
+    m = transfer_metrics(success, [["a"], ["b", "c"]])
+    assert m["bwt"] == pytest.approx(-0.2)
+    assert m["old_drop_points"] == pytest.approx(20.0)
+    assert m["fwt"] == pytest.approx(((0.4 - 0.2) + (0.3 - 0.1)) / 2)
+
+
+def test_staged_offline_run_reports_every_stage():
+    torch.manual_seed(0)
+    policy = ToyTokenPolicy(horizon=2, executed=2)
+
+    def demos(task):
+        g = 0.6 if task == "p/right" else -0.6
+        return [DemoSample({"images": {}, "state": np.array([x, g], np.float32),
+                            "instruction": "reach", "timestamp": np.zeros(())},
+                           torch.tensor([[np.sign(g - x), 0.0]] * 2, dtype=torch.float32), task)
+                for x in (-0.4, 0.0, 0.4)]  # fmt: skip
+
+    hooks = TaskHooks(make_env=lambda t: PointEnv(), demos=demos, progress=lambda t: None)
+    cfg = RunConfig(steps=2, eval_seeds=(0, 1), stages=[["p/left"], ["p/right"]])
+    trainer = GRPOTrainer(policy, RFTConfig(group_size=4, obs_per_step=4))
+    m = run_rft(trainer, ["p/left", "p/right"], hooks, cfg, log=lambda s: None)
+    assert list(m["success"]) == ["before", "after_0", "after_1"]
+    assert m["transfer"]["old_tasks"] == ["p/left"] and len(m["curves"]) == 4
+    with pytest.raises(ValueError, match="not in tasks"):
+        run_rft(trainer, ["p/left"], hooks, RunConfig(stages=[["x"]]), log=lambda s: None)
