@@ -136,8 +136,8 @@ def run_part(tasks, shift, objective_name, args, seed, avoid_mix) -> dict:
         train_seeds=list(range(1000 * seed, 1000 * seed + args.train_seeds)),
         eval_seeds=list(range(500_000 + 1000 * seed, 500_000 + 1000 * seed + args.eval_seeds)),
         samples_per_init=args.samples, temperature=1.0, eval_temperature=1.0,
-        beta=args.beta, lr=args.lr, epochs=args.epochs, pair_batch=8, reference="initial",
-        max_pairs_per_group=4, seed=seed,
+        beta=args.beta, lr=args.lr, epochs=args.epochs, pair_batch=8, reference=args.reference,
+        max_pairs_per_group=4, sft_weight=args.sft_weight, seed=seed,
     )  # fmt: skip
     torch.manual_seed(seed)
     _, hist = run_tpo(
@@ -177,6 +177,8 @@ def main() -> int:
     p.add_argument("--beta", type=float, default=0.1)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--sft-weight", type=float, default=0.0, help="NLL on chosen (0 = pure DPO)")
+    p.add_argument("--reference", default="initial", choices=["initial", "previous"])
     p.add_argument("--safety-task", default="metaworld/reach", help="'' skips the safety part")
     p.add_argument("--skip-success", action="store_true")
     p.add_argument("--name", default="tpo")
