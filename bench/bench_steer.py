@@ -1,27 +1,40 @@
-"""Steering benchmark: speed of steered sampling and success lift under shifts.
+"""Steering benchmark: success lift of a frozen diffusion policy under shifts, and speed.
 
-Part 1 (``speed``): ms per chunk of the default CPU-sized diffusion policy (3 views, 64 px,
-SO-101 state) — unsteered (1 sample x 10 DDIM steps) vs SMC (8 particles x 10 steps, guided
-proposals, repulsion, FK path cost) vs best-of-8 — with NFE and the ratio to unsteered, same
-process, same threads. Part 2 (``success``, needs ``--ckpt task=dir`` pairs): closed-loop
-success (Wilson 95% CI) of a frozen policy per shift x steering method, same seeds.
+Part ``success``: for each task, a state-only diffusion policy (privileged goal in the state)
+trained by ``robo train-policy`` with :data:`TRAIN` (``--train`` trains missing checkpoints;
+the exact command is stored in the JSON), evaluated closed loop per shift x steering method on
+the same seeds (Wilson 95% CI, NFE per chunk). Costs are the task family's defaults
+(``robo.cli.cmd_eval_policy.DEFAULT_COSTS``: whole-arm obstacle clearance by FK, table
+clearance, reach the goal).
+
+Part ``speed``: ms per chunk of unsteered sampling vs SMC (8 particles x 10 DDIM steps, guided
+proposals, repulsion, whole-arm FK cost) vs best-of-8 vs guidance, same process and threads,
+for the CPU-sized image policy (3 views at 64 px) and the state-only policy of the success
+table; NFE, the ratio to unsteered, and the load average are recorded.
 
 Usage::
 
-    python -m bench.bench_steer [--quick] [--threads 2]
-        [--ckpt so101/reach=outputs/policies/so101-reach ...] [--episodes 20]
+    python -m bench.bench_steer --speed-only [--threads 2]            # ~1 min idle
+    python -m bench.bench_steer --tasks so101/reach metaworld/reach --train --episodes 10
+    python -m bench.bench_steer --tasks so101/reach --shifts none surface --methods none smc
+
+Writes ``bench/results/steer_speed.json`` (``--speed-only``) or ``bench/results/steer.json``
+(or ``--name``) and, with success rows, ``bench/results/<name>.png`` (success per shift x method).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from bench.common import write_result
+from bench.common import RESULTS, write_result
 
 STEER = {
     "none": {"method": "none"},
@@ -32,103 +45,196 @@ STEER = {
     },
     "best_of_n": {"method": "best_of_n", "num_samples": 8, "eta": 1.0},
 }  # fmt: skip
-COST = "10 * avoid_box(obstacle, obstacle_half, margin=0.03) + reach(goal)"
+TRAIN = [
+    "goal_in_state=true", "episodes=60", "policy.model.cameras=[]",
+    "policy.model.unet_dims=[32,64]", "policy.train.batch_size=64", "policy.train.steps=1200",
+    "policy.train.lr=1e-3",
+]  # fmt: skip
+"""``robo train-policy`` overrides of the benchmarked state-only policies."""
+SHIFTS = {"so101": ("none", "obstacle", "surface"), "metaworld": ("none", "obstacle")}
+
+
+def ckpt_dir(task: str) -> Path:
+    return Path("outputs") / "policies" / task.replace("/", "-")
+
+
+def train_command(task: str) -> list[str]:
+    return [
+        sys.executable, "-m", "robo.cli.main", "train-policy", f"task={task}", *TRAIN,
+        f"out={ckpt_dir(task)}",
+    ]  # fmt: skip
 
 
 def speed(threads: int, repeats: int) -> dict:
+    """ms per chunk (p50/p99), NFE and ratio to unsteered for two policy sizes."""
     import torch
 
+    from robo.cli.cmd_eval_policy import DEFAULT_COSTS
     from robo.policy import DiffusionConfig, DiffusionPolicy
-    from robo.steer import BestOfN, FKPathMap, KinematicChain, ParticleSteering, compile_cost
+    from robo.steer import FKPathMap, KinematicChain, build_steer, compile_cost
     from sims.so101.assets import arm_xml
 
     torch.set_num_threads(threads)
-    policy = DiffusionPolicy(DiffusionConfig(action_dim=6, state_dim=12)).eval()
     rng = np.random.default_rng(0)
-    obs = {
-        "images": {c: rng.integers(0, 255, (96, 96, 3), dtype=np.uint8) for c in ("front", "side", "wrist")},
-        "state": np.zeros(12, np.float32), "instruction": "reach", "timestamp": np.float64(0),
-    }  # fmt: skip
     scene = {
-        "goal": [0.25, 0.05, 0.1],
-        "obstacle": [0.2, 0.02, 0.11],
-        "obstacle_half": [0.015, 0.015, 0.11],
-    }
+        "goal": [0.25, 0.05, 0.1], "obstacle": [0.2, 0.02, 0.11],
+        "obstacle_half": [0.015, 0.015, 0.015], "table": [0.0, 0.0, 0.0],
+    }  # fmt: skip
+    expr = DEFAULT_COSTS["so101"] + " + reach(goal)"
     cost = compile_cost(
-        COST, FKPathMap(KinematicChain.from_mjcf(arm_xml(), "tip"), range(5), range(5)),
-        gripper_dim=5, keypoints=lambda o: scene,
+        expr, FKPathMap(KinematicChain.from_mjcf(arm_xml(), "tip")), gripper_dim=5,
+        keypoints=lambda o: scene,
     )  # fmt: skip
-    methods = {
-        "unsteered": None,
-        "smc_8x10": ParticleSteering(
-            cost, particles=8, beta=50.0, guidance_scale=0.3, inner_steps=2, repulsion_scale=0.1
+    policies = {
+        "image_3x64px": (
+            DiffusionConfig(action_dim=6, state_dim=12),
+            {c: rng.integers(0, 255, (96, 96, 3), dtype=np.uint8) for c in ("front", "side", "wrist")},
+            12,
         ),
-        "best_of_8": BestOfN(cost, num_samples=8, eta=1.0),
-    }
-    out = {}
-    for name, steer in methods.items():
-        for _ in range(3):
-            policy.sample(obs, steer=steer)
-        ms = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            policy.sample(obs, steer=steer)
-            ms.append(1000 * (time.perf_counter() - t0))
-        out[name] = {
-            "ms_p50": float(np.percentile(ms, 50)), "ms_p99": float(np.percentile(ms, 99)),
-            "nfe_per_chunk": policy.last_info["nfe"], "network_calls": policy.last_info["calls"],
+        "state_only": (
+            DiffusionConfig(action_dim=6, state_dim=15, cameras=(), unet_dims=(32, 64)), {}, 15,
+        ),
+    }  # fmt: skip
+    out: dict = {"threads": threads, "cost": expr, "load_average_before": os.getloadavg()}
+    for pname, (config, images, state_dim) in policies.items():
+        torch.manual_seed(0)
+        policy = DiffusionPolicy(config).eval()
+        obs = {
+            "images": images, "state": np.zeros(state_dim, np.float32), "instruction": "reach",
+            "timestamp": np.float64(0),
         }  # fmt: skip
-        print(name, out[name], flush=True)
-    base = out["unsteered"]["ms_p50"]
-    for name in out:
-        out[name]["ratio_to_unsteered"] = out[name]["ms_p50"] / base
-    out["threads"] = threads
-    out["load_average_1min"] = os.getloadavg()[0]
+        methods = {name: build_steer(cfg, cost) for name, cfg in STEER.items()}
+        rows: dict = {}
+        for name, steer in methods.items():
+            for _ in range(2):
+                policy.sample(obs, steer=steer)
+            ms = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                policy.sample(obs, steer=steer)
+                ms.append(1000 * (time.perf_counter() - t0))
+            rows[name] = {
+                "ms_p50": float(np.percentile(ms, 50)), "ms_p99": float(np.percentile(ms, 99)),
+                "nfe_per_chunk": policy.last_info["nfe"], "network_calls": policy.last_info["calls"],
+            }  # fmt: skip
+            print(pname, name, rows[name], flush=True)
+        for name in rows:
+            rows[name]["ratio_to_unsteered"] = rows[name]["ms_p50"] / rows["none"]["ms_p50"]
+        out[pname] = rows
+    out["load_average_after"] = os.getloadavg()
     return out
 
 
-def success(ckpts: dict[str, str], episodes: int, shifts: list[str], methods: list[str]) -> dict:
-    from robo.cli.cmd_eval_policy import evaluate
+def success(
+    tasks: list[str], shifts: list[str] | None, methods: list[str], episodes: int, seed: int
+) -> dict:
+    """Closed-loop success per task x shift x method (same seeds for every cell)."""
+    import json
+
+    import torch
+
+    from robo.cli.cmd_eval_policy import default_cost, evaluate
     from robo.policy import load_policy
 
-    table = {}
-    for task, path in ckpts.items():
+    torch.set_num_threads(1)
+    table: dict = {}
+    for task in tasks:
+        path = ckpt_dir(task)
         policy = load_policy(path)
-        for shift in shifts:
+        meta = json.loads((path / "config.json").read_text()).get("meta", {})
+        family = task.split("/", 1)[0]
+        cells: dict = {"ckpt": str(path), "train_meta": meta, "cost": default_cost(task)}
+        for shift in shifts or SHIFTS.get(family, ("none", "obstacle")):
             for method in methods:
-                cfg = {**STEER[method], **({"cost": COST} if method != "none" else {})}
+                t0 = time.time()
                 m = evaluate(
-                    policy, task, None if shift == "none" else shift, cfg, episodes, seed=1000
+                    policy, task, None if shift == "none" else shift, STEER[method], episodes, seed
                 )
-                key = f"{task}|{shift}|{method}"
-                table[key] = {
+                key = f"{shift}|{method}"
+                cells[key] = {
                     k: m[k]
-                    for k in ("success", "ci_low", "ci_high", "n", "nfe_per_chunk", "ms_per_chunk")
-                }
-                print(key, table[key], flush=True)
+                    for k in (
+                        "success", "ci_low", "ci_high", "n", "nfe_per_chunk", "ms_per_chunk",
+                        "per_episode_success",
+                    )
+                }  # fmt: skip
+                cells[key]["wall_s"] = time.time() - t0
+                print(task, key, {k: cells[key][k] for k in ("success", "ci_low", "ci_high")})
+        table[task] = cells
     return table
+
+
+def plot(table: dict, path: Path) -> None:
+    """Grouped bars: success [Wilson 95%] per shift, one bar per method, one panel per task."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(table), figsize=(5 * len(table), 3.2), squeeze=False)
+    for ax, (task, cells) in zip(axes[0], table.items()):
+        keys = [k for k in cells if "|" in k]
+        shifts = list(dict.fromkeys(k.split("|")[0] for k in keys))
+        methods = list(dict.fromkeys(k.split("|")[1] for k in keys))
+        width = 0.8 / len(methods)
+        for j, method in enumerate(methods):
+            xs, ys, lo, hi = [], [], [], []
+            for i, shift in enumerate(shifts):
+                c = cells.get(f"{shift}|{method}")
+                if c:
+                    xs.append(i + j * width)
+                    ys.append(c["success"])
+                    lo.append(c["success"] - c["ci_low"])
+                    hi.append(c["ci_high"] - c["success"])
+            ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=method)
+        ax.set_xticks([i + 0.4 - width / 2 for i in range(len(shifts))], shifts)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(task)
+        ax.set_ylabel("success")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="fewer repeats / episodes")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--ckpt", nargs="*", default=[], help="task=checkpoint_dir pairs")
-    parser.add_argument("--episodes", type=int, default=20)
-    parser.add_argument("--shifts", nargs="*", default=["none", "obstacle"])
-    parser.add_argument("--methods", nargs="*", default=list(STEER))
+    parser.add_argument("--speed-only", action="store_true", help="only the speed part")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads for speed")
+    parser.add_argument("--repeats", type=int, default=20, help="timed chunks per method")
+    parser.add_argument("--tasks", nargs="*", default=["so101/reach", "metaworld/reach"])
+    parser.add_argument("--shifts", nargs="*", default=None, help="default: per family")
+    parser.add_argument("--methods", nargs="*", default=list(STEER), choices=list(STEER))
+    parser.add_argument("--episodes", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=1000, help="first evaluation seed")
+    parser.add_argument("--train", action="store_true", help="train missing checkpoints")
+    parser.add_argument("--no-speed", action="store_true", help="skip the speed part")
+    parser.add_argument("--name", default=None, help="result name (default steer/steer_speed)")
     args = parser.parse_args()
     os.environ.setdefault("MUJOCO_GL", "egl")
-    payload = {"speed": speed(args.threads, 10 if args.quick else 50)}
-    if args.ckpt:
-        ckpts = dict(pair.split("=", 1) for pair in args.ckpt)
-        episodes = min(args.episodes, 5) if args.quick else args.episodes
-        payload["success"] = success(ckpts, episodes, args.shifts, args.methods)
-    payload["cost"] = COST
-    payload["steer"] = STEER
-    write_result("steer", payload, "python -m bench.bench_steer " + " ".join(sys.argv[1:]))
+    command = "python -m bench.bench_steer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    payload: dict = {"steer": STEER}
+    if not args.no_speed:
+        payload["speed"] = speed(args.threads, args.repeats)
+    name = args.name or ("steer_speed" if args.speed_only else "steer")
+    if not args.speed_only:
+        payload["train_commands"] = {}
+        for task in args.tasks:
+            cmd = train_command(task)
+            payload["train_commands"][task] = " ".join(shlex.quote(c) for c in cmd[1:])
+            if not (ckpt_dir(task) / "config.json").exists():
+                if not args.train:
+                    raise SystemExit(f"no checkpoint at {ckpt_dir(task)} (hint: add --train)")
+                subprocess.run(cmd, check=True)
+        payload["load_average_before"] = os.getloadavg()
+        payload["success"] = success(
+            args.tasks, args.shifts, args.methods, args.episodes, args.seed
+        )
+        payload["load_average_after"] = os.getloadavg()
+        plot(payload["success"], RESULTS / f"{name}.png")
+    write_result(name, payload, command)
     return 0
 
 

@@ -18,6 +18,26 @@ from omegaconf import DictConfig, OmegaConf
 
 HELP = "evaluate a chunk policy (steer=none|guidance|smc|best_of_n) under a shift; metrics.json + videos"
 
+AVOID = "100 * avoid_box(obstacle, obstacle_half, margin={margin}, on=body)"
+DEFAULT_COSTS: dict[str, str] = {
+    # whole-arm obstacle clearance (link centre lines by FK) + no link below the table top
+    "so101": AVOID.format(margin=0.02) + " + 100 * above(table, margin=0.01, on=body)",
+    # the Sawyer hand sits above its fingertips: the tip path plus points 4 and 8 cm above it
+    "metaworld": AVOID.format(margin=0.03),
+}
+"""Steering cost per task family when ``steer.cost`` is null; reach tasks add ``reach(goal)``."""
+
+
+def default_cost(task: str) -> str:
+    """The cost expression :data:`DEFAULT_COSTS` gives ``task`` (``family/name``)."""
+    family, _, name = task.partition("/")
+    if family not in DEFAULT_COSTS:
+        raise ValueError(
+            f"no default steering cost for {task!r} (hint: set steer.cost; families with one: "
+            f"{', '.join(DEFAULT_COSTS)})"
+        )
+    return DEFAULT_COSTS[family] + (" + reach(goal)" if name.startswith("reach") else "")
+
 
 def sim_scene(env: Any) -> dict[str, np.ndarray]:
     """Privileged keypoints of a sim task [m]: ``goal``, ``obstacle`` + ``obstacle_half``, ``table``."""
@@ -54,7 +74,10 @@ def sim_path_map(env: Any) -> Any:
 
         return FKPathMap(KinematicChain.from_mjcf(arm_xml(), "tip"), range(5), range(5))
     if u.task_name.startswith("metaworld/"):
-        return DeltaPathMap(pos_dims=(0, 1, 2), scale=0.01, state_pos_dims=(0, 1, 2))
+        return DeltaPathMap(
+            pos_dims=(0, 1, 2), scale=0.01, state_pos_dims=(0, 1, 2),
+            body_offsets=[[0, 0, 0], [0, 0, 0.04], [0, 0, 0.08]],
+        )  # fmt: skip
     raise ValueError(f"no path map for {u.task_name!r} (supported: so101/*, metaworld/*)")
 
 
@@ -89,14 +112,12 @@ def make_steer_factory(env: Any, steer_cfg: dict[str, Any]) -> Any:
 
     if steer_cfg.get("method", "none") in (None, "none"):
         return None
-    expr = steer_cfg.get("cost")
-    if not expr:
-        raise ValueError("steering needs steer.cost (hint: configs/steer/*.yaml set one)")
     u = env.unwrapped
+    expr = steer_cfg.get("cost") or default_cost(u.task_name)
     gripper = u.gripper_dims[0] if u.gripper_dims else None
     cost = compile_cost(
         expr, sim_path_map(env), gripper_dim=gripper, keypoints=lambda obs: sim_scene(env),
-        optional=("obstacle", "obstacle_half"),  # nominal scenes have no obstacle
+        optional=("obstacle", "obstacle_half", "table"),  # nominal scenes have no obstacle
     )  # fmt: skip
     steer = build_steer(steer_cfg, cost)
     return lambda env_, obs: steer

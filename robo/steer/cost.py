@@ -13,11 +13,16 @@ on hardware); numbers and lists are literals. Positions are metres in the world 
 Terms (p_t = end-effector path from the program's path map, float[B, H, 3]):
 
 * ``reach(target, at="end")``: ``||p_H - target||`` (``at="min"``: closest point).
-* ``avoid_sphere(center, radius, margin=0.02)``: ``sum_t relu(margin - sd_t)^2`` with signed
-  distance ``sd_t = ||p_t - center|| - radius`` (center float[3] or float[N, 3]: nearest).
-* ``avoid_box(center, half, margin=0.02)``: same with the box signed distance.
-* ``above(height, margin=0.0)``: ``sum_t relu(height + margin - z_t)^2`` (height a number or
-  a keypoint whose z is used).
+* ``avoid_sphere(center, radius, margin=0.02, on="tip")``: ``sum_t relu(margin - sd_t)^2``
+  with signed distance ``sd_t = ||p_t - center|| - radius`` (center float[3] or float[N, 3]:
+  nearest).
+* ``avoid_box(center, half, margin=0.02, on="tip")``: same with the box signed distance.
+* ``above(height, margin=0.0, on="tip")``: ``sum_t relu(height + margin - z_t)^2`` (height a
+  number or a keypoint whose z is used).
+
+``on="body"`` applies a term to every point along the arm (the path map's ``body``: link centre
+lines by forward kinematics, float[B, H, P, 3]) instead of the tip alone, so an obstacle that
+blocks the arm's links, not the gripper, is seen too; the sum then runs over steps and points.
 * ``gripper_closed(closed=1.0, direction=1.0, when=None)``: ``mean_t relu(direction
   (closed - g_t))^2`` on the gripper action, multiplied by keypoint ``when`` (e.g. carrying).
 * ``smooth()``: mean squared change between consecutive actions.
@@ -48,9 +53,11 @@ class _Absent(Exception):
 
 
 class Term:
-    """One cost term; ``value(path, actions, kp)`` -> float[B]."""
+    """One cost term; ``value(path, actions, kp)`` -> float[B]. ``path`` is float[B, N, 3]:
+    the tip path (N = H) or, for ``on="body"`` terms, all arm points (N = H * P)."""
 
     name = ""
+    on = "tip"
 
     def __init__(self, **kwargs: Any):
         self.args = kwargs
@@ -61,6 +68,12 @@ class Term:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.args.items())
         return f"{self.name}({args})"
+
+
+def _on(on: str) -> str:
+    if on not in ("tip", "body"):
+        raise CostError(f"on={on!r} must be 'tip' or 'body'")
+    return on
 
 
 class Reach(Term):
@@ -81,8 +94,9 @@ class Reach(Term):
 class AvoidSphere(Term):
     name = "avoid_sphere"
 
-    def __init__(self, center: Any, radius: float, margin: float = 0.02):
-        super().__init__(center=center, radius=float(radius), margin=float(margin))
+    def __init__(self, center: Any, radius: float, margin: float = 0.02, on: str = "tip"):
+        super().__init__(center=center, radius=float(radius), margin=float(margin), on=_on(on))
+        self.on = on
 
     def value(self, path, actions, kp):
         c = kp(self.args["center"], path).reshape(-1, 3)
@@ -93,8 +107,9 @@ class AvoidSphere(Term):
 class AvoidBox(Term):
     name = "avoid_box"
 
-    def __init__(self, center: Any, half: Any, margin: float = 0.02):
-        super().__init__(center=center, half=half, margin=float(margin))
+    def __init__(self, center: Any, half: Any, margin: float = 0.02, on: str = "tip"):
+        super().__init__(center=center, half=half, margin=float(margin), on=_on(on))
+        self.on = on
 
     def value(self, path, actions, kp):
         c = kp(self.args["center"], path).reshape(-1, 3)
@@ -109,8 +124,9 @@ class AvoidBox(Term):
 class Above(Term):
     name = "above"
 
-    def __init__(self, height: Any, margin: float = 0.0):
-        super().__init__(height=height, margin=float(margin))
+    def __init__(self, height: Any, margin: float = 0.0, on: str = "tip"):
+        super().__init__(height=height, margin=float(margin), on=_on(on))
+        self.on = on
 
     def value(self, path, actions, kp):
         h = kp(self.args["height"], path).reshape(-1)
@@ -197,14 +213,23 @@ class CostProgram:
             return torch.as_tensor(ref, dtype=like.dtype)
 
         path = self.path_map(actions, context)
+        body = None
+        if any(term.on == "body" for _, term in self.terms):
+            if not hasattr(self.path_map, "body"):
+                raise CostError(
+                    f"{type(self.path_map).__name__} has no body(); use on='tip' or a path map "
+                    "with arm points (FKPathMap, DeltaPathMap)"
+                )
+            body = self.path_map.body(actions, context).flatten(1, 2)  # [B, H * P, 3]
         gripper = actions[..., self.gripper_dim] if self.gripper_dim is not None else None
         out = {}
         for w, term in self.terms:
+            points = body if term.on == "body" else path
             try:
                 if getattr(term, "needs_gripper", False):
-                    v = term.value(path, actions, kp, gripper=gripper)
+                    v = term.value(points, actions, kp, gripper=gripper)
                 else:
-                    v = term.value(path, actions, kp)
+                    v = term.value(points, actions, kp)
             except _Absent:
                 v = path[:, 0, 0] * 0.0  # keeps the graph (and dtype) for autograd
             out[repr(term)] = w * v

@@ -62,14 +62,16 @@ def guide_x0(
     x0: torch.Tensor,
     step: float,
     inner_steps: int = 1,
+    grad: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``inner_steps`` unit-normalised descent steps of length ``step`` on clean chunks x0,
-    kept inside the process's clip range (``process.clip``; None = unbounded)."""
+    kept inside the process's clip range (``process.clip``; None = unbounded). ``grad`` is the
+    cost gradient at ``x0`` when the caller already has it (saves one cost evaluation)."""
     if step <= 0:
         return x0
     clip = getattr(process, "clip", None)
-    for _ in range(inner_steps):
-        _, g = cost_gradient(cost, process, x0)
+    for i in range(inner_steps):
+        g = grad if (i == 0 and grad is not None) else cost_gradient(cost, process, x0)[1]
         x0 = x0 - step * unit(g)
         if clip is not None:
             x0 = x0.clamp(-clip, clip)

@@ -1,7 +1,8 @@
 """Differentiable forward kinematics of a serial hinge chain read from an MJCF file.
 
-Only what steering needs: the world position of one site/body as a function of the chain's
-hinge angles [rad], batched and differentiable in torch. Parsed with ElementTree (no MuJoCo
+Only what steering needs: the world position of one site/body (and of the link frames on the
+way to it, for costs over the whole arm) as a function of the chain's hinge angles [rad],
+batched and differentiable in torch. Parsed with ElementTree (no MuJoCo
 import), following MuJoCo's conventions: body ``pos``/``quat`` (w, x, y, z) relative to the
 parent, hinge ``axis``/``pos`` in the body frame, ``compiler angle`` irrelevant for quats.
 """
@@ -123,8 +124,9 @@ class KinematicChain:
                     return found
         return None
 
-    def forward(self, q: torch.Tensor) -> torch.Tensor:
-        """Hinge angles float[B, J] [rad] (order ``joint_names``) -> tip position float[B, 3] [m]."""
+    def _walk(self, q: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+        """Link-frame origins (one float[B, 3] per link, after its joints), last rotation and
+        the final frame origin."""
         if q.shape[-1] != len(self.joint_names):
             raise ValueError(
                 f"expected {len(self.joint_names)} joint angles {self.joint_names}, got {q.shape[-1]}"
@@ -132,6 +134,7 @@ class KinematicChain:
         b = q.shape[0]
         rot = self.base_rot.to(q).expand(b, 3, 3)
         pos = self.base_pos.to(q).expand(b, 3)
+        origins = []
         j = 0
         for link in self.links:
             pos = pos + rot @ link.pos.to(q)
@@ -143,4 +146,25 @@ class KinematicChain:
                 pos = pos + torch.einsum("bij,bj->bi", rot, jp - r @ jp)
                 rot = rot @ r
                 j += 1
+            origins.append(pos)
+        return origins, rot, pos
+
+    def forward(self, q: torch.Tensor) -> torch.Tensor:
+        """Hinge angles float[B, J] [rad] (order ``joint_names``) -> tip position float[B, 3] [m]."""
+        _, rot, pos = self._walk(q)
         return pos + rot @ self.tip_pos.to(q)
+
+    def forward_points(self, q: torch.Tensor, per_segment: int = 0) -> torch.Tensor:
+        """Points along the arm float[B, P, 3] [m]: the origin of every link frame from the
+        first moving link on, then the tip, with ``per_segment`` evenly spaced points inserted
+        between consecutive ones (the links' centre lines, for whole-arm collision costs).
+        The last point is the tip (same as :meth:`forward`)."""
+        origins, rot, pos = self._walk(q)
+        first = next((i for i, link in enumerate(self.links) if link.joints), 0)
+        knots = torch.stack([*origins[first:], pos + rot @ self.tip_pos.to(q)], dim=1)
+        if per_segment <= 0:
+            return knots
+        frac = torch.arange(per_segment + 1, dtype=q.dtype, device=q.device) / (per_segment + 1)
+        a, d = knots[:, :-1, None], (knots[:, 1:] - knots[:, :-1])[:, :, None]
+        inner = (a + frac[None, None, :, None] * d).flatten(1, 2)  # [B, S * (k + 1), 3]
+        return torch.cat([inner, knots[:, -1:]], dim=1)

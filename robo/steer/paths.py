@@ -6,7 +6,9 @@
   kinematics of each commanded joint vector.
 
 Both return float[B, H, 3] world positions [m] for actions float[B, H, A] (action units) and
-read the current end-effector position / state from ``context["obs"]["state"]``.
+read the current end-effector position / state from ``context["obs"]["state"]``. ``body(actions,
+context)`` gives points along the whole arm, float[B, H, P, 3] (FK: link centre lines; deltas:
+the tip plus fixed offsets, e.g. the hand above the fingertips), for costs with ``on="body"``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class DeltaPathMap:
         scale: metres per action unit (Meta-World: 0.01).
         state_pos_dims: state indices of the current end-effector position [m].
         clip: action bound the env clips to (None = no clip).
+        body_offsets: float[P, 3] offsets [m] from the tip of the points :meth:`body` returns
+            (rigid translation: a delta arm keeps its orientation); None = the tip alone.
     """
 
     def __init__(
@@ -42,10 +46,13 @@ class DeltaPathMap:
         scale: float | Sequence[float] = 0.01,
         state_pos_dims: Sequence[int] = (0, 1, 2),
         clip: float | None = 1.0,
+        body_offsets: Sequence[Sequence[float]] | None = None,
     ):
         self.pos_dims, self.state_pos_dims = list(pos_dims), list(state_pos_dims)
         self.scale = torch.as_tensor(scale, dtype=torch.float32)
         self.clip = clip
+        offsets = [[0.0, 0.0, 0.0]] if body_offsets is None else body_offsets
+        self.body_offsets = torch.as_tensor(offsets, dtype=torch.float32).reshape(-1, 3)
 
     def start(self, context: dict[str, Any]) -> torch.Tensor:
         """Current end-effector position float[3] [m]."""
@@ -57,6 +64,10 @@ class DeltaPathMap:
             d = d.clamp(-self.clip, self.clip)
         return self.start(context).to(actions) + torch.cumsum(d * self.scale.to(actions), dim=-2)
 
+    def body(self, actions: torch.Tensor, context: dict[str, Any]) -> torch.Tensor:
+        """Tip path plus ``body_offsets``: float[B, H, P, 3] [m]."""
+        return self(actions, context)[:, :, None, :] + self.body_offsets.to(actions)
+
 
 class FKPathMap:
     """``p_t = FK(a_t[joint_dims])`` for absolute joint-target actions [rad].
@@ -65,6 +76,7 @@ class FKPathMap:
         chain: differentiable kinematic chain (:class:`KinematicChain`).
         joint_dims: action indices of the chain's joints, in ``chain.joint_names`` order.
         state_joint_dims: state indices of the current joint angles (for :meth:`start`).
+        per_segment: points inserted between consecutive link frames by :meth:`body`.
     """
 
     def __init__(
@@ -72,7 +84,9 @@ class FKPathMap:
         chain: KinematicChain,
         joint_dims: Sequence[int] = (0, 1, 2, 3, 4),
         state_joint_dims: Sequence[int] = (0, 1, 2, 3, 4),
+        per_segment: int = 2,
     ):
+        self.per_segment = int(per_segment)
         if len(joint_dims) != len(chain.joint_names):
             raise ValueError(
                 f"joint_dims has {len(joint_dims)} entries, chain has {chain.joint_names}"
@@ -91,3 +105,10 @@ class FKPathMap:
         b, h = actions.shape[:2]
         q = actions[..., self.joint_dims].reshape(b * h, -1)
         return self.chain.forward(q).view(b, h, 3)
+
+    def body(self, actions: torch.Tensor, context: dict[str, Any]) -> torch.Tensor:
+        """Points along the arm's links float[B, H, P, 3] [m]; the last point is the tip."""
+        b, h = actions.shape[:2]
+        q = actions[..., self.joint_dims].reshape(b * h, -1)
+        pts = self.chain.forward_points(q, self.per_segment)
+        return pts.view(b, h, *pts.shape[1:])

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from robo.steer.base import Cost, DenoisingProcess, Steer, evaluate_cost
+from robo.steer.base import Cost, DenoisingProcess, Steer, cost_gradient, evaluate_cost
 from robo.steer.guidance import guide_x0, repulsion, schedule_weights
 
 
@@ -106,7 +106,11 @@ class ParticleSteering(Steer):
         resamples, ess_trace = 0, []
         for k in range(steps):
             _, x0 = process.denoise(x, k)
-            c = evaluate_cost(self.cost, process, x0)
+            guide = self.guidance_scale > 0 and w_guide[k] > 0 and process.sigma(k) > 0
+            if guide:  # one pass gives the potential's cost and the guidance gradient
+                c, grad = cost_gradient(self.cost, process, x0)
+            else:
+                c, grad = evaluate_cost(self.cost, process, x0), None
             log_w = log_w - self.beta * (c - prev_c)
             prev_c = c
             ess = effective_sample_size(log_w)
@@ -114,6 +118,7 @@ class ParticleSteering(Steer):
             if ess < self.ess_threshold * b:
                 idx = systematic_resample(log_w, self.generator)
                 x, x0, prev_c = x[idx], x0[idx], prev_c[idx]
+                grad = None if grad is None else grad[idx]
                 log_w = torch.zeros(b)
                 resamples += 1
             s = process.sigma(k)
@@ -122,10 +127,11 @@ class ParticleSteering(Steer):
                     x = process.mean(x, k, x0)
                 continue
             x0_q = x0
-            if self.guidance_scale > 0 and w_guide[k] > 0:
+            if guide:
                 x0_q = guide_x0(
-                    self.cost, process, x0_q, self.guidance_scale * w_guide[k], self.inner_steps
-                )
+                    self.cost, process, x0_q, self.guidance_scale * w_guide[k], self.inner_steps,
+                    grad=grad,
+                )  # fmt: skip
             if self.repulsion_scale > 0 and k < self.repulsion_until * steps:
                 x0_q = x0_q + self.repulsion_scale * repulsion(x0_q)
                 clip = getattr(process, "clip", None)

@@ -118,3 +118,28 @@ def test_optional_keypoints_switch_their_terms_off():
     c.sum().backward()
     with pytest.raises(CostError, match="keypoint 'goal' not provided"):
         program(actions, _ctx(obstacle=[0, 0, 0], obstacle_half=[0.1, 0.1, 0.1]))
+
+
+def test_body_terms_see_obstacles_the_tip_misses():
+    """An obstacle 10 cm above the tip path: invisible to on=tip, seen by on=body (a hand 8 cm
+    above the fingertips), and the body cost's gradient lifts nothing into it."""
+    path_map = DeltaPathMap(scale=0.05, body_offsets=[[0, 0, 0], [0, 0, 0.04], [0, 0, 0.08]])
+    ctx = _ctx(box=[0.0, 0.0, 0.3], half=[0.03, 0.03, 0.03])
+    actions = torch.zeros(2, 6, 4, requires_grad=True)
+    tip = compile_cost("avoid_box(box, half, margin=0.02)", path_map)
+    body = compile_cost("avoid_box(box, half, margin=0.02, on=body)", path_map)
+    assert float(tip(actions, ctx).detach().sum()) == 0.0
+    cost = body(actions, ctx)
+    assert (cost > 0).all()
+    (g,) = torch.autograd.grad(cost.sum(), actions)
+    assert g[..., 2].sum() > 0  # descending the cost moves the path down, away from the box
+
+
+def test_body_terms_need_a_path_map_with_body():
+    program = compile_cost(
+        "avoid_box(box, half, on=body)", lambda a, c: torch.zeros(a.shape[0], a.shape[1], 3)
+    )
+    with pytest.raises(CostError, match="has no body"):
+        program(torch.zeros(1, 4, 4), _ctx(box=[0, 0, 0], half=[0.1, 0.1, 0.1]))
+    with pytest.raises(CostError, match="must be 'tip' or 'body'"):
+        parse_terms("avoid_box(box, half, on=arm)")

@@ -47,3 +47,31 @@ def test_bad_targets(chain):
         KinematicChain.from_mjcf(SO101, "nope")
     with pytest.raises(ValueError, match="expected 5 joint angles"):
         chain.forward(torch.zeros(1, 3))
+
+
+def test_link_points_match_mujoco_bodies(chain):
+    """forward_points(per_segment=0): every moving link's frame origin, then the tip."""
+    model = mujoco.MjModel.from_xml_path(str(SO101))
+    data = mujoco.MjData(model)
+    q = np.random.default_rng(1).uniform(-1.0, 1.0, (3, len(chain.joint_names)))
+    pts = chain.forward_points(torch.tensor(q, dtype=torch.float64)).numpy()
+    bodies = ["shoulder", "upper_arm", "lower_arm", "wrist", "gripper"]
+    assert pts.shape == (3, len(bodies) + 1, 3)
+    for i in range(len(q)):
+        for j, name in enumerate(chain.joint_names):
+            data.qpos[model.joint(name).qposadr[0]] = q[i, j]
+        mujoco.mj_kinematics(model, data)
+        want = [data.body(b).xpos for b in bodies] + [data.site("gripperframe").xpos]
+        np.testing.assert_allclose(pts[i], np.array(want), atol=1e-6)
+
+
+def test_link_points_interpolate_and_body_path_shapes(chain):
+    q = torch.zeros(2, 5, dtype=torch.float64)
+    knots = chain.forward_points(q)
+    dense = chain.forward_points(q, per_segment=2)
+    assert dense.shape == (2, 3 * (knots.shape[1] - 1) + 1, 3)
+    torch.testing.assert_close(dense[:, ::3], knots)  # knots kept, two points between each
+    torch.testing.assert_close(dense[:, -1], chain.forward(q))
+    path_map = FKPathMap(chain, per_segment=1)
+    body = path_map.body(torch.zeros(4, 8, 6), {"obs": {"state": np.zeros(6, np.float32)}})
+    assert body.shape == (4, 8, 2 * (knots.shape[1] - 1) + 1, 3)
