@@ -11,8 +11,12 @@
    overruns, and missed safety checks (commands not issued by the shield + sent commands
    outside limits).
 
-Usage: ``python -m bench.bench_hal [--quick] [--fuzz N] [--seconds S] [--cameras]``;
-writes ``bench/results/hal.json``.
+3. **Loop + recording**: the same loop with every frame streamed to the on-disk recording
+   journal (:mod:`hardware.recording`), then finalised as a LeRobotDataset episode: timing
+   next to run 2 (same process, same load), frames on disk, finalise time.
+
+Usage: ``python -m bench.bench_hal [--quick] [--fuzz N] [--seconds S] [--cameras]
+[--name hal]``; writes ``bench/results/<name>.json``.
 """
 
 from __future__ import annotations
@@ -115,11 +119,17 @@ def fuzz(n: int, seed: int = 0) -> dict:
     }
 
 
-def loop(seconds: float, rate: float, cameras: bool) -> dict:
+def loop(seconds: float, rate: float, cameras: bool, record: bool = False) -> dict:
+    """One loop run; ``record`` streams every frame to an on-disk FrameJournal (as
+    ``robo deploy record=`` does) and then finalises it as a LeRobotDataset episode."""
+    import tempfile
+    from pathlib import Path
+
     import torch
 
     from hardware.config import make_shield, robot_config
     from hardware.loop import ControlLoop, LoopConfig
+    from hardware.recording import FrameJournal, finalize_journal
     from robo.policy import DiffusionConfig, DiffusionPolicy
 
     torch.set_num_threads(1)
@@ -131,12 +141,23 @@ def loop(seconds: float, rate: float, cameras: bool) -> dict:
         "so101_sim", pacing="realtime", cameras=["front", "side", "wrist"] if cameras else []
     )
     robot = cfg.build()
+    tmp = tempfile.TemporaryDirectory(prefix="bench-hal-")
+    journal = FrameJournal(Path(tmp.name) / "rec", rate, {"robot": "so101_sim"}) if record else None
     with robot:
         shield = make_shield(cfg, robot, 1.0 / rate)
-        lc = LoopConfig(rate_hz=rate, duration_s=seconds, watchdog_timeout_s=1.0)
-        result = ControlLoop(robot, policy, shield, lc).run()
+        lc = LoopConfig(rate_hz=rate, duration_s=seconds, watchdog_timeout_s=1.0, record=False)
+        result = ControlLoop(robot, policy, shield, lc, recorder=journal).run()
+    rec: dict = {}
+    if journal is not None:
+        rec["frames_on_disk"] = journal.close()
+        t0 = time.perf_counter()
+        finalize_journal(journal.root)
+        rec["finalize_s"] = time.perf_counter() - t0
+    tmp.cleanup()
     s = result.stats.summary()
     return {
+        "record": record,
+        **rec,
         "rate_hz": rate,
         "seconds": seconds,
         "policy": f"DiffusionPolicy state-only, {params / 1e6:.2f} M params, 10 DDIM steps",
@@ -162,6 +183,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--rate", type=float, default=50.0)
     ap.add_argument("--cameras", action="store_true", help="render the twin's 3 cameras too")
+    ap.add_argument("--name", default="hal", help="result name (bench/results/<name>.json)")
     args = ap.parse_args()
     n = 10_000 if args.quick else args.fuzz
     seconds = 5.0 if args.quick else args.seconds
@@ -175,10 +197,25 @@ def main() -> int:
         f"p99 {pe['p99']:.3f} ms, inference p50 {lp['inference_ms']['p50']:.1f} ms, "
         f"missed safety checks {lp['missed_safety_checks']}"
     )
+    load_start = os.getloadavg()
+    lr = loop(seconds, args.rate, args.cameras, record=True)
+    pr = lr["period_error_ms"]
+    print(
+        f"loop + on-disk recording: {lr['achieved_hz']:.2f} Hz, |period error| p99 "
+        f"{pr['p99']:.3f} ms, {lr['frames_on_disk']} frames on disk of {lr['shield_checks']} "
+        f"checks, finalised in {lr['finalize_s']:.1f} s"
+    )
     cmd = "python -m bench.bench_hal " + " ".join(sys.argv[1:])
     write_result(
-        "hal",
-        {"fuzz": fz, "loop": lp, "load_avg": os.getloadavg(), "wall_s": time.time() - t0},
+        args.name,
+        {
+            "fuzz": fz,
+            "loop": lp,
+            "loop_recording": lr,
+            "load_avg": os.getloadavg(),
+            "load_avg_before_recording_run": load_start,
+            "wall_s": time.time() - t0,
+        },
         cmd.strip(),
     )
     return 0

@@ -61,10 +61,26 @@ def check_robot(robot: Any, shield: Any, delta: float, settle_s: float, tol: flo
 
 
 def run(cfg: DictConfig) -> int:
+    import sys
+
+    from hardware.errors import HardwareError
+
+    try:
+        return _run(cfg)
+    except HardwareError as err:  # calibration / connection faults: one line with a hint
+        print(f"robo robot-check: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _run(cfg: DictConfig) -> int:
     from hardware.config import make_shield, robot_config_from_dict
 
     node = OmegaConf.to_container(cfg.robot, resolve=True)
     rcfg = robot_config_from_dict(node)  # type: ignore[arg-type]
+    if rcfg.type in ("so101", "koch", "mock"):
+        from hardware.drivers.lerobot_arm import preload_lerobot
+
+        preload_lerobot(rcfg.type)  # before any EGL context
     rate = float(cfg.rate_hz)
     with rcfg.build() as robot:
         shield = make_shield(rcfg, robot, 1.0 / rate)

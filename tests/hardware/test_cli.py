@@ -41,3 +41,14 @@ def test_robot_check_on_twin(tmp_path, capsys):
     assert [j["joint"] for j in report["joints"]][0] == "shoulder_pan"
     assert rc == (0 if report["passed"] else 1)
     assert "robot-check:" in capsys.readouterr().out
+
+
+def test_robot_check_on_mock_and_clear_calibration_error(tmp_path, capsys):
+    out = tmp_path / "check.json"
+    rc = main(["robot-check", "robot=mock", "settle_s=0.4", f"out={out}"])
+    report = json.loads(out.read_text())
+    assert rc == (0 if report["passed"] else 1) and len(report["joints"]) == 6
+    rc = main(["robot-check", "robot=koch", f"robot.calibration_dir={tmp_path}"])
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "calibration file missing" in err[0] and "hint" in err[0]
