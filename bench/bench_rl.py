@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -49,6 +50,7 @@ def main() -> int:
         args.max_episode_steps = args.max_episode_steps or 100
     eval_every = args.eval_every or max(args.steps // 10, 1)
     root = Path(args.root)
+    load_start = os.getloadavg()
     runs, timings = [], {}
     for task in args.tasks.split(","):
         for reward in args.rewards.split(","):
@@ -87,6 +89,7 @@ def main() -> int:
         {
             "settings": vars(args) | {"eval_every": eval_every},
             "wall_s": timings,
+            "loadavg": {"start": load_start, "end": os.getloadavg()},
             "table_md": (cmp_out / "table.md").read_text(),
             **result,
         },

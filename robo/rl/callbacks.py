@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
@@ -102,4 +103,64 @@ class SuccessCurve(BaseCallback):
         if self.num_timesteps >= self.next_eval:
             self._record()
             self.next_eval += self.every
+        return True
+
+
+class BCRegulariser(BaseCallback):
+    """Keep the SAC actor near the demos while the critic is still poor (TD3+BC-style).
+
+    After every env step, ``gradient_steps`` extra actor updates minimise
+    ``w(t)·MSE(μ(s_demo), a_demo)`` (μ the deterministic action in [-1, 1]) with the actor's
+    own optimiser, where ``w(t) = weight·max(0, 1 − t/decay_steps)`` decays linearly to 0 over
+    ``decay_steps`` env steps (0 = constant). SAC's own update is untouched: in expectation
+    this is its actor loss plus the BC term, without copying SB3's training loop.
+
+    Args:
+        obs: float32[N, D] demo policy states; actions: float32[N, A] demo actions already
+            scaled to [-1, 1] (``model.policy.scale_action``).
+    """
+
+    def __init__(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        weight: float,
+        decay_steps: int = 0,
+        batch_size: int = 256,
+        seed: int = 0,
+    ):
+        super().__init__(0)
+        if weight < 0 or decay_steps < 0:
+            raise ValueError(f"bc_weight={weight} and bc_decay={decay_steps} must be >= 0")
+        self._obs, self._act = obs, actions
+        self.weight, self.decay_steps, self.batch_size = float(weight), int(decay_steps), batch_size
+        self._gen = torch.Generator().manual_seed(seed)
+        self.last_loss = float("nan")
+
+    def current_weight(self, step: int) -> float:
+        """w(t) at env step ``step``."""
+        if self.decay_steps <= 0:
+            return self.weight
+        return self.weight * max(0.0, 1.0 - step / self.decay_steps)
+
+    def _on_training_start(self) -> None:
+        dev = self.model.device
+        self._obs_t = torch.as_tensor(self._obs, device=dev)
+        self._act_t = torch.as_tensor(self._act, device=dev)
+
+    def _on_step(self) -> bool:
+        w = self.current_weight(self.num_timesteps)
+        if w <= 0 or self.num_timesteps < self.model.learning_starts:
+            return True
+        actor = self.model.actor
+        n = len(self._obs_t)
+        for _ in range(self.model.gradient_steps):
+            idx = torch.randint(0, n, (min(self.batch_size, n),), generator=self._gen)
+            idx = idx.to(self._obs_t.device)
+            pred = actor(self._obs_t[idx], deterministic=True)
+            loss = w * torch.nn.functional.mse_loss(pred, self._act_t[idx])
+            actor.optimizer.zero_grad()
+            loss.backward()
+            actor.optimizer.step()
+        self.last_loss = float(loss.detach()) / w
         return True

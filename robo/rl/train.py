@@ -7,6 +7,7 @@ sample-efficient, and a replay buffer is where Dopamine-RL puts its demos.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 
 from robo.reward.shaping import Potential, ShapingConfig, summarize
-from robo.rl.callbacks import DeltaCorrection, GammaCheck, SuccessCurve
+from robo.rl.callbacks import BCRegulariser, DeltaCorrection, GammaCheck, SuccessCurve
 from robo.rl.demos import add_to_replay_buffer, behaviour_clone, collect_demos, warm_critic
 from robo.rl.envs import PolicyObservation, VecShapedReward, make_vec_env
 from robo.rl.evaluate import evaluate_policy
@@ -37,6 +38,9 @@ class RLConfig:
         demos: expert demos for the warm start (0 = from scratch).
         bc_steps: behaviour-cloning steps on the demos; critic_warmup: SAC critic updates on
             the demo buffer before online RL.
+        bc_weight: weight of the BC regulariser on the actor during online RL (0 = off; see
+            :class:`robo.rl.callbacks.BCRegulariser`); bc_decay: env steps over which it decays
+            linearly to 0 (0 = constant).
         eval_every: evaluation period [env steps]; eval_episodes per evaluation;
             final_episodes for the final success.
         image_size, cameras: rendering for image-based Φ (ignored when Φ needs no images).
@@ -62,6 +66,8 @@ class RLConfig:
     demos: int = 5
     bc_steps: int = 500
     critic_warmup: int = 500
+    bc_weight: float = 0.0
+    bc_decay: int = 0
     eval_every: int = 2_000
     eval_episodes: int = 10
     final_episodes: int = 20
@@ -141,6 +147,7 @@ def train_seed(
     )
     model.set_logger(configure(None, []))
     warm: dict[str, Any] = {"demos": 0}
+    callbacks: list[Any] = [GammaCheck()]
     if cfg.demos > 0:
         if make_expert is None:
             raise ValueError(f"{cfg.task} has no scripted expert (hint: set demos=0)")
@@ -150,6 +157,16 @@ def train_seed(
         add_to_replay_buffer(model, demos)
         bc_loss = behaviour_clone(model, demos, cfg.bc_steps)
         warm_critic(model, cfg.critic_warmup)
+        if cfg.bc_weight > 0:
+            callbacks.append(
+                BCRegulariser(
+                    demos.obs,
+                    model.policy.scale_action(demos.action),
+                    cfg.bc_weight,
+                    cfg.bc_decay,
+                    seed=seed,
+                )
+            )
         warm = {
             "demos": demos.episodes,
             "demo_successes": demos.successes,
@@ -163,7 +180,7 @@ def train_seed(
         )
 
     curve_cb = SuccessCurve(_eval, cfg.eval_every, verbose=verbose)
-    callbacks = [GammaCheck(), curve_cb]
+    callbacks.append(curve_cb)
     if shaping.scheme == "delta":
         callbacks.append(DeltaCorrection())
     model.learn(total_timesteps=cfg.steps, callback=callbacks, reset_num_timesteps=True)
@@ -194,6 +211,7 @@ def train_seed(
         "train_episodes": train["episodes"],
         "warm_start": warm,
         "wall_s": round(time.time() - t0, 1),
+        "loadavg_end": [round(x, 2) for x in os.getloadavg()],
     }
 
 
