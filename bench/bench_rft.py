@@ -57,7 +57,7 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
     work = Path(args["work"]) / f"seed{seed}"
     work.mkdir(parents=True, exist_ok=True)
     overrides = {"max_episode_steps": args["max_steps"]}
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     episodes = []
     for task in tasks:
         env = task_env(task, "privileged")  # demos at full length
@@ -67,6 +67,7 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
         env.close()
     t_demos = time.time() - t0
     ok = [ep for ep in episodes if ep.success.any()]
+    print(f"[seed {seed}] {len(ok)}/{len(episodes)} demos in {t_demos:.0f}s", flush=True)
     t1 = time.time()
     if args["policy"]:
         policy = load_policy(args["policy"])
@@ -82,6 +83,7 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
         policy.meta = {"tasks": tasks, "state": "privileged", "train": bc_stats}
         policy.save(work / "imitation")
     t_bc = time.time() - t1
+    print(f"[seed {seed}] imitation VLA in {t_bc:.0f}s", flush=True)
     samples = samples_from_episodes(ok, policy.horizon)
     by_task = {t: [s for s in samples if s.task == t] for t in tasks}
     hooks = TaskHooks(
@@ -96,12 +98,12 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
     def log(msg: str) -> None:
         print(f"[seed {seed}] {msg}", flush=True)
 
-    t2 = time.time()
+    t2, c2 = time.time(), time.process_time()
     main = run_rft(
         GRPOTrainer(policy, rft_cfg, weights), tasks, hooks,
         RunConfig(steps=args["rft_steps"], eval_seeds=eval_seeds, seed=seed), log=log,
     )  # fmt: skip
-    t_rft = time.time() - t2
+    t_rft, c_rft = time.time() - t2, time.process_time() - c2
     policy.save(work / "rft")
     out: dict[str, Any] = {
         "seed": seed,
@@ -114,6 +116,8 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
             for c in main["curves"]
         ],
         "seconds": {"demos": t_demos, "bc": t_bc, "rft_run": t_rft},
+        # CPU seconds of this 1-thread process: what the wall time would be with a core to itself
+        "cpu_seconds": {"until_rft": c2 - c0, "rft_run": c_rft},
         "load_average_after_rft": os.getloadavg(),
     }
     if args["continual"]:
@@ -121,7 +125,7 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
             load_policy(work / "imitation") if not args["policy"] else load_policy(args["policy"])
         )
         stages = [tasks[:2], [tasks[2]], [tasks[3]]]
-        t3 = time.time()
+        t3, c3 = time.time(), time.process_time()
         cont = run_rft(
             GRPOTrainer(cont_policy, rft_cfg, weights), tasks, hooks,
             RunConfig(steps=args["rft_steps"], eval_seeds=eval_seeds, seed=seed, stages=stages,
@@ -133,6 +137,7 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
             "success": cont["success"],
             "transfer": cont["transfer"],
             "seconds": time.time() - t3,
+            "cpu_seconds": time.process_time() - c3,
         }
     out["load_average_end"] = os.getloadavg()
     (work / "metrics.json").write_text(json.dumps(out, indent=2))
@@ -150,6 +155,7 @@ def summarise(per_seed: list[dict[str, Any]], tasks: list[str]) -> dict[str, Any
         "per_task_imitation": dict(zip(tasks, imit.mean(0).tolist())),
         "per_task_rft": dict(zip(tasks, rft.mean(0).tolist())),
         "rft_run_minutes_per_seed": [r["seconds"]["rft_run"] / 60 for r in per_seed],
+        "rft_run_cpu_minutes_per_seed": [r["cpu_seconds"]["rft_run"] / 60 for r in per_seed],
         "target_lift_points": 15.0,
     }
     drops = [r["continual"]["transfer"]["old_drop_points"] for r in per_seed if "continual" in r]
