@@ -61,10 +61,16 @@ def _demo(task: str, seed: int, state: str) -> Any:
 
 
 def _evaluate(
-    ckpt: str, task: str, seed: int, instruction: str | None, state: str, max_steps: int | None
+    ckpt: str,
+    task: str,
+    seed: int,
+    instruction: str | None,
+    state: str,
+    max_steps: int | None,
+    temperature: float | None,
 ) -> dict:
     """One closed-loop episode of checkpoint ``ckpt`` on ``task`` (``instruction`` replaces the
-    env's own when given)."""
+    env's own when given; ``temperature`` the checkpoint's sampling temperature)."""
     import gymnasium as gym
     import torch
 
@@ -75,6 +81,8 @@ def _evaluate(
     if ("policy", ckpt) not in _W:
         _W[("policy", ckpt)] = load_policy(ckpt)
     policy = _W[("policy", ckpt)]
+    if temperature is not None:
+        policy.config.temperature = temperature
     key = ("eval_env", task)
     if key not in _W:
         _W[key] = vla_env(
@@ -137,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--state-noise", type=float, default=0.0)
     ap.add_argument("--state", default="privileged")
     ap.add_argument("--max-steps", type=int, default=None, help="evaluation episode limit override")
+    ap.add_argument("--eval-temperature", type=float, default=None, help="override at eval")
+    ap.add_argument("--eval-only", action="store_true", help="evaluate existing checkpoints")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--text-cache", default=None)
@@ -176,21 +186,28 @@ def main(argv: list[str] | None = None) -> int:
     pool = cf.ProcessPoolExecutor(
         args.jobs, ctx, initializer=_init_worker, initargs=(args.text_cache,)
     )
-    demo_futs = [pool.submit(_demo, t, i, args.state) for t in tasks for i in range(args.demos)]
+    ev = (args.state, args.max_steps, args.eval_temperature)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    n_demos = 0 if args.eval_only else args.demos
+    demo_futs = [pool.submit(_demo, t, i, args.state) for t in tasks for i in range(n_demos)]
     episodes = [f.result() for f in demo_futs]
     ok = [ep for ep in episodes if ep.success.any()]
     t_demos = time.time() - t_start
     print(f"{len(episodes)} demos ({len(ok)} successful) in {t_demos:.0f}s", flush=True)
-    canonical = {ep.task: ep.instruction for ep in episodes}
-    if not ok:
+    canonical = {t: sims.make(t).unwrapped.instruction for t in tasks}
+    if not ok and not args.eval_only:
         raise SystemExit("no successful demonstrations (hint: check the tasks' experts)")
+    if args.eval_only:
+        from robo.policy import load_policy
 
-    config = VLAConfig(
-        action_dim=int(ok[0].action.shape[1]), state_dim=int(ok[0].state.shape[1]),
-        horizon=args.horizon, executed=args.executed, bins=args.bins, d_model=args.d_model,
-        layers=args.layers, temperature=args.temperature,
-    )  # fmt: skip
-    seeds = [int(s) for s in args.seeds.split(",")]
+        trained = {s: load_policy(Path(args.ckpt_dir) / f"{args.prefix}-s{s}") for s in seeds}
+        config = trained[seeds[0]].config
+    else:
+        config = VLAConfig(
+            action_dim=int(ok[0].action.shape[1]), state_dim=int(ok[0].state.shape[1]),
+            horizon=args.horizon, executed=args.executed, bins=args.bins, d_model=args.d_model,
+            layers=args.layers, temperature=args.temperature,
+        )  # fmt: skip
     shared = [
         t for t in tasks if t in ("metaworld/reach", "metaworld/push", "metaworld/pick-place")
     ]
@@ -198,35 +215,35 @@ def main(argv: list[str] | None = None) -> int:
     train_stats = {}
     ckpts = {}
     for seed in seeds:
-        t0 = time.time()
-        policy, stats = train_vla(
-            ok, config,
-            VLATrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                           state_noise=args.state_noise, seed=seed, log_every=500),
-            device=args.device, progress=False,
-        )  # fmt: skip
-        stats["wall_s"] = time.time() - t0
-        train_stats[seed] = stats
         out = Path(args.ckpt_dir) / f"{args.prefix}-s{seed}"
-        meta = {"task": tasks[0], "tasks": tasks, "state": args.state, "goal_in_state": False,
-                "demos": len(ok), "train": stats, "bench": "bench/bench_vla.py"}  # fmt: skip
-        save_policy(policy.cpu(), out, meta=meta)
         ckpts[seed] = str(out)
-        print(
-            f"seed {seed}: trained in {stats['wall_s']:.0f}s, nll {stats['loss_last']:.3f} -> {out}",
-            flush=True,
-        )
+        if args.eval_only:
+            train_stats[seed] = trained[seed].meta.get("train", {})
+        else:
+            t0 = time.time()
+            policy, stats = train_vla(
+                ok, config,
+                VLATrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                               state_noise=args.state_noise, seed=seed, log_every=500),
+                device=args.device, progress=False,
+            )  # fmt: skip
+            stats["wall_s"] = time.time() - t0
+            train_stats[seed] = stats
+            meta = {"task": tasks[0], "tasks": tasks, "state": args.state, "goal_in_state": False,
+                    "demos": len(ok), "train": stats, "bench": "bench/bench_vla.py"}  # fmt: skip
+            save_policy(policy.cpu(), out, meta=meta)
+            print(
+                f"seed {seed}: trained in {stats['wall_s']:.0f}s, "
+                f"nll {stats['loss_last']:.3f} -> {out}",
+                flush=True,
+            )
         for task in tasks:
             for i in range(args.episodes):
-                fut = pool.submit(
-                    _evaluate, str(out), task, 1000 + i, None, args.state, args.max_steps
-                )
+                fut = pool.submit(_evaluate, str(out), task, 1000 + i, None, *ev)
                 jobs.append(("nominal", seed, task, i, fut))
             held = HELD_OUT.get(task, ())
             for i in range(args.held_out_episodes if held else 0):
-                fut = pool.submit(
-                    _evaluate, str(out), task, 1000 + i, held[0], args.state, args.max_steps
-                )
+                fut = pool.submit(_evaluate, str(out), task, 1000 + i, held[0], *ev)
                 jobs.append(("held_out", seed, task, i, fut))
             if task in shared and len(shared) > 1:
                 other = shared[(shared.index(task) + 1) % len(shared)]
@@ -237,8 +254,7 @@ def main(argv: list[str] | None = None) -> int:
                         task,
                         1000 + i,
                         canonical[other],
-                        args.state,
-                        args.max_steps,
+                        *ev,
                     )
                     jobs.append(("swapped", seed, task, i, fut))
     t_train_done = time.time()
@@ -276,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         "state": args.state,
         "cameras": [],
         "demos_per_task": args.demos,
+        "eval_only": bool(args.eval_only),
+        "eval_temperature": args.eval_temperature,
         "demos_successful": len(ok),
         "train_seeds": seeds,
         "eval_seeds": [1000, 1000 + args.episodes - 1],
