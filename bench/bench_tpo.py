@@ -157,6 +157,24 @@ def run_part(tasks, shift, objective_name, args, seed, avoid_mix) -> dict:
     }
 
 
+def plot_result(name: str) -> list[str]:
+    """Per-seed round plots of ``bench/results/<name>.json`` -> ``outputs/bench/tpo/``."""
+    import json
+    from pathlib import Path
+
+    from bench.common import RESULTS
+    from robo.tpo import plot_rounds
+
+    data = json.loads((RESULTS / f"{name}.json").read_text())
+    out = []
+    for part in ("success_objective", "safety_objective"):
+        for run in data.get(part, {}).get("runs", []):
+            path = Path("outputs/bench/tpo") / f"{name}_{part}_seed{run['seed']}.png"
+            plot_rounds(path, run["rounds"], f"{name}: {part}, seed {run['seed']}")
+            out.append(str(path))
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -183,7 +201,11 @@ def main() -> int:
     p.add_argument("--skip-success", action="store_true")
     p.add_argument("--name", default="tpo")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--plot-only", action="store_true", help="plot bench/results/<name>.json")
     args = p.parse_args()
+    if args.plot_only:
+        print("\n".join(plot_result(args.name)))
+        return 0
     import torch
 
     torch.set_num_threads(args.threads)
@@ -235,6 +257,7 @@ def main() -> int:
         print("safety objective:", s, flush=True)
     out["load_average_1min"] = load
     write_result(args.name, out, "python -m bench.bench_tpo " + " ".join(sys.argv[1:]))
+    plot_result(args.name)
     return 0
 
 
