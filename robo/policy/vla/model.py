@@ -15,7 +15,7 @@ Sequence the causal transformer trunk reads (d_model wide, time-major action tok
 
 Attention is causal over the whole sequence, so the log-prob of a chunk is exactly the sum of
 its token log-probs, computed in one pass (:meth:`VLAPolicy.token_log_probs`); sampling decodes
-token by token (L trunk passes per chunk).
+token by token with a key/value cache (:mod:`robo.policy.vla.decode`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from torch import nn
 
 from robo.policy.nets import ViewEncoder
 from robo.policy.normalizer import Normalizer
+from robo.policy.vla.decode import KVCacheDecoder
 from robo.policy.vla.tokenizer import BinningTokenizer
 from robo.types import Observation
 
@@ -263,16 +264,27 @@ class VLAPolicy(nn.Module):
         temperature: float = 1.0,
         valid_only: bool = False,
         generator: torch.Generator | None = None,
+        use_cache: bool = True,
     ) -> torch.Tensor:
         """Autoregressive decoding from conditioning tokens float[n, P, d] -> int64[n, L].
 
         ``temperature <= 0`` decodes greedily; ``valid_only`` masks non-action ids (BOS).
+        ``use_cache`` runs each new token once through the trunk with cached keys/values
+        (:class:`KVCacheDecoder`; same logits as full passes up to rounding, no dropout).
         """
-        n = prefix.shape[0]
+        n, length = prefix.shape[0], self.tokenizer.length
         tokens = torch.zeros(n, 0, dtype=torch.long, device=prefix.device)
         allowed = self.tokenizer.valid_token_mask()
-        for _ in range(self.tokenizer.length):
-            logits = self._logits(prefix, tokens)[:, -1].float()
+        decoder = KVCacheDecoder(self.trunk) if use_cache else None
+        if decoder is not None:
+            bos = torch.full((n, 1), self.tokenizer.bos, dtype=torch.long, device=prefix.device)
+            first = self.token_emb(bos) + self.pos_emb[:1]
+            h = decoder.prefill(torch.cat([prefix, first], dim=1))[:, -1:]
+        for i in range(length):
+            if decoder is not None:
+                logits = self.head(self.norm(h))[:, -1].float()
+            else:
+                logits = self._logits(prefix, tokens)[:, -1].float()
             if valid_only:
                 logits = logits.masked_fill(~allowed, float("-inf"))
             if temperature <= 0:
@@ -282,6 +294,8 @@ class VLAPolicy(nn.Module):
                 gen = generator if generator is None or generator.device == probs.device else None
                 nxt = torch.multinomial(probs, 1, generator=gen).squeeze(-1)
             tokens = torch.cat([tokens, nxt[:, None]], dim=1)
+            if decoder is not None and i + 1 < length:
+                h = decoder.step(self.token_emb(nxt[:, None]) + self.pos_emb[i + 1 : i + 2])
         return tokens
 
     @torch.no_grad()

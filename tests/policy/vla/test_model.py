@@ -126,3 +126,17 @@ def test_checkpoint_round_trip_refuses_pickles_and_mismatches(tmp_path):
     save_file(state, str(tmp_path / "ck" / "model.safetensors"))
     with pytest.raises(CheckpointError, match="missing"):
         load_policy(tmp_path / "ck")
+
+
+def test_cached_decoding_matches_full_passes():
+    p = tiny(cameras=("front",)).eval()
+    o = obs(cams=("front",))
+    prefix = p.prefix(p.batch_from_obs([o] * 3))
+    greedy_cached = p.sample_tokens_from_prefix(prefix, temperature=0.0)
+    greedy_full = p.sample_tokens_from_prefix(prefix, temperature=0.0, use_cache=False)
+    assert torch.equal(greedy_cached, greedy_full)
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    sampled = p.sample_tokens_from_prefix(prefix, 1.0, generator=g1)
+    assert torch.equal(
+        sampled, p.sample_tokens_from_prefix(prefix, 1.0, generator=g2, use_cache=False)
+    )
