@@ -2,6 +2,7 @@
 where only the instruction decides the action; the scene/state is shared)."""
 
 import numpy as np
+import pytest
 import torch
 
 from robo.policy.vla import VLAConfig
@@ -45,3 +46,26 @@ def test_same_scene_different_instruction_different_behaviour():
         obs = {"images": {}, "state": state, "instruction": text, "timestamp": np.float64(0)}
         means[task] = float(policy.sample(obs, n=16, generator=gen)[:, :, 0].mean())
     assert means["toy/left"] < -0.4 and means["toy/right"] > 0.4
+
+
+def test_camera_policy_trains_on_images():
+    eps = []
+    for s in range(2):
+        ep = episode("toy/left", s, t_len=6)
+        ep.images = {"front": np.random.default_rng(s).integers(0, 255, (6, 20, 20, 3), np.uint8)}
+        eps.append(ep)
+    cfg = VLAConfig(
+        action_dim=2, state_dim=3, horizon=2, executed=1, bins=8, cameras=("front",),
+        image_size=16, d_model=16, heads=2, layers=1, text_backend="hash",
+    )  # fmt: skip
+    policy, stats = train_vla(
+        eps, cfg, VLATrainConfig(steps=3, batch_size=4, shift_px=2), progress=False,
+        log=lambda m: None,
+    )  # fmt: skip
+    assert stats["windows"] == 12 and np.isfinite(stats["loss_last"])
+    obs = {"images": {"front": eps[0].images["front"][0]}, "state": eps[0].state[0],
+           "instruction": TEXT["toy/left"], "timestamp": np.float64(0)}  # fmt: skip
+    assert policy.sample(obs, n=2).shape == (2, 2, 2)
+    missing = Episode(**{**eps[0].__dict__, "images": {}})
+    with pytest.raises(ValueError, match="lacks cameras"):
+        train_vla([missing], cfg, VLATrainConfig(steps=1), progress=False)
