@@ -170,6 +170,7 @@ def loop(seconds: float, rate: float, cameras: bool, record: bool = False) -> di
         "watchdog_trips": s["watchdog_trips"],
         "missed_safety_checks": s["unchecked_commands"] + (s["commands_outside_limits"] or 0),
         "shield_checks": s["shield_checks"],
+        "commands_sent_by_loop": s["commands_sent"],
         "stop_reason": result.stop_reason,
     }
 
@@ -202,8 +203,8 @@ def main() -> int:
     pr = lr["period_error_ms"]
     print(
         f"loop + on-disk recording: {lr['achieved_hz']:.2f} Hz, |period error| p99 "
-        f"{pr['p99']:.3f} ms, {lr['frames_on_disk']} frames on disk of {lr['shield_checks']} "
-        f"checks, finalised in {lr['finalize_s']:.1f} s"
+        f"{pr['p99']:.3f} ms, {lr['frames_on_disk']} frames on disk of "
+        f"{lr['commands_sent_by_loop']} loop commands, finalised in {lr['finalize_s']:.1f} s"
     )
     cmd = "python -m bench.bench_hal " + " ".join(sys.argv[1:])
     write_result(
