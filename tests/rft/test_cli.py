@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -58,3 +59,26 @@ def test_rft_online_smoke_and_grm_without_checkpoint_fails(vla_ckpt, tmp_path, c
     capsys.readouterr()
     assert main(["rft", f"policy={vla_ckpt}", "mode=online", "rewards.grm=1", f"out={out}"]) != 0
     assert "needs a GRM checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_rft_online_with_a_grm_checkpoint(vla_ckpt, tmp_path):
+    """Online GRPO with the GRM progress gain (renders the GRM's three views)."""
+    from robo.reward.checkpoint import save_checkpoint
+    from robo.reward.model import ProgressRewardModel, RewardModelConfig
+
+    torch.manual_seed(0)
+    grm_cfg = RewardModelConfig(
+        image_size=32, channels=(8, 16, 16), embed_dim=16, fusion_layers=1, heads=2, n_bins=9,
+        text_backend="hash",
+    )  # fmt: skip
+    grm = save_checkpoint(ProgressRewardModel(grm_cfg), tmp_path / "grm")
+    out = tmp_path / "rft_grm"
+    rc = main([
+        "rft", f"policy={vla_ckpt}", "mode=online", f"grm={grm}", "rewards.grm=1",
+        "rewards.ctar=0", "steps=1", "eval_episodes=1", "max_episode_steps=4",
+        "online.group=2", f"out={out}",
+    ])  # fmt: skip
+    assert rc == 0
+    curve = json.loads((out / "metrics.json").read_text())["curves"][0]
+    assert np.isfinite(curve["grm"]) and curve["rows"] == 8  # 2 rollouts x 4 one-step chunks
