@@ -50,13 +50,13 @@ def _init_worker(text_cache: str | None) -> None:
     _load_text_cache(text_cache)
 
 
-def _demo(task: str, seed: int, state: str) -> Any:
+def _demo(task: str, seed: int, state: str, cameras: tuple[str, ...], size: int) -> Any:
     from robo.cli.vla_envs import vla_env
     from robo.data.collect import run_seed
 
     key = ("env", task)
     if key not in _W:
-        _W[key] = vla_env(task, state, ())
+        _W[key] = vla_env(task, state, cameras, **({"image_size": size} if cameras else {}))
     return run_seed(_W[key], "expert", seed, {})
 
 
@@ -85,9 +85,11 @@ def _evaluate(
         policy.config.temperature = temperature
     key = ("eval_env", task)
     if key not in _W:
-        _W[key] = vla_env(
-            task, state, (), **({"max_episode_steps": max_steps} if max_steps else {})
-        )
+        cams = tuple(policy.config.cameras)
+        over = {"max_episode_steps": max_steps} if max_steps else {}
+        if cams:
+            over["image_size"] = int(policy.meta.get("render_size", policy.config.image_size))
+        _W[key] = vla_env(task, state, cams, **over)
     env = _W[key]
     if instruction is not None:
 
@@ -144,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--state-noise", type=float, default=0.0)
     ap.add_argument("--state", default="privileged")
+    ap.add_argument("--cameras", default="", help="e.g. front,side,wrist ('' = state-only)")
+    ap.add_argument("--image-size", type=int, default=64, help="policy input size [px]")
+    ap.add_argument("--render-size", type=int, default=64, help="env render size [px]")
     ap.add_argument("--max-steps", type=int, default=None, help="evaluation episode limit override")
     ap.add_argument("--eval-temperature", type=float, default=None, help="override at eval")
     ap.add_argument("--eval-only", action="store_true", help="evaluate existing checkpoints")
@@ -187,9 +192,14 @@ def main(argv: list[str] | None = None) -> int:
         args.jobs, ctx, initializer=_init_worker, initargs=(args.text_cache,)
     )
     ev = (args.state, args.max_steps, args.eval_temperature)
+    cameras = tuple(c for c in args.cameras.split(",") if c)
     seeds = [int(s) for s in args.seeds.split(",")]
     n_demos = 0 if args.eval_only else args.demos
-    demo_futs = [pool.submit(_demo, t, i, args.state) for t in tasks for i in range(n_demos)]
+    demo_futs = [
+        pool.submit(_demo, t, i, args.state, cameras, args.render_size)
+        for t in tasks
+        for i in range(n_demos)
+    ]
     episodes = [f.result() for f in demo_futs]
     ok = [ep for ep in episodes if ep.success.any()]
     t_demos = time.time() - t_start
@@ -206,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         config = VLAConfig(
             action_dim=int(ok[0].action.shape[1]), state_dim=int(ok[0].state.shape[1]),
             horizon=args.horizon, executed=args.executed, bins=args.bins, d_model=args.d_model,
-            layers=args.layers, temperature=args.temperature,
+            layers=args.layers, temperature=args.temperature, cameras=cameras,
+            image_size=args.image_size,
         )  # fmt: skip
     shared = [
         t for t in tasks if t in ("metaworld/reach", "metaworld/push", "metaworld/pick-place")
@@ -230,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
             stats["wall_s"] = time.time() - t0
             train_stats[seed] = stats
             meta = {"task": tasks[0], "tasks": tasks, "state": args.state, "goal_in_state": False,
-                    "demos": len(ok), "train": stats, "bench": "bench/bench_vla.py"}  # fmt: skip
+                    "demos": len(ok), "train": stats, "bench": "bench/bench_vla.py",
+                    "render_size": args.render_size}  # fmt: skip
             save_policy(policy.cpu(), out, meta=meta)
             print(
                 f"seed {seed}: trained in {stats['wall_s']:.0f}s, "
@@ -290,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     payload = {
         "tasks": tasks,
         "state": args.state,
-        "cameras": [],
+        "cameras": list(cameras),
         "demos_per_task": args.demos,
         "eval_only": bool(args.eval_only),
         "eval_temperature": args.eval_temperature,
@@ -315,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             "eval_after_last_training": t_total - (t_train_done - t_start),
         },  # fmt: skip
         "load_average": os.getloadavg(),
-        "note": "state-only (privileged Meta-World raw observation); imitation only",
+        "note": f"state={args.state}, cameras={list(cameras) or 'none'}; imitation only",
     }
     from bench.common import write_result
 
