@@ -69,9 +69,10 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
     ok = [ep for ep in episodes if ep.success.any()]
     print(f"[seed {seed}] {len(ok)}/{len(episodes)} demos in {t_demos:.0f}s", flush=True)
     t1 = time.time()
-    if args["policy"]:
-        policy = load_policy(args["policy"])
-        bc_stats: dict[str, Any] = {"loaded": args["policy"]}
+    policy_path = args["policy"].format(seed=seed) if args["policy"] else None
+    if policy_path:
+        policy = load_policy(policy_path)
+        bc_stats: dict[str, Any] = {"loaded": policy_path}
     else:
         cfg = VLAConfig(
             action_dim=int(ok[0].action.shape[1]), state_dim=int(ok[0].state.shape[1]),
@@ -121,9 +122,7 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
         "load_average_after_rft": os.getloadavg(),
     }
     if args["continual"]:
-        cont_policy = (
-            load_policy(work / "imitation") if not args["policy"] else load_policy(args["policy"])
-        )
+        cont_policy = load_policy(policy_path or work / "imitation")
         stages = [tasks[:2], [tasks[2]], [tasks[3]]]
         t3, c3 = time.time(), time.process_time()
         cont = run_rft(
@@ -208,7 +207,10 @@ def main() -> None:
     p.add_argument("--max-steps", type=int, default=150, help="episode cap during evaluation")
     p.add_argument("--replay", type=float, default=0.25)
     p.add_argument("--no-continual", action="store_true")
-    p.add_argument("--policy", default=None, help="existing VLA checkpoint instead of training")
+    p.add_argument(
+        "--policy", default=None,
+        help="existing VLA checkpoint instead of training ({seed} is replaced by the seed)",
+    )  # fmt: skip
     p.add_argument("--rft", default="{}", help='JSON overrides of RFTConfig, e.g. {"lr": 3e-4}')
     p.add_argument("--rewards", default="{}", help="JSON overrides of the reward weights")
     p.add_argument("--work", default="outputs/bench_rft")
