@@ -91,10 +91,11 @@ class FrameJournal:
         meta: episode metadata (task, instruction, robot, policy, ...), JSON-able.
         fsync_every_s: also ``fsync`` this often (power-loss safety); process crashes lose
             nothing already handed to the writer thread regardless.
+        image_size: side of the recorded square images [px]; ``None``: the smallest side of
+            the first frame's images. The dataset format stores one square size, so other
+            images (e.g. 640x480 real cameras) are centre-cropped and resized.
 
-    The layout (state/action sizes, cameras) is fixed by the first frame. Cameras need one
-    square size to be recorded (the dataset format's limit); otherwise images are left out
-    with a warning.
+    The layout (state/action sizes, cameras) is fixed by the first frame.
     """
 
     def __init__(
@@ -103,6 +104,7 @@ class FrameJournal:
         fps: float,
         meta: dict[str, Any] | None = None,
         fsync_every_s: float = 1.0,
+        image_size: int | None = None,
     ):
         self.root = Path(root).expanduser().resolve()
         self.dir = journal_dir(self.root)
@@ -115,6 +117,7 @@ class FrameJournal:
         self.fps = float(fps)
         self.meta = dict(meta or {})
         self.fsync_every_s = fsync_every_s
+        self.image_size = image_size
         self.frames_written = 0
         self.dtype: np.dtype | None = None
         self.cameras: dict[str, int] = {}
@@ -126,18 +129,22 @@ class FrameJournal:
             raise HardwareError(
                 f"another process is recording to {self.root} (hint: choose another record=)"
             ) from None
-        self._queue: queue.Queue[np.ndarray | None] = queue.Queue()
+        self._queue: queue.Queue[Any] = queue.Queue()  # frames, then None to stop
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="journal", daemon=True)
         self._thread.start()
 
     # -- loop side ----------------------------------------------------------------------------
     def append(self, frame: Any) -> None:
-        """Queue one :class:`hardware.loop.Frame` (never blocks on the disk)."""
+        """Queue one :class:`hardware.loop.Frame` (never blocks on the disk; images are
+        squared and packed in the writer thread)."""
         if self._error is not None:
             raise HardwareError(f"recording failed: {self._error} (hint: check disk space)")
         if self.dtype is None:
             self._start(frame)
+        self._queue.put(frame)
+
+    def _record(self, frame: Any) -> np.ndarray:
         assert self.dtype is not None
         rec = np.zeros((), dtype=self.dtype)
         rec["step"] = frame.step
@@ -147,14 +154,14 @@ class FrameJournal:
         rec["requested"] = frame.requested
         rec["interventions"] = intervention_bits(frame.interventions)
         rec["from_policy"] = frame.from_policy
-        for name in self.cameras:
+        for name, side in self.cameras.items():
             img = frame.images.get(name)
-            if img is not None and img.shape == rec[f"img_{name}"].shape:
-                rec[f"img_{name}"] = img
+            if img is not None and img.ndim == 3 and img.shape[2] == 3:
+                rec[f"img_{name}"] = square_image(img, side)
                 rec[f"stamp_{name}"] = frame.image_stamps.get(name, np.nan)
             else:
                 rec[f"stamp_{name}"] = np.nan
-        self._queue.put(rec)
+        return rec
 
     def close(self, timeout_s: float = 10.0) -> int:
         """Write out the queue, ``fsync`` and close; returns the frames on disk."""
@@ -171,11 +178,12 @@ class FrameJournal:
 
     # -- internals ----------------------------------------------------------------------------
     def _start(self, frame: Any) -> None:
-        sizes = {name: img.shape for name, img in frame.images.items()}
-        if len(set(sizes.values())) == 1 and all(s[0] == s[1] for s in sizes.values()):
-            self.cameras = {name: int(s[0]) for name, s in sizes.items()}
-        elif sizes:
-            logger.warning("recording: cameras need one square size; images left out (%s)", sizes)
+        sizes = {name: img.shape[:2] for name, img in frame.images.items()}
+        if sizes:
+            side = self.image_size or min(min(hw) for hw in sizes.values())
+            self.cameras = {name: int(side) for name in sizes}
+            if any(hw != (side, side) for hw in sizes.values()):
+                logger.info("recording: images centre-cropped and resized to %d px", side)
         self.dtype = _record_dtype(len(frame.state), len(frame.action), self.cameras)
         header = {
             "version": VERSION,
@@ -196,11 +204,11 @@ class FrameJournal:
 
         last_sync = time.monotonic()
         while True:
-            rec = self._queue.get()
-            if rec is None:
+            frame = self._queue.get()
+            if frame is None:
                 return
             try:
-                data = rec.tobytes()
+                data = self._record(frame).tobytes()
                 view = memoryview(data)
                 while view:
                     view = view[os.write(self._fd, view) :]
@@ -211,6 +219,19 @@ class FrameJournal:
             except OSError as err:
                 self._error = err
                 return
+
+
+def square_image(img: np.ndarray, side: int) -> np.ndarray:
+    """uint8[H, W, 3] -> uint8[side, side, 3]: centre crop to a square, then area resize."""
+    h, w = img.shape[:2]
+    m = min(h, w)
+    top, left = (h - m) // 2, (w - m) // 2
+    crop = img[top : top + m, left : left + m]
+    if m == side:
+        return crop
+    import cv2
+
+    return cv2.resize(np.ascontiguousarray(crop), (side, side), interpolation=cv2.INTER_AREA)
 
 
 def read_journal(path: str | Path) -> tuple[dict[str, Any], np.ndarray]:

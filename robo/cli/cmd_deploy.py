@@ -164,7 +164,8 @@ def _run_once(
             "goal": None if cfg.goal is None else [float(g) for g in cfg.goal],
             "rate_hz": rate,
         }
-        journal = FrameJournal(str(cfg.record), rate, meta)
+        size = cfg.get("record_image_size")
+        journal = FrameJournal(str(cfg.record), rate, meta, image_size=size and int(size))
     print(
         f"[{label}] robot={rcfg.type} policy={cfg.policy} steer={cfg.steer} rate={rate:g} Hz "
         f"for {duration:g} s"

@@ -134,3 +134,22 @@ def test_recover_refuses_a_live_recording(tmp_path):
     finally:
         journal.close()
     assert os.path.exists(journal_dir(root))
+
+
+def test_real_camera_sizes_are_squared(tmp_path):
+    """640x480-style frames (and mixed sizes) are centre-cropped and resized, not dropped."""
+    root = tmp_path / "rec"
+    journal = FrameJournal(root, fps=30, image_size=16)
+    for i in range(3):
+        f = _frame(i, cams=())
+        wide = np.zeros((24, 32, 3), np.uint8)
+        wide[:, 4:28] = 200  # the centre square is bright, the side bands dark
+        f.images.update({"front": wide, "wrist": np.full((20, 20, 3), 50, np.uint8)})
+        f.image_stamps.update({"front": 1.0, "wrist": 1.0})
+        journal.append(f)
+    journal.close()
+    header, recs = read_journal(journal_dir(root))
+    assert header["cameras"] == ["front", "wrist"] and header["image_size"] == 16
+    assert recs["img_front"].shape == (3, 16, 16, 3) and recs["img_front"].min() == 200
+    assert np.all(recs["img_wrist"] == 50)
+    assert finalize_journal(root) == 0
