@@ -105,3 +105,22 @@ def test_deploy_errors_are_one_line(tmp_path, tiny_ckpt, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all("robo deploy" in line for line in err)
     assert "goal=[x,y,z]" in err[0] and "unknown steer" in err[1] and "kinematics" in err[2]
+
+
+@pytest.mark.slow
+def test_demo_deploy_stage_runs_the_steer_stage_policy(tmp_path, tiny_ckpt):
+    """`make demo`'s deploy stage: --dry-run on the twin, then the mock arm, recorded."""
+    import shutil
+
+    from robo.demo import DemoConfig, stage_deploy
+
+    shutil.copytree(tiny_ckpt, tmp_path / "policy")
+    out = stage_deploy(DemoConfig(out=tmp_path))
+    for label in ("dry_run_twin", "mock"):
+        assert out[label]["commands_outside_limits"] == 0
+        assert out[label]["inference_ms"]["count"] >= 1
+        assert out[label]["final_tip_to_goal_m"] is not None
+    spec = json.loads(
+        (tmp_path / "deploy" / "recording" / "meta" / "robo_dataset.json").read_text()
+    )
+    assert spec["state_dim"] == 12
