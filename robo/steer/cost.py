@@ -212,7 +212,6 @@ class CostProgram:
                 ref = named[ref]
             return torch.as_tensor(ref, dtype=like.dtype)
 
-        path = self.path_map(actions, context)
         body = None
         if any(term.on == "body" for _, term in self.terms):
             if not hasattr(self.path_map, "body"):
@@ -220,7 +219,13 @@ class CostProgram:
                     f"{type(self.path_map).__name__} has no body(); use on='tip' or a path map "
                     "with arm points (FKPathMap, DeltaPathMap)"
                 )
-            body = self.path_map.body(actions, context).flatten(1, 2)  # [B, H * P, 3]
+            if hasattr(self.path_map, "path_and_body"):  # one kinematics pass for both
+                path, body = self.path_map.path_and_body(actions, context)
+            else:
+                path, body = self.path_map(actions, context), self.path_map.body(actions, context)
+            body = body.flatten(1, 2)  # [B, H * P, 3]
+        else:
+            path = self.path_map(actions, context)
         gripper = actions[..., self.gripper_dim] if self.gripper_dim is not None else None
         out = {}
         for w, term in self.terms:

@@ -66,7 +66,14 @@ class DeltaPathMap:
 
     def body(self, actions: torch.Tensor, context: dict[str, Any]) -> torch.Tensor:
         """Tip path plus ``body_offsets``: float[B, H, P, 3] [m]."""
-        return self(actions, context)[:, :, None, :] + self.body_offsets.to(actions)
+        return self.path_and_body(actions, context)[1]
+
+    def path_and_body(
+        self, actions: torch.Tensor, context: dict[str, Any]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(path float[B, H, 3], body float[B, H, P, 3])`` from one cumulative sum."""
+        path = self(actions, context)
+        return path, path[:, :, None, :] + self.body_offsets.to(actions)
 
 
 class FKPathMap:
@@ -112,3 +119,10 @@ class FKPathMap:
         q = actions[..., self.joint_dims].reshape(b * h, -1)
         pts = self.chain.forward_points(q, self.per_segment)
         return pts.view(b, h, *pts.shape[1:])
+
+    def path_and_body(
+        self, actions: torch.Tensor, context: dict[str, Any]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(path float[B, H, 3], body float[B, H, P, 3])`` from one FK pass (tip = last point)."""
+        body = self.body(actions, context)
+        return body[:, :, -1], body
