@@ -228,10 +228,15 @@ def main() -> int:
                       "per_seed_bc": [f[k] for f in first], "per_seed_tpo": [x[k] for x in last]}  # fmt: skip
         return res
 
+    command = "python -m bench.bench_tpo " + " ".join(sys.argv[1:])
     if not args.skip_success:
-        runs = [run_part(tasks, None, "success", args, s, False) for s in range(args.seeds)]
+        runs = []
+        for s in range(args.seeds):  # a partial JSON after every seed survives a killed run
+            runs.append(run_part(tasks, None, "success", args, s, False))
+            out["success_objective"] = {"runs": runs, "partial": len(runs) < args.seeds}
+            write_result(args.name, {**out, "load_average_1min": load}, command)
         load.append(os.getloadavg()[0])
-        out["success_objective"] = {"runs": runs, "summary": summary(runs)}
+        out["success_objective"] = {"runs": runs, "summary": summary(runs), "partial": False}
         per_task = {}
         for t in tasks:
             a = [r["rounds"][0]["eval"]["per_task"][t]["success"] for r in runs]
@@ -240,10 +245,11 @@ def main() -> int:
         out["success_objective"]["per_task"] = per_task
         print("success objective:", out["success_objective"]["summary"], flush=True)
     if args.safety_task:
-        runs = [
-            run_part([args.safety_task], "obstacle", "safety", args, s, True)
-            for s in range(args.seeds)
-        ]
+        runs = []
+        for s in range(args.seeds):
+            runs.append(run_part([args.safety_task], "obstacle", "safety", args, s, True))
+            out["safety_objective"] = {"runs": runs, "partial": len(runs) < args.seeds}
+            write_result(args.name, {**out, "load_average_1min": load}, command)
         load.append(os.getloadavg()[0])
         s = summary(runs)
         c0, c1 = s["collisions"]["bc"], s["collisions"]["tpo"]
@@ -256,7 +262,7 @@ def main() -> int:
         }
         print("safety objective:", s, flush=True)
     out["load_average_1min"] = load
-    write_result(args.name, out, "python -m bench.bench_tpo " + " ".join(sys.argv[1:]))
+    write_result(args.name, out, command)
     plot_result(args.name)
     return 0
 
