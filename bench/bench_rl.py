@@ -30,6 +30,15 @@ from bench.common import RESULTS, write_result
 POTENTIAL = {"pbrs", "naive", "raw", "clip", "delta"}
 
 
+def _run_settings(run: str) -> dict:
+    """Budget and seeds of a run directory, as its metrics.json says (reused runs may differ
+    from this invocation's flags)."""
+    m = json.loads((Path(run) / "metrics.json").read_text())
+    c = m["config"]
+    keys = ("steps", "demos", "max_episode_steps", "eval_every", "image_size", "progress")
+    return {"seeds": len(m["runs"]), **{k: c.get(k) for k in keys}}
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small CPU budget (minutes)")
@@ -44,6 +53,9 @@ def main() -> int:
     p.add_argument("--root", default=str(RESULTS / "rl"))
     p.add_argument("--extra", default="", help="extra `robo rl` overrides, space-separated")
     p.add_argument("--reuse", action="store_true", help="keep runs whose metrics.json exists")
+    p.add_argument(
+        "--note", default="", help="how reused runs were produced (stored in the JSON as is)"
+    )
     args = p.parse_args()
     if args.quick:
         args.seeds, args.steps = min(args.seeds, 2), min(args.steps, 6000)
@@ -88,6 +100,7 @@ def main() -> int:
         "rl",
         {
             "settings": vars(args) | {"eval_every": eval_every},
+            "reused_runs": {r: _run_settings(r) for r in runs},
             "wall_s": timings,
             "loadavg": {"start": load_start, "end": os.getloadavg()},
             "table_md": (cmp_out / "table.md").read_text(),

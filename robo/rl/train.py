@@ -53,7 +53,7 @@ class RLConfig:
     task: str = "metaworld/reach"
     reward: str = "pbrs"
     progress: str = "gt"
-    steps: int = 20_000
+    steps: int = 3_000
     gamma: float = 0.99
     scale: float = 1.0
     eta: float = 1.0
@@ -66,9 +66,9 @@ class RLConfig:
     demos: int = 5
     bc_steps: int = 500
     critic_warmup: int = 500
-    bc_weight: float = 0.0
+    bc_weight: float = 1.0
     bc_decay: int = 0
-    eval_every: int = 2_000
+    eval_every: int = 500
     eval_episodes: int = 10
     final_episodes: int = 20
     image_size: int = 64
