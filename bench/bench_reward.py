@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import sys
 import time
 
@@ -28,7 +29,7 @@ import torch
 
 from bench.common import write_result
 from robo.reward.adapt import AdaptConfig, adapt_one_shot
-from robo.reward.checkpoint import load_checkpoint, save_checkpoint
+from robo.reward.checkpoint import load_checkpoint, read_meta, save_checkpoint
 from robo.reward.data import DEFAULT_TRAIN_TASKS, UNSEEN_TASKS, load_episodes, split_episodes
 from robo.reward.evaluate import score_for_metrics
 from robo.reward.labels import first_success
@@ -49,6 +50,31 @@ def collect_tasks(tasks: list[str], root: str, experts: int, failures: int, rewi
                     overrides={"max_episode_steps": 100})  # fmt: skip
         if rewinds:
             collect(task, rewinds, f"{stem}-rewind", kind="rewind", seed=200)
+
+
+def load_selected(
+    tasks: list[str], root: str, held: set[tuple], replay_per_task: int
+) -> tuple[list, list]:
+    """(held-out episodes, a few training episodes per task for replay), decoding only those.
+
+    Replay takes ``replay_per_task`` experts of every task and one other kind of every other
+    task; decoding every training episode of 26 tasks takes minutes on a busy CPU.
+    """
+    from robo.data import EpisodeReader
+    from robo.reward.data import resolve_sources
+
+    val, replay = [], []
+    for i, src in enumerate(resolve_sources(tasks, root)):
+        reader = EpisodeReader(src)
+        keys = [(e["task"], e["kind"], int(e["seed"])) for e in reader.entries]
+        budget = replay_per_task if src.name.endswith("-expert") else int(i % 2 == 0)
+        for j, key in enumerate(keys):
+            if key in held:
+                val.append(reader.read(j))
+            elif budget > 0:
+                replay.append(reader.read(j))
+                budget -= 1
+    return val, replay
 
 
 def fit(train_eps, labels: str, steps: int, seconds: float, val_eps, text: str) -> tuple:
@@ -81,6 +107,7 @@ def main() -> int:
     ap.add_argument("--out", default="outputs/reward/bench")
     ap.add_argument("--ckpt", default=None, help="evaluate this checkpoint instead of training")
     ap.add_argument("--no-ablations", action="store_true")
+    ap.add_argument("--replay-per-task", type=int, default=2, help="--ckpt: replay experts/task")
     ap.add_argument("--name", default=None, help="result file name (default: reward[_one_shot])")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
@@ -89,14 +116,19 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     train_tasks = [t for t in args.train_tasks.split(",") if t]
     unseen = [t for t in args.unseen_tasks.split(",") if t]
-    res: dict = {"train_tasks": train_tasks, "unseen_tasks": unseen}
+    res: dict = {"train_tasks": train_tasks, "unseen_tasks": unseen, "load_start": os.getloadavg()}
     t0 = time.monotonic()
     if args.collect:
         collect_tasks(train_tasks + unseen, args.data_root, args.experts, 2, 2)
     res["collect_s"] = round(time.monotonic() - t0, 1)
 
-    eps = load_episodes(train_tasks, args.data_root)
-    train_eps, val_eps = split_episodes(eps, 0.2, seed=0)
+    held = {tuple(k) for k in read_meta(args.ckpt).get("held_out", [])} if args.ckpt else set()
+    if held:  # the checkpoint's own held-out episodes (robo train-reward records them)
+        val_eps, train_eps = load_selected(train_tasks, args.data_root, held, args.replay_per_task)
+    else:
+        eps = load_episodes(train_tasks, args.data_root)
+        train_eps, val_eps = split_episodes(eps, 0.2, seed=0)
+        del eps
     res["episodes"] = {"train": len(train_eps), "held_out": len(val_eps)}
     print(f"{len(train_eps)} train / {len(val_eps)} held-out episodes", flush=True)
     t1 = time.monotonic()
@@ -142,7 +174,9 @@ def main() -> int:
 
     base_seen = compute_metrics(score_for_metrics(model, val_eps, reverse=False)[0])["voc_s"]
     replay = [e for e in train_eps if e.kind == "expert"][:: max(1, len(train_eps) // 40)]
-    replay += [e for e in train_eps if e.kind != "expert"][:10]
+    others = [e for e in train_eps if e.kind != "expert"]
+    replay += others[:: max(1, len(others) // 10)]
+    del train_eps, others  # only the replay subset is needed from here on
     one_shot = {}
     if unseen:
         unseen_eps = load_episodes(unseen, args.data_root)
@@ -187,6 +221,7 @@ def main() -> int:
         }
         res["one_shot_mean"]["forget"] = round(float(np.mean([v["forget"] or 0 for v in vals])), 4)
     res["total_s"] = round(time.monotonic() - t0, 1)
+    res["load_end"] = os.getloadavg()
     write_result(name, res, cmd)
     return 0
 

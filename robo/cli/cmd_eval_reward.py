@@ -18,7 +18,12 @@ def run(cfg: DictConfig) -> int:
     from robo.reward.checkpoint import load_checkpoint, read_meta
     from robo.reward.data import load_episodes
     from robo.reward.evaluate import score_for_metrics
-    from robo.reward.metrics import metrics_report, reliability
+    from robo.reward.metrics import (
+        COVERAGE_LEVELS,
+        coverage_curve,
+        metrics_report,
+        reliability,
+    )
 
     torch.set_num_threads(int(cfg.threads))
     model = load_checkpoint(cfg.ckpt)
@@ -47,20 +52,24 @@ def run(cfg: DictConfig) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(report, indent=2))
     with_gt = [s for s in scored if s.progress_gt is not None]
-    rel = ece = None
+    rel = ece = cov = None
     if with_gt:
         phi = np.concatenate([s.phi for s in with_gt])
         gt = np.concatenate([s.progress_gt for s in with_gt])
         rel, ece = reliability(phi, gt), report["overall"]["ece"]
+        std = np.concatenate([s.std for s in with_gt])
+        cov = (COVERAGE_LEVELS, coverage_curve(phi - gt, std), report["overall"]["unc_ece"])
     write_reward_report(
-        out / "report", episodes, traces, rel, ece, int(cfg.figures), int(cfg.videos)
-    )
+        out / "report", episodes, traces, rel, ece, int(cfg.figures), int(cfg.videos),
+        coverage=cov,
+    )  # fmt: skip
     o, b = report["overall"], report["baseline_time"]["overall"]
 
     def fmt(v):
         return "n/a" if v is None else f"{v:.3f}"
 
     print(f"eval-reward: {len(episodes)} episodes -> {out / 'metrics.json'}")
-    for k in ("voc_s", "voc_rev", "voc_p", "tau_a", "auroc", "ece", "regress_recall", "voc_fail"):
+    keys = ("voc_s", "voc_rev", "voc_p", "tau_a", "auroc", "ece", "regress_recall", "voc_fail")
+    for k in (*keys, "unc_ece", "ece_label"):
         print(f"  {k:15s} model {fmt(o[k]):>7s}   time-baseline {fmt(b[k]):>7s}")
     return 0

@@ -15,8 +15,22 @@ def episode_key(ep) -> list:
     return [ep.task, ep.kind, int(ep.seed)]
 
 
+def _has_seeds(dataset: Path, seed: int, n: int) -> bool:
+    """Whether ``dataset`` already holds episodes of seeds ``seed .. seed + n - 1``."""
+    if not (dataset / "meta" / "info.json").exists():
+        return False
+    from robo.data import EpisodeReader
+
+    done = {int(e["seed"]) for e in EpisodeReader(dataset).entries if e.get("seed") is not None}
+    return all(s in done for s in range(seed, seed + n))
+
+
 def collect_missing(tasks: list[str], root: str, cfg: DictConfig) -> None:
-    """Record ``collect.<kind>`` episodes of every task that has no dataset of that kind."""
+    """Record the ``collect.<kind>`` episodes of every task that its datasets still lack.
+
+    ``collect`` resumes a dataset (seeds already committed are skipped), so an interrupted run
+    picks up where it stopped; a complete dataset is skipped without building its env.
+    """
     from robo.data.collect import collect
 
     for task in tasks:
@@ -24,9 +38,9 @@ def collect_missing(tasks: list[str], root: str, cfg: DictConfig) -> None:
             continue
         for kind, n in cfg.collect.episodes.items():
             out = Path(root) / f"{task.replace('/', '-')}-{kind}"
-            if int(n) <= 0 or (out / "meta" / "info.json").exists():
-                continue
             seed = {"expert": 0, "failure": 100, "rewind": 200}.get(kind, 300)
+            if int(n) <= 0 or _has_seeds(out, seed, int(n)):
+                continue
             over = (
                 {"max_episode_steps": int(cfg.collect.failure_steps)} if kind == "failure" else {}
             )
@@ -39,9 +53,11 @@ def collect_missing(tasks: list[str], root: str, cfg: DictConfig) -> None:
                 workers=int(cfg.collect.workers),
                 overrides=over,
             )
-            print(
-                f"collect {task} {kind}: {res.recorded} episodes in {res.seconds:.0f}s", flush=True
-            )
+            if res.recorded:
+                print(
+                    f"collect {task} {kind}: {res.recorded} episodes in {res.seconds:.0f}s",
+                    flush=True,
+                )
 
 
 def run(cfg: DictConfig) -> int:

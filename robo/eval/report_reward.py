@@ -1,5 +1,6 @@
 """Pictures of a reward-model evaluation: progress curves under filmstrips, a reliability
-diagram, and an mp4 with the progress trace drawn under the video.
+diagram of Φ, a coverage diagram of its std, and an mp4 with the progress trace drawn under
+the video.
 
 Inputs are episodes (:class:`robo.types.Episode`) with their predicted progress Φ float[T]
 (and its std float[T]); everything written is PNG / mp4 under the given folder.
@@ -96,6 +97,26 @@ def reliability_figure(
     return _fig_to_array(fig)
 
 
+def coverage_figure(levels: np.ndarray, coverage: np.ndarray, unc_ece: float | None) -> np.ndarray:
+    """uint8[H, W, 3]: observed coverage of the ±z_q std intervals against nominal level q."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    ax.plot([0, 1], [0, 1], color="0.6", ls=":")
+    ax.plot(levels, coverage, "o-")
+    ax.set_xlabel("nominal level q (Gaussian interval ±z_q std)")
+    ax.set_ylabel("fraction of steps with |Φ - progress_gt| inside")
+    title = "uncertainty calibration"
+    ax.set_title(f"{title} (err {unc_ece:.3f})" if unc_ece is not None else title)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    fig.tight_layout()
+    return _fig_to_array(fig)
+
+
 def trace_video_frames(
     ep: Episode, phi: np.ndarray, std: np.ndarray | None = None, height: int = 60
 ) -> list[np.ndarray]:
@@ -136,9 +157,11 @@ def write_reward_report(
     max_figures: int = 12,
     videos: int = 2,
     fps: int = 10,
+    coverage: tuple[np.ndarray, np.ndarray, float | None] | None = None,
 ) -> list[Path]:
     """Write ``progress_<i>.png`` (one per episode, up to ``max_figures``, spread over tasks
-    and kinds), ``reliability.png`` and ``trace_<i>.mp4`` (first ``videos`` episodes).
+    and kinds), ``reliability.png``, ``uncertainty.png`` (with ``coverage`` = (levels,
+    observed coverage, unc_ece)) and ``trace_<i>.mp4`` (first ``videos`` episodes).
 
     ``traces`` items need ``phi``, ``std`` and ``perspectives`` (a :class:`ProgressTrace`).
     """
@@ -158,6 +181,8 @@ def write_reward_report(
         written.append(save_png(img, out / f"progress_{n:02d}.png"))
     if reliability is not None:
         written.append(save_png(reliability_figure(*reliability, ece), out / "reliability.png"))
+    if coverage is not None:
+        written.append(save_png(coverage_figure(*coverage), out / "uncertainty.png"))
     for n, i in enumerate(order[:videos]):
         frames = trace_video_frames(episodes[i], traces[i].phi, traces[i].std)
         written.append(write_mp4(frames, out / f"trace_{n:02d}.mp4", fps=fps))

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from robo.reward.labels import first_success, rewind_ranges
+from robo.reward.labels import first_success, progress_labels, rewind_ranges
 from robo.reward.metrics import ScoredEpisode
 from robo.reward.model import ProgressRewardModel
 from robo.reward.scoring import PERSPECTIVES, ProgressTrace, score_episode
@@ -51,6 +51,7 @@ def score_for_metrics(
         (metric inputs, forward traces), aligned with ``episodes``.
     """
     demos = pick_demos(episodes) if demos is None else demos
+    ref_len = {t: float(np.median([first_success(d) for d in ds])) for t, ds in demos.items()}
     scored, traces = [], []
     for ep in episodes:
         goal = None
@@ -72,6 +73,7 @@ def score_for_metrics(
                 progress_gt=gt if np.isfinite(gt).any() else None,
                 rewind_segments=rewind_ranges(ep),
                 std=tr.std,
+                label=progress_labels(ep, reference_length=ref_len.get(ep.task)),
             )
         )
         traces.append(tr)

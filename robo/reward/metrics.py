@@ -15,6 +15,12 @@ Keys (overall and per task), all from per-step progress traces Φ float[T]:
 * ``voc_fail``: Spearman(Φ, t) on failure episodes (low is good).
 * ``std_coverage`` (extra): fraction of steps with |Φ - progress_gt| <= the predicted std
   (0.68 for calibrated Gaussian errors).
+* ``unc_ece`` (extra): calibration error of the predicted std: the mean over nominal levels
+  q in {0.1, ..., 0.9} of |coverage(q) - q|, where coverage(q) is the fraction of steps with
+  |Φ - progress_gt| <= z_q std (z_q the two-sided Gaussian quantile). 0 = calibrated.
+* ``ece_label`` (extra): ``ece`` against the automatic training labels instead of
+  progress_gt: how well Φ matches what the model was taught, apart from how the labels
+  (equal shares per subtask, Φ = 0 for failures) differ from the simulator's own progress.
 
 The time-only baseline predicts Φ_t = t / (T-1) for every episode; it scores voc_s = 1 on any
 successful episode, which is why failure, rewind and unseen-task numbers matter.
@@ -27,6 +33,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
+
+COVERAGE_LEVELS = np.round(np.arange(0.1, 1.0, 0.1), 2)
 
 KIND_RANK = {"failure": 0, "noisy": 1, "expert": 2}
 METRIC_KEYS = ("voc_s", "voc_rev", "voc_p", "tau_a", "auroc", "ece", "regress_recall", "voc_fail")
@@ -45,6 +53,7 @@ class ScoredEpisode:
     progress_gt: np.ndarray | None = None
     rewind_segments: list = field(default_factory=list)
     std: np.ndarray | None = None
+    label: np.ndarray | None = None
 
 
 def spearman_time(phi: np.ndarray) -> float:
@@ -109,6 +118,27 @@ def reliability(phi: np.ndarray, gt: np.ndarray, n_bins: int = 10) -> tuple[np.n
         return (np.arange(n_bins) + 0.5) / n_bins, sums / counts, counts
 
 
+def coverage_curve(
+    err: np.ndarray, std: np.ndarray, levels: np.ndarray = COVERAGE_LEVELS
+) -> np.ndarray:
+    """float[L]: fraction of |err| <= z_q std for each nominal central level q in ``levels``.
+
+    Args:
+        err, std: float[N] errors (Φ - reference) and predicted stds.
+    """
+    z = stats.norm.ppf(0.5 + np.asarray(levels) / 2.0)
+    ratio = np.abs(np.asarray(err, np.float64)) / np.maximum(np.asarray(std, np.float64), 1e-9)
+    return (ratio[None, :] <= z[:, None]).mean(1)
+
+
+def uncertainty_ece(err: np.ndarray, std: np.ndarray) -> float | None:
+    """Mean |coverage(q) - q| over :data:`COVERAGE_LEVELS` (None without data)."""
+    ok = np.isfinite(err) & np.isfinite(std)
+    if not ok.any():
+        return None
+    return float(np.mean(np.abs(coverage_curve(err[ok], std[ok]) - COVERAGE_LEVELS)))
+
+
 def _mean(xs: list[float]) -> float | None:
     xs = [x for x in xs if x is not None and np.isfinite(x)]
     return float(np.mean(xs)) if xs else None
@@ -161,6 +191,24 @@ def compute_metrics(episodes: list[ScoredEpisode]) -> dict[str, float | None]:
         if e.std is not None and e.progress_gt is not None
     ]
     out["std_coverage"] = float(np.mean(np.concatenate(cover))) if cover else None
+    with_std = [e for e in episodes if e.std is not None and e.progress_gt is not None]
+    out["unc_ece"] = (
+        uncertainty_ece(
+            np.concatenate([e.phi - e.progress_gt for e in with_std]),
+            np.concatenate([e.std for e in with_std]),
+        )
+        if with_std
+        else None
+    )
+    with_label = [e for e in episodes if e.label is not None]
+    out["ece_label"] = (
+        ece(
+            np.concatenate([e.phi for e in with_label]),
+            np.concatenate([e.label for e in with_label]),
+        )
+        if with_label
+        else None
+    )
     out["n_episodes"] = float(len(episodes))
     return out
 
@@ -177,6 +225,7 @@ def time_baseline(ep: ScoredEpisode) -> ScoredEpisode:
         None if ep.phi_reversed is None else phi.copy(),
         ep.progress_gt,
         ep.rewind_segments,
+        label=ep.label,
     )
 
 

@@ -9,7 +9,14 @@ frame once, and draws many (before, after) pairs among them:
 * all ordered pairs including zero-gap ones and anchored ones (start -> t, goal -> t), weighted
   by 1 / (count of their hop bin) x 1 / (count of their time-gap bucket) in the batch;
 * negatives: ``failure`` episodes (Φ = 0 throughout, so goal -> t is a hop of -1), rewinds
-  (mirrored labels) and instruction swaps (another task's instruction and goal frame, Φ = 0).
+  (mirrored labels) and instruction swaps (another task's instruction and goal frame, Φ = 0);
+* **hard negatives**: a failed attempt starts like a demo and looks much like one, so with
+  balanced sampling alone its frames are a few percent of the loss and the model scores a
+  failure as steady progress. Each batch therefore pairs up to ``hard_episodes`` of its
+  episodes with a failure episode of the same task and draws ``hard_frac`` of its pairs from
+  pairs whose AFTER frame is a failure frame: start -> t and t -> t' (hop 0), goal -> t and
+  demo frame at Φ > 0 -> t (hop -1), balanced over hop bins among themselves. Only the episode's *kind*
+  (failure, from the recorder) is used, never the privileged ``progress_gt``.
 """
 
 from __future__ import annotations
@@ -91,6 +98,7 @@ class EpisodeStore:
         self.instructions: list[str] = []
         self.kinds: list[str] = []
         self.goals: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self.failures: dict[str, list[int]] = defaultdict(list)
         self.weights: list[float] = []
         self.skipped = 0
         self.image_size = image_size
@@ -135,6 +143,8 @@ class EpisodeStore:
         self.weights.append(float(weight))
         if fs is not None:
             self.goals[ep.task].append((i, int(np.searchsorted(sub, fs))))
+        elif ep.kind == "failure":
+            self.failures[ep.task].append(i)
         if hasattr(self, "text") and ep.instruction not in self.text:
             self._refresh_text()
 
@@ -155,14 +165,24 @@ class EpisodeStore:
         view_dropout: float = 0.25,
         goal_dropout: float = 0.3,
         episode_weights: np.ndarray | None = None,
+        hard_frac: float = 0.0,
+        hard_episodes: int = 2,
     ) -> Batch:
-        """One balanced batch; see the module docstring."""
+        """One balanced batch; see the module docstring.
+
+        Args:
+            hard_frac: share of the ``pairs`` drawn from hard negatives (pairs that end on a
+                failure frame, including demo -> failure cross pairs); 0 = plain sampling.
+            hard_episodes: chosen episodes (at most) that get a same-task failure partner.
+        """
         w_ep = np.asarray(self.weights if episode_weights is None else episode_weights, float)
         p = w_ep / w_ep.sum()
         chosen = rng.choice(len(self), size=min(episodes, len(self)), replace=False, p=p)
         all_frames: list[np.ndarray] = []
         cand: list[tuple[int, int, int, int, float, int, str]] = []  # b, a, s, g, hop, gap, text
+        hard: list[int] = []  # indices into cand of hard-negative pairs
         tasks = sorted(self.goals)
+        partners = hard_episodes if hard_frac > 0 else 0
         for e in chosen:
             e = int(e)
             T = len(self.frames[e])
@@ -183,30 +203,40 @@ class EpisodeStore:
                 ge, gt = self.goals[task][rng.integers(len(self.goals[task]))]
                 g_idx = base + len(idx)
                 all_frames.append(self.frames[ge][gt : gt + 1])
-            for i in range(len(idx)):
-                for j in range(len(idx)):
-                    gap = int(abs(times[j] - times[i]))
-                    cand.append(
-                        (
-                            base + i,
-                            base + j,
-                            base,
-                            g_idx,
-                            float(hop_between(phi[i], phi[j])),
-                            gap,
-                            text,
-                        )
-                    )
-                if g_idx >= 0:
-                    cand.append(
-                        (g_idx, base + i, base, g_idx, float(hop_between(1.0, phi[i])), -1, text)
-                    )
+            is_failure = task == self.tasks[e] and e in self.failures.get(task, ())
+            n0 = len(cand)
+            self._episode_pairs(cand, base, g_idx, phi, times, text)
+            if is_failure:
+                hard.extend(range(n0, len(cand)))
+            elif partners > 0 and task == self.tasks[e] and self.failures.get(task):
+                partners -= 1
+                f = int(rng.choice(self.failures[task]))
+                fidx = np.unique(
+                    np.concatenate([[0], rng.choice(len(self.frames[f]), k - 1, replace=False)])
+                    if len(self.frames[f]) >= k
+                    else np.arange(len(self.frames[f]))
+                )
+                fbase = sum(len(fr) for fr in all_frames)
+                all_frames.append(self.frames[f][fidx])
+                n0 = len(cand)
+                fphi = self.phi[f][fidx].astype(np.float64)
+                self._episode_pairs(cand, fbase, g_idx, fphi, self.times[f][fidx], text)
+                for i in range(len(idx)):  # demo frame -> failure frame of the same task
+                    for j in range(len(fidx)):
+                        hop = float(hop_between(phi[i], fphi[j]))
+                        cand.append((base + i, fbase + j, fbase, g_idx, hop, -1, text))
+                hard.extend(range(n0, len(cand)))
         hops = np.array([c[4] for c in cand])
         gaps = np.array([c[5] for c in cand])
         hb = bins.index(hops)
         gb = np.where(gaps < 0, -1, np.ceil(np.log2(np.maximum(gaps, 0) + 1)).astype(int))
         w = 1.0 / np.bincount(hb)[hb] / np.bincount(gb + 1)[gb + 1]
-        pick = rng.choice(len(cand), size=pairs, replace=True, p=w / w.sum())
+        n_hard = int(round(hard_frac * pairs)) if hard else 0
+        pick = rng.choice(len(cand), size=pairs - n_hard, replace=True, p=w / w.sum())
+        if n_hard:
+            hard_idx = np.asarray(hard)
+            wh = 1.0 / np.bincount(hb[hard_idx])[hb[hard_idx]]
+            pick = np.concatenate([pick, rng.choice(hard_idx, n_hard, p=wh / wh.sum())])
         sel = [cand[i] for i in pick]
         m, v = len(sel), len(self.views)
         view_mask = np.ones((m, v), bool)
@@ -229,6 +259,21 @@ class EpisodeStore:
             text=torch.as_tensor(np.stack([self.text_for(s[6]) for s in sel])),
             hop=torch.as_tensor(np.array([s[4] for s in sel], np.float32)),
         )
+
+    @staticmethod
+    def _episode_pairs(
+        cand: list, base: int, g_idx: int, phi: np.ndarray, times: np.ndarray, text: str
+    ) -> None:
+        """Append every ordered pair of one episode's sampled frames (and goal -> frame)."""
+        for i in range(len(phi)):
+            for j in range(len(phi)):
+                gap = int(abs(times[j] - times[i]))
+                hop = float(hop_between(phi[i], phi[j]))
+                cand.append((base + i, base + j, base, g_idx, hop, gap, text))
+            if g_idx >= 0:
+                cand.append(
+                    (g_idx, base + i, base, g_idx, float(hop_between(1.0, phi[i])), -1, text)
+                )
 
     def text_for(self, instruction: str) -> np.ndarray:
         return self.text[instruction]

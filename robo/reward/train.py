@@ -35,6 +35,9 @@ class TrainConfig:
         episodes_per_batch, frames_per_episode, pairs_per_batch: batch shape (see pairs.py).
         swap_prob: probability an episode's instruction is swapped (negative).
         goal_dropout: probability a pair hides its goal reference.
+        hard_frac: share of each batch's pairs drawn from hard negatives (failure frames and
+            demo -> failure cross pairs, see :mod:`robo.reward.pairs`); 0 = off (the library
+            default; configs/train_reward.yaml turns it on for ``robo train-reward``).
         shift_px: random image shift for augmentation [px].
         eval_every: steps between held-out evaluations (0 = only at the end).
         seed: RNG seed; device: ``"cpu"`` or ``"cuda"``.
@@ -49,6 +52,7 @@ class TrainConfig:
     pairs_per_batch: int = 192
     swap_prob: float = 0.15
     goal_dropout: float = 0.3
+    hard_frac: float = 0.0
     shift_px: int = 4
     eval_every: int = 250
     seed: int = 0
@@ -156,6 +160,7 @@ def train(
             config.swap_prob,
             model.config.view_dropout,
             config.goal_dropout,
+            hard_frac=config.hard_frac,
         )
         loss, mae = batch_loss(model, batch, config.device, gen, config.shift_px)
         opt.zero_grad(set_to_none=True)

@@ -47,3 +47,28 @@ def test_metric_helpers():
     assert tau_a([1, 2, 3], [0, 1, 2]) == 1.0
     assert tau_a([3, 2, 1], [0, 1, 2]) == -1.0
     assert ece(np.array([0.05, 0.95]), np.array([0.05, 0.55])) == pytest.approx(0.2)
+
+
+def test_uncertainty_calibration_error():
+    from robo.reward.metrics import COVERAGE_LEVELS, coverage_curve, uncertainty_ece
+
+    rng = np.random.default_rng(0)
+    std = rng.uniform(0.05, 0.2, 20000)
+    err = rng.normal(0.0, std)
+    cov = coverage_curve(err, std)
+    assert np.allclose(cov, COVERAGE_LEVELS, atol=0.02)
+    assert uncertainty_ece(err, std) < 0.02
+    # over-confident (std 3x too small) and under-confident (3x too large) are both caught
+    assert uncertainty_ece(err, std / 3) > 0.2
+    assert uncertainty_ece(err, std * 3) > 0.2
+
+
+def test_label_ece_and_unc_ece_keys():
+    from robo.reward.metrics import ScoredEpisode
+
+    phi = np.linspace(0, 1, 20)
+    ep = ScoredEpisode("t", "expert", True, phi, phi[::-1].copy(), progress_gt=phi**2,
+                       std=np.full(20, 0.1), label=phi.copy())  # fmt: skip
+    m = compute_metrics([ep])
+    assert m["ece_label"] == pytest.approx(0.0, abs=1e-9)
+    assert m["ece"] > 0.05 and m["unc_ece"] is not None
