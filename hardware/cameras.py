@@ -56,6 +56,8 @@ class CameraStream:
         self.frames = 0
         self.errors = 0
         self.paused = False  # fault injection: stop producing frames (a hung camera)
+        self.setup_error: BaseException | None = None
+        self.last_error: BaseException | None = None
 
     def start(self) -> None:
         if self._thread is not None:
@@ -85,16 +87,27 @@ class CameraStream:
         """Block until the first frame arrives (used at connect, not in the loop)."""
         deadline = time.monotonic() + timeout_s
         while self._frame is None:
-            if time.monotonic() > deadline:
+            if self.setup_error is not None:
                 raise HardwareError(
-                    f"camera {self.name!r} produced no frame in {timeout_s:.0f} s "
+                    f"camera {self.name!r} failed to open: {_first_line(self.setup_error)} "
+                    "(hint: check the index/path, resolution and fps it supports)"
+                )
+            if time.monotonic() > deadline:
+                last = f" (last error: {_first_line(self.last_error)})" if self.last_error else ""
+                raise HardwareError(
+                    f"camera {self.name!r} produced no frame in {timeout_s:.0f} s{last} "
                     "(hint: check the index/path and that no other process holds it)"
                 )
             time.sleep(0.005)
 
     def _run(self) -> None:
         if self._setup is not None:
-            self._setup()
+            try:
+                self._setup()
+            except Exception as err:  # reported by wait_first (connect), not lost in a thread
+                self.setup_error = err
+                logger.error("camera %s failed to open: %s", self.name, err)
+                return
         try:
             next_t = time.monotonic()
             while not self._stop.is_set():
@@ -103,6 +116,7 @@ class CameraStream:
                         frame = self._grab()
                     except Exception as err:  # device faults surface as staleness
                         self.errors += 1
+                        self.last_error = err
                         logger.debug("camera %s grab failed: %s", self.name, err)
                     else:
                         with self._lock:
@@ -114,6 +128,11 @@ class CameraStream:
         finally:
             if self._teardown is not None:
                 self._teardown()
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 class CameraView:
