@@ -49,12 +49,25 @@ def test_same_policy_drives_twin_and_mock():
     assert moved[0] > 0.05
 
 
-def test_serial_disconnect_mid_episode_is_a_clear_fault():
-    result = run_policy("mock", 5.0, fault=(1.0, lambda robot: robot.fake_bus.disconnect()))
+def test_serial_disconnect_mid_episode_is_a_clear_fault_and_the_arm_holds():
+    seen = {}
+
+    def unplug(robot):
+        seen["robot"] = robot
+        robot.fake_bus.disconnect()
+
+    result = run_policy("mock", 5.0, fault=(1.0, unplug))
     assert result.stop_reason == "fault:ConnectionLostError"
     assert "lost the bus" in result.error and "hint" in result.error
     assert 0 < len(result.frames) < 5.0 * RATE  # stopped mid-episode (few frames on a busy CPU)
     assert all(np.all(np.isfinite(f.action)) for f in result.frames)
+    # Safe state after the link died: the servos keep the last shield-checked goal they got
+    # (body joints: calibration centred on tick 2048, 4096 ticks per turn).
+    robot = seen["robot"]
+    last = robot.last_sent.target
+    goals = [robot.fake_bus.motor(i + 1).get("Goal_Position") for i in range(5)]
+    np.testing.assert_allclose(goals, 2048 + last[:5] * 4096 / (2 * np.pi), atol=1.0)
+    assert robot.lerobot_robot is None  # disconnect ran
 
 
 def test_serial_disconnect_recording_on_disk_through_deploy(tmp_path):
