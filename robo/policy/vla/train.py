@@ -202,4 +202,6 @@ def train_vla(
         "instructions": len(data.instructions),
     }
     ema.meta = {"tasks": data.tasks}
+    for p in ema.parameters():  # the returned policy is fine-tunable (RFT/TPO), like a loaded one
+        p.requires_grad_(True)
     return ema.eval(), stats

@@ -39,6 +39,7 @@ def test_same_scene_different_instruction_different_behaviour():
     )  # fmt: skip
     assert stats["loss_last"] < 0.5 * stats["loss_first"]
     assert stats["tasks"] == ["toy/left", "toy/right"]
+    assert all(p.requires_grad for p in policy.parameters())  # fine-tunable as returned
     state = np.array([0.3, -0.1, 0.2], np.float32)  # one scene, two instructions
     gen = torch.Generator().manual_seed(0)
     means = {}
