@@ -26,8 +26,9 @@ class CheckpointError(ValueError):
 
 def _families() -> dict[str, tuple[type, type]]:
     from robo.policy.diffusion import DiffusionConfig, DiffusionPolicy
+    from robo.policy.vla import VLAConfig, VLAPolicy
 
-    return {"diffusion": (DiffusionConfig, DiffusionPolicy)}
+    return {"diffusion": (DiffusionConfig, DiffusionPolicy), "vla": (VLAConfig, VLAPolicy)}
 
 
 def save_policy(policy: nn.Module, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
