@@ -100,27 +100,30 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
         print(f"[seed {seed}] {msg}", flush=True)
 
     t2, c2 = time.time(), time.process_time()
-    main = run_rft(
-        GRPOTrainer(policy, rft_cfg, weights), tasks, hooks,
-        RunConfig(steps=args["rft_steps"], eval_seeds=eval_seeds, seed=seed), log=log,
-    )  # fmt: skip
-    t_rft, c_rft = time.time() - t2, time.process_time() - c2
-    policy.save(work / "rft")
     out: dict[str, Any] = {
         "seed": seed,
         "demos": len(ok),
         "bc": {k: v for k, v in bc_stats.items() if isinstance(v, (int, float, str))},
-        "success_imitation": main["success"]["before"],
-        "success_rft": main["success"]["after_0"],
-        "curves": [
-            {k: c[k] for k in ("reward", "kl", "entropy", "clip_frac") if k in c}
-            for c in main["curves"]
-        ],
-        "seconds": {"demos": t_demos, "bc": t_bc, "rft_run": t_rft},
-        # CPU seconds of this 1-thread process: what the wall time would be with a core to itself
-        "cpu_seconds": {"until_rft": c2 - c0, "rft_run": c_rft},
-        "load_average_after_rft": os.getloadavg(),
     }
+    if not args["continual_only"]:
+        main = run_rft(
+            GRPOTrainer(policy, rft_cfg, weights), tasks, hooks,
+            RunConfig(steps=args["rft_steps"], eval_seeds=eval_seeds, seed=seed), log=log,
+        )  # fmt: skip
+        t_rft, c_rft = time.time() - t2, time.process_time() - c2
+        policy.save(work / "rft")
+        out |= {
+            "success_imitation": main["success"]["before"],
+            "success_rft": main["success"]["after_0"],
+            "curves": [
+                {k: c[k] for k in ("reward", "kl", "entropy", "clip_frac") if k in c}
+                for c in main["curves"]
+            ],
+            "seconds": {"demos": t_demos, "bc": t_bc, "rft_run": t_rft},
+            # CPU seconds of this 1-thread process: the wall time with a core to itself
+            "cpu_seconds": {"until_rft": c2 - c0, "rft_run": c_rft},
+            "load_average_after_rft": os.getloadavg(),
+        }
     if args["continual"]:
         cont_policy = load_policy(policy_path or work / "imitation")
         stages = [tasks[:2], [tasks[2]], [tasks[3]]]
@@ -128,8 +131,8 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
         cont = run_rft(
             GRPOTrainer(cont_policy, rft_cfg, weights), tasks, hooks,
             RunConfig(steps=args["rft_steps"], eval_seeds=eval_seeds, seed=seed, stages=stages,
-                      replay=args["replay"]),
-            log=log, before=main["success"]["before"],
+                      replay=args["replay"], eval_stages=[0]),
+            log=log, before=main["success"]["before"] if "success_imitation" in out else {},
         )  # fmt: skip
         out["continual"] = {
             "stages": stages,
@@ -144,6 +147,22 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
 
 
 def summarise(per_seed: list[dict[str, Any]], tasks: list[str]) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    if all("success_rft" in r for r in per_seed):
+        summary |= summarise_lift(per_seed, tasks)
+    drops = [r["continual"]["transfer"]["old_drop_points"] for r in per_seed if "continual" in r]
+    if drops:
+        summary["continual_old_drop_points_per_seed"] = drops
+        summary["continual_old_drop_points"] = float(np.mean(drops))
+        summary["continual_success"] = [r["continual"]["success"] for r in per_seed]
+        summary["continual_cpu_minutes_per_seed"] = [
+            r["continual"]["cpu_seconds"] / 60 for r in per_seed
+        ]
+        summary["target_old_drop_points"] = 5.0
+    return summary
+
+
+def summarise_lift(per_seed: list[dict[str, Any]], tasks: list[str]) -> dict[str, Any]:
     imit = np.array([[r["success_imitation"][t] for t in tasks] for r in per_seed])
     rft = np.array([[r["success_rft"][t] for t in tasks] for r in per_seed])
     summary: dict[str, Any] = {
@@ -157,14 +176,6 @@ def summarise(per_seed: list[dict[str, Any]], tasks: list[str]) -> dict[str, Any
         "rft_run_cpu_minutes_per_seed": [r["cpu_seconds"]["rft_run"] / 60 for r in per_seed],
         "target_lift_points": 15.0,
     }
-    drops = [r["continual"]["transfer"]["old_drop_points"] for r in per_seed if "continual" in r]
-    if drops:
-        summary["continual_old_drop_points_per_seed"] = drops
-        summary["continual_old_drop_points"] = float(np.mean(drops))
-        summary["continual_fwt_per_seed"] = [
-            r["continual"]["transfer"]["fwt"] for r in per_seed if "continual" in r
-        ]
-        summary["target_old_drop_points"] = 5.0
     return summary
 
 
@@ -207,6 +218,7 @@ def main() -> None:
     p.add_argument("--max-steps", type=int, default=150, help="episode cap during evaluation")
     p.add_argument("--replay", type=float, default=0.25)
     p.add_argument("--no-continual", action="store_true")
+    p.add_argument("--continual-only", action="store_true", help="skip the main RFT run")
     p.add_argument(
         "--policy", default=None,
         help="existing VLA checkpoint instead of training ({seed} is replaced by the seed)",
@@ -226,7 +238,8 @@ def main() -> None:
         "tasks": a.tasks.split(","), "demos": a.demos, "bc_steps": a.bc_steps,
         "horizon": a.horizon, "executed": a.executed, "bins": a.bins, "d_model": a.d_model,
         "rft_steps": a.rft_steps, "eval_episodes": a.eval_episodes, "max_steps": a.max_steps,
-        "replay": a.replay, "continual": not a.no_continual, "policy": a.policy, "rft": rft,
+        "replay": a.replay, "continual": not a.no_continual,
+        "continual_only": a.continual_only, "policy": a.policy, "rft": rft,
         "rewards": rewards, "work": a.work,
     }  # fmt: skip
     if a.quick:
@@ -244,7 +257,8 @@ def main() -> None:
         per_seed = [run_seed(args, s) for s in seeds]
     summary = summarise(per_seed, args["tasks"])
     name = a.name + ("_quick" if a.quick else "")
-    plot(summary, args["tasks"], RESULTS / f"{name}.png")
+    if "per_task_rft" in summary:
+        plot(summary, args["tasks"], RESULTS / f"{name}.png")
     write_result(
         name,
         {

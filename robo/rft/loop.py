@@ -44,7 +44,8 @@ class RunConfig:
     demo seeds). online_seeds_per_step, online_group: initial states and rollouts per state
     per online update. max_chunks: cap on chunks per online rollout (None = episode length).
     stages: explicit task groups per stage (overrides ``continual``), e.g. ``[[a, b], [c], [d]]``
-    fine-tunes a and b, then c, then d."""
+    fine-tunes a and b, then c, then d. eval_stages: stages after which success is measured
+    (None = all; the last stage is always measured)."""
 
     mode: str = "offline"
     steps: int = 40
@@ -55,6 +56,7 @@ class RunConfig:
     online_group: int = 4
     max_chunks: int | None = None
     stages: list[list[str]] | None = None
+    eval_stages: Sequence[int] | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -86,6 +88,8 @@ def transfer_metrics(
       (negative = forgetting); ``old_drop`` = mean R[own stage, i] − R[last, i] in points;
     * forward transfer FWT = mean over tasks of stages > 0 of R[previous stage, i] − R[before, i]
       (what earlier stages did for a task not yet trained on).
+
+    Stages that were not evaluated (missing labels) are left out of the means.
     """
     labels = ["before"] + [f"after_{k}" for k in range(len(stages))]
     last = labels[-1]
@@ -93,8 +97,12 @@ def transfer_metrics(
     prev = {t: labels[k] for k, ts in enumerate(stages) for t in ts}
     old = [t for ts in stages[:-1] for t in ts]
     new = [t for ts in stages[1:] for t in ts]
-    bwt = [success[last][t] - success[own[t]][t] for t in old]
-    fwt = [success[prev[t]][t] - success["before"][t] for t in new]
+    bwt = [success[last][t] - success[own[t]][t] for t in old if own[t] in success]
+    fwt = [
+        success[prev[t]][t] - success["before"][t]
+        for t in new
+        if prev[t] in success and t in success.get("before", {})
+    ]
     return {
         "bwt": float(np.mean(bwt)) if bwt else None,
         "old_drop_points": float(-100 * np.mean(bwt)) if bwt else None,
@@ -168,8 +176,11 @@ def run_rft(
             bar.set_postfix(
                 reward=f"{means.get('reward', float('nan')):.3f}", kl=f"{stats.get('kl', 0):.4f}"
             )
-        success[f"after_{k}"] = evaluate_all(trainer.policy, tasks, hooks, config.eval_seeds, envs)
-        log(f"success after stage {k} ({','.join(stage)}): {success[f'after_{k}']}")
+        last_stage = k == len(stages) - 1
+        if config.eval_stages is None or k in config.eval_stages or last_stage:
+            res = evaluate_all(trainer.policy, tasks, hooks, config.eval_seeds, envs)
+            success[f"after_{k}"] = res
+            log(f"success after stage {k} ({','.join(stage)}): {res}")
     for env in envs.values():
         env.close()
     last = f"after_{len(stages) - 1}"
@@ -178,7 +189,9 @@ def run_rft(
         "stages": stages,
         "mode": config.mode,
         "success": success,
-        "success_before_mean": float(np.mean(list(success["before"].values()))),
+        "success_before_mean": float(np.mean(list(success["before"].values())))
+        if success["before"]
+        else None,
         "success_after_mean": float(np.mean(list(success[last].values()))),
         "transfer": transfer_metrics(success, stages) if len(stages) > 1 else None,
         "curves": curves,
