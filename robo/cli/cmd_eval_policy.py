@@ -22,8 +22,10 @@ AVOID = "100 * avoid_box(obstacle, obstacle_half, margin={margin}, on=body)"
 DEFAULT_COSTS: dict[str, str] = {
     # whole-arm obstacle clearance (link centre lines by FK) + no link below the table top
     "so101": AVOID.format(margin=0.02) + " + 100 * above(table, margin=0.01, on=body)",
-    # the Sawyer hand sits above its fingertips: the tip path plus points 4 and 8 cm above it
-    "metaworld": AVOID.format(margin=0.03),
+    # the Sawyer hand sits above its fingertips: the tip path plus points 4 and 8 cm above it;
+    # pass_over lifts the path over the box rather than parking the hand in front of it
+    "metaworld": AVOID.format(margin=0.03)
+    + " + 100 * pass_over(obstacle, obstacle_half, clearance=0.04, margin=0.04)",
 }
 """Steering cost per task family when ``steer.cost`` is null; reach tasks add ``reach(goal)``."""
 

@@ -23,6 +23,12 @@ Terms (p_t = end-effector path from the program's path map, float[B, H, 3]):
 ``on="body"`` applies a term to every point along the arm (the path map's ``body``: link centre
 lines by forward kinematics, float[B, H, P, 3]) instead of the tip alone, so an obstacle that
 blocks the arm's links, not the gripper, is seen too; the sum then runs over steps and points.
+* ``pass_over(center, half, clearance=0.04, margin=0.03, on="tip")``: ``sum_t w_t
+  relu(top + clearance - z_t)^2`` with ``top`` the box's top [m] and ``w_t`` a smooth indicator
+  (product of sigmoids, 5 mm soft edge) of ``p_t`` being over the box's footprint grown by
+  ``margin``: lifts a path over an obstacle instead of stopping it in front (``avoid_box``
+  alone pushes points out through the nearest face, which for a path running into the front
+  face means backwards).
 * ``gripper_closed(closed=1.0, direction=1.0, when=None)``: ``mean_t relu(direction
   (closed - g_t))^2`` on the gripper action, multiplied by keypoint ``when`` (e.g. carrying).
 * ``smooth()``: mean squared change between consecutive actions.
@@ -121,6 +127,27 @@ class AvoidBox(Term):
         return torch.relu(self.args["margin"] - sd).pow(2).sum(1)
 
 
+class PassOver(Term):
+    name = "pass_over"
+
+    def __init__(
+        self, center: Any, half: Any, clearance: float = 0.04, margin: float = 0.03,
+        on: str = "tip",
+    ):  # fmt: skip
+        super().__init__(
+            center=center, half=half, clearance=float(clearance), margin=float(margin), on=_on(on)
+        )
+        self.on = on
+
+    def value(self, path, actions, kp):
+        c = kp(self.args["center"], path).reshape(-1, 3)
+        half = kp(self.args["half"], path).reshape(-1, 3)
+        d = (path[:, :, None, :2] - c[:, :2]).abs()  # [B, N, K, 2]
+        inside = torch.sigmoid((half[:, :2] + self.args["margin"] - d) / 0.005).prod(-1)
+        top = c[:, 2] + half[:, 2] + self.args["clearance"]  # [K]
+        return (inside * torch.relu(top - path[..., 2:3]).pow(2)).sum((1, 2))
+
+
 class Above(Term):
     name = "above"
 
@@ -160,7 +187,7 @@ class Smooth(Term):
 
 
 TERMS: dict[str, type[Term]] = {
-    t.name: t for t in (Reach, AvoidSphere, AvoidBox, Above, GripperClosed, Smooth)
+    t.name: t for t in (Reach, AvoidSphere, AvoidBox, PassOver, Above, GripperClosed, Smooth)
 }
 
 

@@ -30,6 +30,7 @@ EXPRESSIONS = [
     "avoid_sphere(obstacle, radius=0.03, margin=0.03)",
     "avoid_box(box, half, margin=0.02)",
     "above(table, margin=0.02)",
+    "pass_over(box, half, clearance=0.03, margin=0.02)",
     "gripper_closed(closed=0.5, when=carrying)",
     "smooth()",
     "2 * reach([0.1, 0.0, 0.3]) + 10 * avoid_sphere(obstacle, 0.03) + 0.1 * smooth()",
@@ -143,3 +144,25 @@ def test_body_terms_need_a_path_map_with_body():
         program(torch.zeros(1, 4, 4), _ctx(box=[0, 0, 0], half=[0.1, 0.1, 0.1]))
     with pytest.raises(CostError, match="must be 'tip' or 'body'"):
         parse_terms("avoid_box(box, half, on=arm)")
+
+
+def test_pass_over_lifts_a_path_through_the_box_footprint():
+    """A straight path into the box: pass_over's descent direction is up (+z) for the deltas,
+    while a path already above top + clearance, or outside the footprint, costs nothing."""
+    path_map = DeltaPathMap(scale=0.05)
+    ctx = _ctx(box=[0.15, 0.0, 0.2], half=[0.03, 0.03, 0.03])
+    program = compile_cost("pass_over(box, half, clearance=0.04, margin=0.02)", path_map)
+    actions = torch.zeros(1, 6, 4)
+    actions[..., 0] = 1.0  # +5 cm in x per step, through the box at z = 0.2
+    actions.requires_grad_(True)
+    cost = program(actions, ctx)
+    (g,) = torch.autograd.grad(cost.sum(), actions)
+    assert float(cost.detach()) > 0 and (g[0, :, 2] <= 0).all() and g[0, :, 2].sum() < 0
+    high = torch.zeros(1, 6, 4)
+    high[..., 0], high[0, 0, 2] = 1.0, 2.0  # 10 cm up at once (clip 1: 5 cm): z = 0.25 < 0.27
+    above = torch.zeros(1, 6, 4)
+    above[..., 0], above[0, 0, 2], above[0, 1, 2] = 1.0, 1.0, 1.0  # z = 0.3 >= top + clearance
+    assert float(program(above, ctx)) < 1e-6 < float(program(high, ctx))
+    beside = torch.zeros(1, 6, 4)
+    beside[..., 1] = 1.0  # along +y: never over the footprint
+    assert float(program(beside, ctx)) < 1e-6
