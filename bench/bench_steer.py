@@ -57,10 +57,33 @@ FAMILY_STEER = {
 """Per-family overrides of :data:`STEER` (the success part only; speed uses :data:`STEER`)."""
 
 
+OVERRIDES: dict[str, dict] = {}
+"""``--set method.key=value`` overrides, applied after :data:`FAMILY_STEER`."""
+
+
 def steer_config(task: str, method: str) -> dict:
     """:data:`STEER` ``[method]`` with the task family's :data:`FAMILY_STEER` overrides."""
     family = task.split("/", 1)[0]
-    return {**STEER[method], **FAMILY_STEER.get(family, {}).get(method, {})}
+    family_cfg = FAMILY_STEER.get(family, {}).get(method, {})
+    return {**STEER[method], **family_cfg, **OVERRIDES.get(method, {})}
+
+
+def parse_set(items: list[str]) -> dict[str, dict]:
+    """``["smc.beta=10", ...]`` -> ``{"smc": {"beta": 10.0}}`` (numbers parsed as float/int)."""
+    out: dict[str, dict] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        method, _, name = key.partition(".")
+        if method not in STEER or not name or not value:
+            raise SystemExit(
+                f"--set {item!r}: expected method.key=value with method in {list(STEER)}"
+            )
+        try:
+            parsed: object = int(value) if value.lstrip("-").isdigit() else float(value)
+        except ValueError:
+            parsed = value
+        out.setdefault(method, {})[name] = parsed
+    return out
 
 
 TRAIN = [
@@ -232,10 +255,12 @@ def main() -> int:
     parser.add_argument("--train", action="store_true", help="train missing checkpoints")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed part")
     parser.add_argument("--name", default=None, help="result name (default steer/steer_speed)")
+    parser.add_argument("--set", nargs="*", default=[], help="method.key=value overrides")
     args = parser.parse_args()
+    OVERRIDES.update(parse_set(args.set))
     os.environ.setdefault("MUJOCO_GL", "egl")
     command = "python -m bench.bench_steer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    payload: dict = {"steer": STEER, "family_steer": FAMILY_STEER}
+    payload: dict = {"steer": STEER, "family_steer": FAMILY_STEER, "overrides": OVERRIDES}
     if not args.no_speed:
         payload["speed"] = speed(args.threads, args.repeats)
     name = args.name or ("steer_speed" if args.speed_only else "steer")
