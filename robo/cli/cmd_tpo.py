@@ -102,21 +102,19 @@ def load_token_policy(path: str, device: str) -> Any:
 
 
 def env_factory(policy: Any, shift: str | None, views: tuple[str, ...], max_steps: int) -> Any:
-    """``make_env(task)``: the env the policy was trained on (+ the GRM's ``views`` rendered)."""
-    import sims
-    from robo.cli.cmd_eval_policy import goal_in_state
+    """``make_env(task)``: the env the policy was trained on (its ``meta["state"]`` mode and
+    cameras, + the GRM's ``views`` rendered)."""
+    from robo.cli.vla_envs import vla_env
 
     cams = tuple(getattr(policy.config, "cameras", ()) or ())
     cams = tuple(dict.fromkeys(cams + tuple(views)))
     overrides: dict[str, Any] = {"max_episode_steps": max_steps} if max_steps else {}
+    meta = getattr(policy, "meta", {}) or {}
+    # what obs["state"] holds for this checkpoint: proprio | goal | privileged (robo.cli.vla_envs)
+    state = meta.get("state") or ("goal" if meta.get("goal_in_state") else "proprio")
 
     def make_env(task: str) -> Any:
-        env = sims.make(
-            task, shift=shift, render=bool(cams), cameras=cams or ("front",), **overrides
-        )
-        if (getattr(policy, "meta", {}) or {}).get("goal_in_state"):
-            env = goal_in_state(env)
-        return env
+        return vla_env(task, state, cams, shift=shift, **overrides)
 
     return make_env
 
