@@ -14,7 +14,8 @@ compared with the BC policy on success and collision steps per episode.
 Usage::
 
     python -m bench.bench_tpo [--tasks metaworld/reach,...] [--seeds 3] [--rounds 3]
-        [--demos 10] [--bc-steps 400] [--train-seeds 6] [--eval-seeds 10] [--quick]
+        [--demos 10] [--bc-steps 300] [--train-seeds 4] [--eval-seeds 5]
+        [--ckpt-prefix outputs/policies/vla-metaworld4-d20-s]  # trained VLA per seed instead of BC
 """
 
 from __future__ import annotations
@@ -123,12 +124,21 @@ def run_part(tasks, shift, objective_name, args, seed, avoid_mix) -> dict:
     from robo.tpo import TPOConfig, make_objective, run_tpo
 
     t0 = time.perf_counter()
-    eps = []
-    for k, task in enumerate(tasks):
-        eps += demos(task, args.demos, 100 * seed + k, shift, args.max_steps, avoid_mix)
-    policy = train_bc(
-        eps, args.horizon, args.executed, args.bc_steps, seed, args.d_model, args.layers
-    )
+    eps: list = []
+    make_env = lambda t: priv_env(t, shift, args.max_steps)  # noqa: E731
+    if args.ckpt_prefix:  # a trained VLA checkpoint per seed instead of the small BC one
+        from robo.cli.cmd_tpo import env_factory
+        from robo.policy import load_policy
+
+        policy = load_policy(f"{args.ckpt_prefix}{seed}")
+        policy.meta = {**policy.meta, "bc_final_nll": None}
+        make_env = env_factory(policy, shift, (), args.max_steps)
+    else:
+        for k, task in enumerate(tasks):
+            eps += demos(task, args.demos, 100 * seed + k, shift, args.max_steps, avoid_mix)
+        policy = train_bc(
+            eps, args.horizon, args.executed, args.bc_steps, seed, args.d_model, args.layers
+        )
     bc_s = time.perf_counter() - t0
     probes = {t: make_probe(t) for t in tasks}
     cfg = TPOConfig(
@@ -141,7 +151,7 @@ def run_part(tasks, shift, objective_name, args, seed, avoid_mix) -> dict:
     )  # fmt: skip
     torch.manual_seed(seed)
     _, hist = run_tpo(
-        policy, lambda t: priv_env(t, shift, args.max_steps), tasks,
+        policy, make_env, tasks,
         make_objective(objective_name), cfg,
         probe=lambda env: probes[env.unwrapped.task_name](env), scene=scene_or_empty,
         gripper_dim=3, progress=False,
@@ -186,6 +196,10 @@ def main() -> int:
     p.add_argument("--bc-steps", type=int, default=300)
     p.add_argument("--horizon", type=int, default=4)
     p.add_argument("--executed", type=int, default=4)
+    p.add_argument(
+        "--ckpt-prefix", default="",
+        help="use checkpoints <prefix><seed> (e.g. outputs/policies/vla-metaworld4-d20-s) instead of BC",
+    )  # fmt: skip
     p.add_argument("--d-model", type=int, default=32, help="VLA trunk width")
     p.add_argument("--layers", type=int, default=1, help="VLA transformer layers")
     p.add_argument("--max-steps", type=int, default=100)
