@@ -54,6 +54,11 @@ def main() -> int:
     p.add_argument("--extra", default="", help="extra `robo rl` overrides, space-separated")
     p.add_argument("--reuse", action="store_true", help="keep runs whose metrics.json exists")
     p.add_argument(
+        "--extra-runs",
+        default="",
+        help="comma-separated run dirs to add to the comparison (e.g. more seeds of a method)",
+    )
+    p.add_argument(
         "--note", default="", help="how reused runs were produced (stored in the JSON as is)"
     )
     args = p.parse_args()
@@ -85,6 +90,7 @@ def main() -> int:
             timings[f"{task}:{reward}"] = round(time.time() - t0, 1)
             if rc == 0:
                 runs.append(str(out))
+    runs += [r for r in args.extra_runs.split(",") if r]
     if not runs:
         print("no run finished", file=sys.stderr)
         return 1
