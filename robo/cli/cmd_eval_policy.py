@@ -103,7 +103,12 @@ def make_eval_env(task: str, shift: str | None, policy: Any, render: bool, **ove
     env = sims.make(
         task, shift=shift, render=bool(cams) or render, cameras=cams or ("front",), **overrides
     )
-    if (getattr(policy, "meta", {}) or {}).get("goal_in_state"):
+    meta = getattr(policy, "meta", {}) or {}
+    if meta.get("state") in ("goal", "privileged"):  # VLA checkpoints record their state mode
+        from robo.cli.vla_envs import with_state_mode
+
+        return with_state_mode(env, meta["state"])
+    if meta.get("goal_in_state"):
         env = goal_in_state(env)
     return env
 

@@ -18,9 +18,8 @@ def vla_env(
 ):
     """The env a VLA of ``state`` mode acts in: ``proprio`` (the robo observation as is),
     ``goal`` (+ the privileged goal [m], :func:`goal_in_state`) or ``privileged``
-    (``obs["state"]`` = :func:`robo.rl.envs.policy_state`: hand/joints, objects and goal)."""
-    import gymnasium as gym
-
+    (``obs["state"]`` = :func:`robo.rl.envs.policy_state`: hand/joints, objects and goal).
+    ``overrides`` go to :func:`sims.make` (e.g. ``shift=``)."""
     import sims
 
     if state not in STATE_MODES:
@@ -28,6 +27,15 @@ def vla_env(
     env = sims.make(
         task, render=bool(cameras) or render, cameras=cameras or ("front",), **overrides
     )
+    return with_state_mode(env, state)
+
+
+def with_state_mode(env: Any, state: str) -> Any:
+    """Wrap ``env`` so ``obs["state"]`` holds what a policy of ``state`` mode was trained on."""
+    import gymnasium as gym
+
+    if state not in STATE_MODES:
+        raise ValueError(f"policy.state={state!r}; use one of {', '.join(STATE_MODES)}")
     if state == "goal":
         from robo.cli.cmd_eval_policy import goal_in_state
 

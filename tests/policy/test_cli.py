@@ -43,4 +43,5 @@ def test_eval_writes_metrics_and_video(ckpt, tmp_path, steer):
 def test_bad_inputs_exit_2(tmp_path, capsys):
     assert main(["eval-policy", f"ckpt={tmp_path / 'missing'}", "task=so101/reach"]) == 2
     assert "no checkpoint" in capsys.readouterr().err
-    assert main(["train-policy", "task=so101/reach", "policy.name=vla"]) == 2
+    assert main(["train-policy", "task=so101/reach", "policy=bogus"]) == 2
+    assert "policy/bogus" in capsys.readouterr().err

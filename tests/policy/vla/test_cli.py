@@ -46,3 +46,24 @@ def test_bad_vla_inputs_exit_2(capsys):
     assert main(["train-policy", "policy=vla"]) == 2
     assert "tasks=" in capsys.readouterr().err
     assert main(["train-policy", "policy=vla", "task=metaworld/reach", "policy.state=x"]) == 2
+
+
+def test_eval_policy_gives_a_privileged_vla_its_state(tmp_path):
+    """A `policy.state=privileged` VLA is evaluated on the privileged state it was trained on
+    (Meta-World's 39-d observation), also under a shift."""
+    ckpt = tmp_path / "ckpt"
+    assert main([
+        "train-policy", "policy=vla", "task=metaworld/reach", "episodes=1",
+        "policy.state=privileged", "policy.model.text_backend=hash", "policy.model.d_model=32",
+        "policy.model.heads=2", "policy.model.layers=1", "policy.model.horizon=4",
+        "policy.model.executed=2", "policy.model.bins=32", "policy.train.steps=2",
+        "policy.train.batch_size=8", f"out={ckpt}",
+    ]) == 0  # fmt: skip
+    assert load_policy(ckpt).config.state_dim == 39
+    out = tmp_path / "eval"
+    rc = main([
+        "eval-policy", f"ckpt={ckpt}", "task=metaworld/reach", "shift=obstacle", "episodes=1",
+        "videos=0", "max_episode_steps=4", f"out={out}",
+    ])  # fmt: skip
+    assert rc == 0
+    assert json.loads((out / "metrics.json").read_text())["chunks"] == 2
