@@ -9,7 +9,10 @@ stage can be re-run alone (``robo demo stages=[report]``). Stages:
   episode (progress curve under a filmstrip, mp4 with the trace).
 * ``rl``: a short sparse-vs-PBRS SAC run (privileged progress potential) and its comparison plot.
 * ``steer``: a small state-only diffusion policy, unsteered vs SMC-steered under an obstacle.
-* ``deploy``: a dry run of that policy on the SO-101 sim twin through the safety shield.
+* ``rft``: a tiny state-only VLA on metaworld/reach, then ``robo rft`` (offline chunk-level
+  GRPO with CTAR/FCR on its demos); prints success before/after.
+* ``deploy``: that policy through ``robo deploy --dry-run``: on the SO-101 sim twin, then on
+  the real SO-101 driver over the wire-level mock bus (safety shield on, loop stats, recording).
 
 The learning stages call the ``robo`` commands themselves, so they exercise the same code path
 a user runs; each stage's budget is tiny (minutes on 2 CPU cores), so the numbers it prints
@@ -194,20 +197,71 @@ def stage_steer(cfg: DemoConfig) -> dict:
 
 
 def stage_deploy(cfg: DemoConfig) -> dict:
-    """Dry run of the demo policy on the SO-101 sim twin (safety shield on, loop stats)."""
+    """`robo deploy --dry-run` of the steer stage's diffusion policy: first on the SO-101 sim
+    twin, then through the real SO-101 driver (lerobot's Feetech bus) on the wire-level mock
+    arm, recorded as a LeRobotDataset; the goal is a held-out so101/reach target."""
+    import shutil
+
+    from sims.so101.kinematics import HOME_Q
+    from sims.so101.layout import sample_layout
+
+    ckpt = cfg.out / "policy"
+    if not (ckpt / "config.json").exists():
+        raise RuntimeError(f"no policy at {ckpt} (hint: run the steer stage first)")
+    goal = [round(float(v), 3) for v in sample_layout("reach", cfg.seed + 900).target]
+    home = [round(float(v), 3) for v in HOME_Q]
     dest = cfg.out / "deploy"
+    shutil.rmtree(dest, ignore_errors=True)
     _robo(
         "deploy",
-        "robot=so101_sim",
-        "policy=scripted",
-        "duration=5",
-        "robot.cameras=[]",
+        "robot=mock",
+        f"policy={ckpt}",
+        f"goal=[{','.join(map(str, goal))}]",
+        f"robot.home=[{','.join(map(str, home))}]",
+        "--dry-run",
+        "duration=8",
+        "dry_run_duration=8",
+        f"record={dest / 'recording'}",
         "keyboard=false",
         f"out={dest}",
     )
-    stats = _json(dest / "loop_stats.json")
-    keys = ("achieved_hz", "period_error_ms", "safety_interventions", "watchdog_trips")
-    return {k: stats.get(k) for k in keys} | {"loop_stats": str(dest / "loop_stats.json")}
+    keys = (
+        "achieved_hz",
+        "period_error_ms",
+        "inference_ms",
+        "safety_interventions",
+        "watchdog_trips",
+        "commands_outside_limits",
+        "final_tip_to_goal_m",
+    )
+    out: dict = {"goal": goal}
+    for label, name in (("dry_run_twin", "loop_stats_dry_run.json"), ("mock", "loop_stats.json")):
+        stats = _json(dest / name)
+        out[label] = {k: stats.get(k) for k in keys}
+    return out | {"recording": str(dest / "recording")}
+
+
+def stage_rft(cfg: DemoConfig) -> dict:
+    """A tiny state-only VLA on metaworld/reach (reused if ``<out>/vla`` exists), then a short
+    offline ``robo rft``; success before/after on 10 held-out seeds (pipeline check, not a
+    benchmark: bench/bench_rft.py measures)."""
+    ckpt = cfg.out / "vla"
+    if not (ckpt / "config.json").exists():
+        _robo(
+            "train-policy", "policy=vla", "tasks=[metaworld/reach]", "episodes=5",
+            "policy.model.horizon=4", "policy.model.executed=4", "policy.model.bins=32",
+            "policy.model.d_model=32", "policy.model.layers=1", "policy.train.steps=300",
+            "policy.train.batch_size=32", f"out={ckpt}",
+        )  # fmt: skip
+    dest = cfg.out / "rft"
+    _robo(
+        "rft", f"policy={ckpt}", "tasks=[metaworld/reach]", "steps=8", "demos=3",
+        "eval_episodes=10", "max_episode_steps=100", "rft.obs_per_step=16", f"out={dest}",
+    )  # fmt: skip
+    m = _json(dest / "metrics.json")
+    before, after = m["success_before_mean"], m["success_after_mean"]
+    print(f"rft: success {before:.2f} -> {after:.2f} (metaworld/reach, 10 seeds)")
+    return {"success_before": before, "success_after": after, "plot": str(dest / "rft.png")}
 
 
 STAGES: dict[str, Callable[[DemoConfig], dict]] = {
@@ -216,5 +270,6 @@ STAGES: dict[str, Callable[[DemoConfig], dict]] = {
     "reward": stage_reward,
     "rl": stage_rl,
     "steer": stage_steer,
+    "rft": stage_rft,
     "deploy": stage_deploy,
 }
