@@ -142,6 +142,23 @@ class SimMotor:
         return bytes(self.table[addr : addr + size])
 
 
+SIM_LATENCY_TIMER_MS = 60
+"""USB latency timer [ms] the servo SDKs assume while a simulated bus is in use. The SDKs' packet
+timeout is ``2 * LATENCY_TIMER + 2`` ms (34 ms at their default 16): enough for a real USB
+adapter, but a simulated bus answers from a thread that a loaded 2-core machine can leave
+unscheduled for longer, which made connect and reads fail at random. 60 gives 122 ms."""
+
+
+def widen_sdk_packet_timeout(sdk: str) -> None:
+    """Raise ``<sdk>.port_handler.LATENCY_TIMER`` to :data:`SIM_LATENCY_TIMER_MS` (process-wide;
+    only simulated buses call this; never lowers it). ``sdk``: ``scservo_sdk`` or
+    ``dynamixel_sdk``."""
+    import importlib
+
+    handler = importlib.import_module(f"{sdk}.port_handler")
+    handler.LATENCY_TIMER = max(int(handler.LATENCY_TIMER), SIM_LATENCY_TIMER_MS)
+
+
 class FakeFeetechBus:
     """Simulated Feetech motors behind a pty; ``port`` is the serial device to open.
 
@@ -155,6 +172,7 @@ class FakeFeetechBus:
         # The motors answer from a thread of this process while the SDK busy-polls the port:
         # a short GIL switch interval keeps replies inside its ~50 ms packet timeout.
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
+        widen_sdk_packet_timeout("scservo_sdk")
         self.motors = {i: SimMotor(i, positions.get(i, 2048)) for i in ids}
         self._master, self._slave = os.openpty()
         tty.setraw(self._master)

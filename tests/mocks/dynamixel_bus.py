@@ -29,6 +29,8 @@ import tty
 
 import numpy as np
 
+from hardware.drivers.feetech_sim import widen_sdk_packet_timeout
+
 HEADER = b"\xff\xff\xfd\x00"
 INST_PING, INST_READ, INST_WRITE, INST_STATUS = 0x01, 0x02, 0x03, 0x55
 INST_SYNC_READ, INST_SYNC_WRITE = 0x82, 0x83
@@ -168,6 +170,7 @@ class FakeDynamixelBus:
     ):
         positions = positions or {}
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))  # reply inside the timeout
+        widen_sdk_packet_timeout("dynamixel_sdk")  # a loaded machine may delay our replies
         self.motors = {i: SimXMotor(i, model, positions.get(i, 2048)) for i, model in motors}
         self._master, self._slave = os.openpty()
         tty.setraw(self._master)
