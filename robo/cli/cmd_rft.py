@@ -23,52 +23,12 @@ HELP = (
 )
 
 
-def load_token_policy(path: str, device: str) -> Any:
-    """Load a policy checkpoint and check it is a :class:`TokenChunkPolicy`."""
-    from robo.policy import load_policy
-    from robo.policy.token_base import TokenChunkPolicy
-
-    policy = load_policy(path, device=device)
-    if not isinstance(policy, TokenChunkPolicy):
-        raise ValueError(
-            f"{path} holds a {type(policy).__name__}, not a token policy; RFT needs exact token "
-            "log-probs (hint: train one with `robo train-policy policy=vla`)"
-        )
-    return policy
-
-
-def policy_env(task: str, policy: Any, views: tuple[str, ...] = (), **overrides: Any) -> Any:
-    """The env ``policy`` was trained in: its cameras (+ ``views``) and its state mode
-    (``meta["state"]``, see :func:`task_env`)."""
-    meta = getattr(policy, "meta", {}) or {}
-    state = meta.get("state") or ("goal" if meta.get("goal_in_state") else "proprio")
-    cams = tuple(dict.fromkeys(tuple(getattr(policy.config, "cameras", ()) or ()) + views))
-    return task_env(task, state, cams, **overrides)
-
-
 def task_env(task: str, state: str, cams: tuple[str, ...] = (), **overrides: Any) -> Any:
-    """``task`` rendering ``cams`` with ``obs["state"]`` in mode ``state``: ``proprio`` (as is),
-    ``goal`` (+ privileged goal [m]) or ``privileged`` (:func:`robo.rl.envs.policy_state`:
-    hand, objects and goal; Meta-World's standard state observation)."""
-    import gymnasium as gym
+    """``task`` rendering ``cams`` with ``obs["state"]`` in mode ``state`` (see
+    :func:`robo.cli.vla_envs.vla_env`)."""
+    from robo.cli.vla_envs import vla_env
 
-    import sims
-    from robo.cli.cmd_eval_policy import goal_in_state
-
-    env = sims.make(task, render=bool(cams), cameras=cams or ("front",), **overrides)
-    if state == "goal":
-        return goal_in_state(env)
-    if state == "privileged":
-        from robo.rl.envs import policy_state
-
-        class PrivilegedState(gym.ObservationWrapper):
-            def observation(self, obs: dict) -> dict:
-                return {**obs, "state": policy_state(self.env, obs)}
-
-        return PrivilegedState(env)
-    if state != "proprio":
-        raise ValueError(f"checkpoint meta state={state!r}; expected proprio, goal or privileged")
-    return env
+    return vla_env(task, state, cams, **overrides)
 
 
 def demo_samples(env: Any, task: str, episodes: int, seed: int, horizon: int) -> list[Any]:
@@ -105,22 +65,10 @@ def samples_from_episodes(episodes: list[Any], horizon: int) -> list[Any]:
     return out
 
 
-def tasks_of(cfg: Any, policy: Any) -> list[str]:
-    """``tasks=`` or the checkpoint's own tasks."""
-    tasks = cfg.tasks
-    if tasks is None or tasks == "":
-        meta = getattr(policy, "meta", {}) or {}
-        tasks = meta.get("tasks") or ([meta["task"]] if meta.get("task") else None)
-    if not tasks:
-        raise ValueError("tasks=[...] is required (the checkpoint names no tasks)")
-    if isinstance(tasks, str):
-        tasks = [t.strip() for t in tasks.split(",") if t.strip()]
-    return [str(t) for t in tasks]
-
-
 def run(cfg: DictConfig) -> int:
     import torch
 
+    from robo.cli.vla_envs import load_token_policy, policy_env, policy_tasks
     from robo.rft import GRPOTrainer, RewardWeights, RFTConfig
     from robo.rft.loop import RunConfig, TaskHooks, run_rft
     from robo.rft.online import GRMProgress
@@ -145,8 +93,8 @@ def run(cfg: DictConfig) -> int:
         from robo.reward.checkpoint import load_checkpoint
 
         grm_model = load_checkpoint(str(cfg.grm), device=str(cfg.device))
-    policy = load_token_policy(str(cfg.policy), str(cfg.device))
-    tasks = tasks_of(cfg, policy)
+    policy = load_token_policy(str(cfg.policy), str(cfg.device), "RFT")
+    tasks = policy_tasks(cfg.tasks, policy)
     overrides = {"max_episode_steps": int(cfg.max_episode_steps)} if cfg.max_episode_steps else {}
     views = tuple(grm_model.config.views) if grm_model is not None else ()
 

@@ -74,54 +74,19 @@ def scene_or_empty(env: Any) -> dict[str, np.ndarray]:
         return {}
 
 
-def tasks_of(cfg: Any, policy: Any) -> list[str]:
-    """The task list from ``tasks=`` or the checkpoint's meta."""
-    tasks = cfg.tasks
-    if tasks is None or tasks == "":
-        meta = getattr(policy, "meta", {}) or {}
-        tasks = meta.get("tasks") or ([meta["task"]] if meta.get("task") else None)
-    if not tasks:
-        raise ValueError("tasks=[...] is required (the checkpoint names no tasks)")
-    if isinstance(tasks, str):
-        tasks = [t.strip() for t in tasks.split(",") if t.strip()]
-    return [str(t) for t in tasks]
-
-
-def load_token_policy(path: str, device: str) -> Any:
-    """Load a policy checkpoint and check it is a :class:`TokenChunkPolicy`."""
-    from robo.policy import load_policy
-    from robo.policy.token_base import TokenChunkPolicy
-
-    policy = load_policy(path, device=device)
-    if not isinstance(policy, TokenChunkPolicy):
-        raise ValueError(
-            f"{path} holds a {type(policy).__name__}, not a token policy; TPO needs exact token "
-            "log-probs (hint: train one with `robo train-policy policy=vla`)"
-        )
-    return policy
-
-
 def env_factory(policy: Any, shift: str | None, views: tuple[str, ...], max_steps: int) -> Any:
     """``make_env(task)``: the env the policy was trained on (its ``meta["state"]`` mode and
     cameras, + the GRM's ``views`` rendered)."""
-    from robo.cli.vla_envs import vla_env
+    from robo.cli.vla_envs import policy_env
 
-    cams = tuple(getattr(policy.config, "cameras", ()) or ())
-    cams = tuple(dict.fromkeys(cams + tuple(views)))
     overrides: dict[str, Any] = {"max_episode_steps": max_steps} if max_steps else {}
-    meta = getattr(policy, "meta", {}) or {}
-    # what obs["state"] holds for this checkpoint: proprio | goal | privileged (robo.cli.vla_envs)
-    state = meta.get("state") or ("goal" if meta.get("goal_in_state") else "proprio")
-
-    def make_env(task: str) -> Any:
-        return vla_env(task, state, cams, shift=shift, **overrides)
-
-    return make_env
+    return lambda task: policy_env(task, policy, tuple(views), shift=shift, **overrides)
 
 
 def run(cfg: DictConfig) -> int:
     import torch
 
+    from robo.cli.vla_envs import load_token_policy, policy_tasks
     from robo.tpo import TPOConfig, make_objective, plot_rounds, run_tpo, write_metrics
 
     torch.set_num_threads(int(cfg.threads))
@@ -129,8 +94,8 @@ def run(cfg: DictConfig) -> int:
         raise ValueError(
             "policy=<checkpoint dir> is required (hint: `robo train-policy policy=vla`)"
         )
-    policy = load_token_policy(str(cfg.policy), str(cfg.device))
-    tasks = tasks_of(cfg, policy)
+    policy = load_token_policy(str(cfg.policy), str(cfg.device), "TPO")
+    tasks = policy_tasks(cfg.tasks, policy)
     overrides = {
         "weights": OmegaConf.to_container(cfg.objective_weights) if cfg.objective_weights else None,
         "margin": cfg.objective_margin,

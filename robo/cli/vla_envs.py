@@ -51,6 +51,46 @@ def with_state_mode(env: Any, state: str) -> Any:
     return env
 
 
+def state_mode_of(policy: Any) -> str:
+    """What ``obs["state"]`` held when ``policy`` was trained (its checkpoint ``meta``)."""
+    meta = getattr(policy, "meta", {}) or {}
+    return meta.get("state") or ("goal" if meta.get("goal_in_state") else "proprio")
+
+
+def policy_env(task: str, policy: Any, views: tuple[str, ...] = (), **overrides: Any):
+    """The env ``policy`` was trained in: its state mode and cameras, plus ``views`` rendered
+    (e.g. the GRM's); ``overrides`` go to :func:`sims.make` (``shift=``, ``max_episode_steps=``)."""
+    cams = tuple(dict.fromkeys(tuple(getattr(policy.config, "cameras", ()) or ()) + views))
+    return vla_env(task, state_mode_of(policy), cams, **overrides)
+
+
+def load_token_policy(path: str, device: str, needed_by: str) -> Any:
+    """Load a policy checkpoint and check it is a :class:`TokenChunkPolicy` (``needed_by``
+    names the command in the error)."""
+    from robo.policy import load_policy
+    from robo.policy.token_base import TokenChunkPolicy
+
+    policy = load_policy(path, device=device)
+    if not isinstance(policy, TokenChunkPolicy):
+        raise ValueError(
+            f"{path} holds a {type(policy).__name__}, not a token policy; {needed_by} needs exact "
+            "token log-probs (hint: train one with `robo train-policy policy=vla`)"
+        )
+    return policy
+
+
+def policy_tasks(tasks: Any, policy: Any) -> list[str]:
+    """``tasks=`` (list or comma string) or, when empty, the checkpoint's own tasks."""
+    if tasks is None or tasks == "":
+        meta = getattr(policy, "meta", {}) or {}
+        tasks = meta.get("tasks") or ([meta["task"]] if meta.get("task") else None)
+    if not tasks:
+        raise ValueError("tasks=[...] is required (the checkpoint names no tasks)")
+    if isinstance(tasks, str):
+        tasks = [t.strip() for t in tasks.split(",") if t.strip()]
+    return [str(t) for t in tasks]
+
+
 def vla_demos(
     tasks: list[str],
     episodes: int,
