@@ -44,6 +44,7 @@ def samples_from_episodes(episodes: list[Any], horizon: int) -> list[Any]:
     """:class:`robo.rft.trainer.DemoSample` at every step of the successful ``episodes``."""
     import torch
 
+    from robo.policy.windows import chunk_index
     from robo.rft.trainer import DemoSample
 
     out = []
@@ -52,8 +53,7 @@ def samples_from_episodes(episodes: list[Any], horizon: int) -> list[Any]:
             continue
         task = ep.task
         t_len = len(ep)
-        idx = np.minimum(np.arange(t_len)[:, None] + np.arange(horizon)[None], t_len - 1)
-        chunks = torch.from_numpy(ep.action[idx].astype(np.float32))
+        chunks = torch.from_numpy(ep.action[chunk_index(t_len, horizon)].astype(np.float32))
         for t in range(t_len):
             obs = {
                 "images": {c: v[t] for c, v in ep.images.items()},

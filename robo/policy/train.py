@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from robo.policy.diffusion import DiffusionConfig, DiffusionPolicy
 from robo.policy.nets import hash_tokens
+from robo.policy.windows import episode_windows
 from robo.types import Episode
 
 
@@ -50,19 +51,11 @@ class ChunkWindows:
         imgs, states, chunks, toks = [], [], [], []
         for ep in episodes:
             t_len = len(ep)
-            missing = [c for c in cfg.cameras if c not in ep.images]
-            if missing:
-                raise ValueError(
-                    f"episode seed={ep.seed} lacks cameras {missing}; policy uses {list(cfg.cameras)}"
-                )
-            if cfg.cameras:
-                views = np.stack([ep.images[c] for c in cfg.cameras], axis=1)  # [T, V, H, W, 3]
-                with torch.no_grad():
-                    prepared = policy.prepare(torch.from_numpy(views))
-                imgs.append(prepared.round().clamp(0, 255).to(torch.uint8))
-            idx = np.minimum(np.arange(t_len)[:, None] + np.arange(cfg.horizon)[None], t_len - 1)
-            chunks.append(torch.from_numpy(ep.action[idx].astype(np.float32)))
-            states.append(torch.from_numpy(ep.state.astype(np.float32)))
+            views, state, chunk = episode_windows(ep, cfg.cameras, cfg.horizon, policy.prepare)
+            if views is not None:
+                imgs.append(views)
+            chunks.append(chunk)
+            states.append(state)
             if cfg.instruction_buckets:
                 ids = hash_tokens(ep.instruction, cfg.instruction_buckets)
                 toks.append(torch.tensor([ids] * t_len))

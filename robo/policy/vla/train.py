@@ -20,6 +20,7 @@ from tqdm import tqdm
 from robo.policy.train import random_shift
 from robo.policy.vla.instructions import paraphrases
 from robo.policy.vla.model import VLAConfig, VLAPolicy, embed_texts
+from robo.policy.windows import episode_windows
 from robo.types import Episode
 
 
@@ -73,20 +74,11 @@ class TaskWindows:
         imgs, states, chunks, task_ids = [], [], [], []
         for ep in episodes:
             t_len = len(ep)
-            missing = [c for c in cfg.cameras if c not in ep.images]
-            if missing:
-                raise ValueError(
-                    f"episode {ep.task} seed={ep.seed} lacks cameras {missing}; "
-                    f"policy uses {list(cfg.cameras)}"
-                )
-            if cfg.cameras:
-                views = np.stack([ep.images[c] for c in cfg.cameras], axis=1)  # [T, V, H, W, 3]
-                with torch.no_grad():
-                    prepared = policy.prepare(torch.from_numpy(views))
-                imgs.append(prepared.round().clamp(0, 255).to(torch.uint8))
-            idx = np.minimum(np.arange(t_len)[:, None] + np.arange(cfg.horizon)[None], t_len - 1)
-            chunks.append(torch.from_numpy(ep.action[idx].astype(np.float32)))
-            states.append(torch.from_numpy(ep.state.astype(np.float32)))
+            views, state, chunk = episode_windows(ep, cfg.cameras, cfg.horizon, policy.prepare)
+            if views is not None:
+                imgs.append(views)
+            chunks.append(chunk)
+            states.append(state)
             task_ids.append(torch.full((t_len,), self.tasks.index(ep.task)))
         self.images = torch.cat(imgs) if imgs else None
         self.state = torch.cat(states)
