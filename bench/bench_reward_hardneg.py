@@ -76,6 +76,7 @@ def main() -> int:
     ap.add_argument("--data-root", default="outputs/data")
     ap.add_argument("--eval-roots", default="outputs/data_heldout")
     ap.add_argument("--hard-frac", type=float, default=0.25)
+    ap.add_argument("--fail-decay", type=float, default=0.0)
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--score-base", action="store_true")
@@ -89,12 +90,23 @@ def main() -> int:
     tasks = [t for t in args.train_tasks.split(",") if t]
     if args.compare:
         return compare(args.compare.split(","), tasks, args.eval_sets, args.name, cmd)
-    res: dict = {"ckpt": args.ckpt, "hard_frac": args.hard_frac, "load_start": os.getloadavg()}
+    res: dict = {
+        "ckpt": args.ckpt,
+        "hard_frac": args.hard_frac,
+        "fail_decay": args.fail_decay,
+        "load_start": os.getloadavg(),
+    }
     model = load_checkpoint(args.ckpt)
     train_eps = load_episodes(tasks, args.data_root)
     cfg = model.config
     store = EpisodeStore(train_eps, cfg.views, cfg.image_size, "segments", 48, cfg.text_backend)
-    tc = TrainConfig(steps=args.steps, lr=args.lr, eval_every=0, hard_frac=args.hard_frac)
+    tc = TrainConfig(
+        steps=args.steps,
+        lr=args.lr,
+        eval_every=0,
+        hard_frac=args.hard_frac,
+        fail_decay=args.fail_decay,
+    )
     t0 = time.monotonic()
     hist = train(model, store, tc, progress=False)
     res["finetune"] = {"steps": hist["steps"], "seconds": round(time.monotonic() - t0, 1)}

@@ -16,7 +16,13 @@ frame once, and draws many (before, after) pairs among them:
   episodes with a failure episode of the same task and draws ``hard_frac`` of its pairs from
   pairs whose AFTER frame is a failure frame: start -> t and t -> t' (hop 0), goal -> t and
   demo frame at Φ > 0 -> t (hop -1), balanced over hop bins among themselves. Only the episode's *kind*
-  (failure, from the recorder) is used, never the privileged ``progress_gt``.
+  (failure, from the recorder) is used, never the privileged ``progress_gt``;
+* **failure decay** (``fail_decay`` > 0): a failed attempt's frames are Φ = 0, and from Φ = 0
+  any hop h <= 0 is consistent with the labels (Φ' = Φ + hΦ = 0), so pairs t -> t' (t' later)
+  inside a failure episode take the target hop -fail_decay x (t' - t) / L, L the task's median
+  demo steps-to-success: time spent in a failed attempt counts as regress at the rate a demo
+  progresses. The incremental perspective then learns to let Φ fall while an attempt stalls,
+  instead of holding the rise its demo-like approach earned.
 """
 
 from __future__ import annotations
@@ -91,6 +97,7 @@ class EpisodeStore:
             if fs is not None:
                 succ_len[ep.task].append(fs)
         ref_len = {k: float(np.median(v)) for k, v in succ_len.items()}
+        self.ref_len = ref_len
         self.frames: list[np.ndarray] = []
         self.phi: list[np.ndarray] = []
         self.times: list[np.ndarray] = []
@@ -167,6 +174,7 @@ class EpisodeStore:
         episode_weights: np.ndarray | None = None,
         hard_frac: float = 0.0,
         hard_episodes: int = 2,
+        fail_decay: float = 0.0,
     ) -> Batch:
         """One balanced batch; see the module docstring.
 
@@ -174,6 +182,8 @@ class EpisodeStore:
             hard_frac: share of the ``pairs`` drawn from hard negatives (pairs that end on a
                 failure frame, including demo -> failure cross pairs); 0 = plain sampling.
             hard_episodes: chosen episodes (at most) that get a same-task failure partner.
+            fail_decay: regress per demo length of failure time (target hop of a later pair
+                inside a failure episode, see the module docstring); 0 = hop 0 (off).
         """
         w_ep = np.asarray(self.weights if episode_weights is None else episode_weights, float)
         p = w_ep / w_ep.sum()
@@ -204,8 +214,9 @@ class EpisodeStore:
                 g_idx = base + len(idx)
                 all_frames.append(self.frames[ge][gt : gt + 1])
             is_failure = task == self.tasks[e] and e in self.failures.get(task, ())
+            rate = self._decay_rate(task, fail_decay)
             n0 = len(cand)
-            self._episode_pairs(cand, base, g_idx, phi, times, text)
+            self._episode_pairs(cand, base, g_idx, phi, times, text, rate if is_failure else 0.0)
             if is_failure:
                 hard.extend(range(n0, len(cand)))
             elif partners > 0 and task == self.tasks[e] and self.failures.get(task):
@@ -220,7 +231,7 @@ class EpisodeStore:
                 all_frames.append(self.frames[f][fidx])
                 n0 = len(cand)
                 fphi = self.phi[f][fidx].astype(np.float64)
-                self._episode_pairs(cand, fbase, g_idx, fphi, self.times[f][fidx], text)
+                self._episode_pairs(cand, fbase, g_idx, fphi, self.times[f][fidx], text, rate)
                 for i in range(len(idx)):  # demo frame -> failure frame of the same task
                     for j in range(len(fidx)):
                         hop = float(hop_between(phi[i], fphi[j]))
@@ -260,15 +271,33 @@ class EpisodeStore:
             hop=torch.as_tensor(np.array([s[4] for s in sel], np.float32)),
         )
 
+    def _decay_rate(self, task: str, fail_decay: float) -> float:
+        """Regress per step [1/step] of a failure of ``task`` (0 when off or no demo)."""
+        if fail_decay <= 0 or task not in self.ref_len:
+            return 0.0
+        return fail_decay / max(self.ref_len[task], 1.0)
+
     @staticmethod
     def _episode_pairs(
-        cand: list, base: int, g_idx: int, phi: np.ndarray, times: np.ndarray, text: str
+        cand: list,
+        base: int,
+        g_idx: int,
+        phi: np.ndarray,
+        times: np.ndarray,
+        text: str,
+        decay_rate: float = 0.0,
     ) -> None:
-        """Append every ordered pair of one episode's sampled frames (and goal -> frame)."""
+        """Append every ordered pair of one episode's sampled frames (and goal -> frame).
+
+        ``decay_rate`` [1/step] > 0 marks a failure episode (all Φ = 0): a pair forward in time
+        gets the hop -min(1, decay_rate x steps between the frames).
+        """
         for i in range(len(phi)):
             for j in range(len(phi)):
                 gap = int(abs(times[j] - times[i]))
                 hop = float(hop_between(phi[i], phi[j]))
+                if decay_rate > 0 and times[j] > times[i]:
+                    hop = -min(1.0, decay_rate * gap)
                 cand.append((base + i, base + j, base, g_idx, hop, gap, text))
             if g_idx >= 0:
                 cand.append(

@@ -38,6 +38,8 @@ class TrainConfig:
         hard_frac: share of each batch's pairs drawn from hard negatives (failure frames and
             demo -> failure cross pairs, see :mod:`robo.reward.pairs`); 0 = off (the library
             default; configs/train_reward.yaml turns it on for ``robo train-reward``).
+        fail_decay: target regress of a failure episode per demo length of its time (pairs
+            forward in time inside a failure, see :mod:`robo.reward.pairs`); 0 = off.
         shift_px: random image shift for augmentation [px].
         eval_every: steps between held-out evaluations (0 = only at the end).
         seed: RNG seed; device: ``"cpu"`` or ``"cuda"``.
@@ -53,6 +55,7 @@ class TrainConfig:
     swap_prob: float = 0.15
     goal_dropout: float = 0.3
     hard_frac: float = 0.0
+    fail_decay: float = 0.0
     shift_px: int = 4
     eval_every: int = 250
     seed: int = 0
@@ -161,6 +164,7 @@ def train(
             model.config.view_dropout,
             config.goal_dropout,
             hard_frac=config.hard_frac,
+            fail_decay=config.fail_decay,
         )
         loss, mae = batch_loss(model, batch, config.device, gen, config.shift_px)
         opt.zero_grad(set_to_none=True)

@@ -52,3 +52,28 @@ def test_cross_pairs_regress_from_demo_progress_to_zero():
     hop = b.hop.numpy()
     assert np.all(hop <= 1e-6)
     assert (hop <= -0.99).any() and (np.abs(hop) < 1e-6).any()
+
+
+def test_fail_decay_turns_forward_failure_pairs_into_regress():
+    store = _store()
+
+    def hops(decay):
+        rng = np.random.default_rng(2)
+        b = store.sample_batch(rng, BINS, episodes=4, frames=4, pairs=256, swap_prob=0.0,
+                               goal_dropout=0.0, hard_frac=1.0, fail_decay=decay)  # fmt: skip
+        return b.hop.numpy()
+
+    partial = lambda h: ((h < -0.01) & (h > -0.99)).mean()  # noqa: E731
+    # without decay a failure frame is reached by hop 0 or -1 only; with it, later frames of a
+    # failure regress by part of the way
+    assert partial(hops(0.0)) == 0.0
+    assert partial(hops(1.0)) > 0.1
+    assert np.all(hops(1.0) <= 1e-6)
+
+
+def test_fail_decay_hop_is_proportional_to_the_time_between_frames():
+    cand: list = []
+    EpisodeStore._episode_pairs(cand, 0, -1, np.zeros(3), np.array([0, 3, 5]), "t", 0.1)
+    hop = {(c[0], c[1]): c[4] for c in cand}
+    assert np.isclose(hop[(0, 2)], -0.5) and np.isclose(hop[(0, 1)], -0.3)
+    assert hop[(2, 0)] == 0.0 and hop[(1, 1)] == 0.0
