@@ -86,6 +86,14 @@ def fit(train_eps, labels: str, steps: int, seconds: float, val_eps, text: str) 
     return model, hist
 
 
+def git_commit() -> str:
+    """HEAD of the checkout the bench ran from ("" outside git)."""
+    import subprocess
+
+    out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
+    return out.stdout.strip()
+
+
 def _short(m: dict) -> dict:
     return {k: (None if v is None else round(v, 3)) for k, v in m.items()}
 
@@ -116,7 +124,12 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     train_tasks = [t for t in args.train_tasks.split(",") if t]
     unseen = [t for t in args.unseen_tasks.split(",") if t]
-    res: dict = {"train_tasks": train_tasks, "unseen_tasks": unseen, "load_start": os.getloadavg()}
+    res: dict = {
+        "train_tasks": train_tasks,
+        "unseen_tasks": unseen,
+        "git_commit": git_commit(),
+        "load_start": os.getloadavg(),
+    }
     t0 = time.monotonic()
     if args.collect:
         collect_tasks(train_tasks + unseen, args.data_root, args.experts, 2, 2)
@@ -163,6 +176,7 @@ def main() -> int:
     if args.ablate_labels:
         minutes = args.ablate_minutes or args.minutes
         m2, _ = fit(train_eps, "time", args.steps, 60 * minutes, val_eps, args.text)
+        save_checkpoint(m2, f"{args.out}-time", {"train_data": train_tasks, "labels": "time"})
         abl["segments_same_budget"] = None
         if args.ablate_minutes and args.ablate_minutes != args.minutes:
             m3, _ = fit(train_eps, "segments", args.steps, 60 * minutes, val_eps, args.text)

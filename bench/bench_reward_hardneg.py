@@ -22,6 +22,7 @@ import time
 
 import torch
 
+from bench.bench_reward import git_commit
 from bench.common import write_result
 from robo.reward.checkpoint import load_checkpoint, save_checkpoint
 from robo.reward.data import load_episodes
@@ -55,6 +56,7 @@ def compare(ckpts: list[str], tasks: list[str], sets: str, name: str, cmd: str) 
         test += _fresh(chosen, [root])
     res: dict = {
         "test_episodes": {k: sum(e.kind == k for e in test) for k in {e.kind for e in test}},
+        "git_commit": git_commit(),
         "load_start": os.getloadavg(),
     }
     for ckpt in ckpts:
@@ -94,6 +96,7 @@ def main() -> int:
         "ckpt": args.ckpt,
         "hard_frac": args.hard_frac,
         "fail_decay": args.fail_decay,
+        "git_commit": git_commit(),
         "load_start": os.getloadavg(),
     }
     model = load_checkpoint(args.ckpt)
