@@ -110,6 +110,12 @@ def main() -> int:
     ap.add_argument("--ablate-labels", action="store_true")
     ap.add_argument("--ablate-minutes", type=float, default=None, help="default: --minutes")
     ap.add_argument("--adapt-seconds", type=float, default=150.0)
+    ap.add_argument("--adapt-steps", type=int, default=300, help="cap (with --adapt-seconds)")
+    ap.add_argument(
+        "--adapt-arms",
+        default="adapted=0:0",
+        help="comma list name=hard_frac:fail_decay of adaptation settings to compare",
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--text", default="minilm", help="minilm | hash")
     ap.add_argument("--out", default="outputs/reward/bench")
@@ -204,36 +210,50 @@ def main() -> int:
         test = [e for e in task_eps if e is not demo]
         goal = {task: [demo]}
         zero = compute_metrics(score_for_metrics(model, test, goal)[0])
-        adapted = copy.deepcopy(model)
-        ta = time.monotonic()
-        adapt_one_shot(
-            adapted, demo, replay, AdaptConfig(time_limit_s=args.adapt_seconds), progress=False
-        )
-        t_adapt = time.monotonic() - ta
-        after = compute_metrics(score_for_metrics(adapted, test, goal)[0])
-        seen_after = compute_metrics(score_for_metrics(adapted, val_eps, reverse=False)[0])["voc_s"]
-        one_shot[task] = {
-            "zero_shot": _short(zero),
-            "adapted": _short(after),
-            "adapt_seconds": round(t_adapt, 1),
-            "forget": None if base_seen is None else round(base_seen - (seen_after or 0.0), 4),
-            "test_episodes": len(test),
-        }
+        one_shot[task] = {"zero_shot": _short(zero), "test_episodes": len(test)}
+        for arm in args.adapt_arms.split(","):
+            arm_name, _, spec = arm.partition("=")
+            hard, _, decay = (spec or "0:0").partition(":")
+            adapted = copy.deepcopy(model)
+            acfg = AdaptConfig(
+                steps=args.adapt_steps,
+                time_limit_s=args.adapt_seconds,
+                hard_frac=float(hard),
+                fail_decay=float(decay or 0),
+            )
+            ta = time.monotonic()
+            hist = adapt_one_shot(adapted, demo, replay, acfg, progress=False)
+            t_adapt = time.monotonic() - ta
+            after = compute_metrics(score_for_metrics(adapted, test, goal)[0])
+            seen = compute_metrics(score_for_metrics(adapted, val_eps, reverse=False)[0])["voc_s"]
+            one_shot[task][arm_name] = _short(after)
+            one_shot[task][f"{arm_name}_info"] = {
+                "hard_frac": float(hard),
+                "fail_decay": float(decay or 0),
+                "steps": hist["steps"],
+                "adapt_seconds": round(t_adapt, 1),
+                "forget": None if base_seen is None else round(base_seen - (seen or 0.0), 4),
+            }
+            print(task, arm_name, one_shot[task][arm_name], flush=True)
         print(task, one_shot[task], flush=True)
         res["one_shot"] = one_shot
         write_result(name, res, cmd)
     res["one_shot"] = one_shot
     vals = [v for v in one_shot.values() if isinstance(v, dict)]
+    phases = ["zero_shot"] + [a.partition("=")[0] for a in args.adapt_arms.split(",")]
     if vals:
         res["one_shot_mean"] = {
             f"{phase}_{k}": round(
                 float(np.mean([v[phase][k] for v in vals if v[phase][k] is not None])), 3
             )
-            for phase in ("zero_shot", "adapted")
+            for phase in phases
             for k in ("voc_s", "auroc", "voc_fail")
             if any(v[phase][k] is not None for v in vals)
         }
-        res["one_shot_mean"]["forget"] = round(float(np.mean([v["forget"] or 0 for v in vals])), 4)
+        for phase in phases[1:]:
+            res["one_shot_mean"][f"{phase}_forget"] = round(
+                float(np.mean([v[f"{phase}_info"]["forget"] or 0 for v in vals])), 4
+            )
     res["total_s"] = round(time.monotonic() - t0, 1)
     res["load_end"] = os.getloadavg()
     write_result(name, res, cmd)

@@ -38,6 +38,8 @@ class AdaptConfig:
         demo_weight: share of sampled episodes that come from the demo's variants.
         rewinds, stalls: number of synthetic rewind / stall variants of the demo.
         shift_px: random image shift [px]; label_mode: auto segments or time.
+        hard_frac, fail_decay: hard negatives from the replayed failure episodes and the
+            regress target inside them (:class:`robo.reward.train.TrainConfig`); 0 = off.
     """
 
     steps: int = 300
@@ -51,6 +53,8 @@ class AdaptConfig:
     frames_per_episode: int = 6
     pairs_per_batch: int = 192
     label_mode: LabelMode = "segments"
+    hard_frac: float = 0.0
+    fail_decay: float = 0.0
     seed: int = 0
     device: str = "cpu"
 
@@ -129,6 +133,8 @@ def adapt_one_shot(
         frames_per_episode=config.frames_per_episode,
         pairs_per_batch=config.pairs_per_batch,
         shift_px=config.shift_px,
+        hard_frac=config.hard_frac,
+        fail_decay=config.fail_decay,
         eval_every=0,
         seed=config.seed,
         device=config.device,
