@@ -24,39 +24,80 @@ def reference_from_dataset(root: str, index: int) -> tuple[dict, dict]:
 
 
 def build_potential(
-    cfg: Any, task: str, make_task: Any, make_expert: Any, reference: str = "expert", index: int = 0
-) -> tuple[Any, str]:
-    """(Φ source or None, its label) for the job's reward scheme and ``progress`` option.
+    cfg: Any,
+    task: str,
+    make_task: Any,
+    make_expert: Any,
+    reference: str = "expert",
+    index: int = 0,
+    calibrate: int = 0,
+) -> tuple[Any, str, dict[str, Any] | None]:
+    """(Φ source or None, its label, calibration details or None) for the job's scheme.
 
     The GRM potential is anchored to a demo's start and goal frames: from ``reference`` (a
     dataset folder, e.g. the one-shot demo given to `robo adapt-reward`) or, with
-    ``reference=expert``, from one scripted-expert episode.
+    ``reference=expert``, from one scripted-expert episode. With ``calibrate`` > 0, Φ_start
+    and Φ_goal of the affine calibration are measured here, once, on that many expert
+    episodes (seeds from :data:`robo.rl.progress.CALIBRATION_SEED0`) or, without an expert,
+    on the reference demo itself; the caller freezes them into the shaping config.
     """
     from robo.reward.shaping import POTENTIAL_SCHEMES, ImageProgress, PrivilegedProgress
-    from robo.rl.progress import AnchoredGRMProgress, reference_frames
+    from robo.rl.progress import (
+        AnchoredGRMProgress,
+        expert_calibration_frames,
+        measure_calibration,
+        reference_frames,
+    )
 
     if cfg.reward not in POTENTIAL_SCHEMES:
-        return None, "none"
+        return None, "none", None
     if cfg.reward == "gt" or str(cfg.progress) == "gt":
-        return PrivilegedProgress(), "gt"
+        if calibrate > 0:
+            raise ValueError(
+                "calibrate= applies to a learned potential; progress_gt already spans [0, 1] "
+                "(hint: calibrate=0 with progress=gt)"
+            )
+        return PrivilegedProgress(), "gt", None
     ckpt = Path(str(cfg.progress))
     from robo.reward.checkpoint import load_checkpoint
 
     model = load_checkpoint(ckpt, device=cfg.device)
+    env = None
     if reference != "expert":
         start, goal = reference_from_dataset(reference, index)
-        return ImageProgress(AnchoredGRMProgress(model, start, goal), name="grm"), ckpt.name
-    if make_expert is None:
+    elif make_expert is None:
         raise ValueError(
             f"{task} has no scripted expert for the GRM's reference frames "
             "(hint: pass reference=<dataset dir> with a successful demo)"
         )
-    env = make_task(render=True, image_size=cfg.image_size, cameras=tuple(cfg.cameras))
-    start, goal, ok = reference_frames(env, make_expert(), seed=99_999)
-    env.close()
-    if not ok:
-        raise ValueError(f"the expert failed the reference episode of {task}; no goal frame")
-    return ImageProgress(AnchoredGRMProgress(model, start, goal), name="grm"), ckpt.name
+    else:
+        env = make_task(render=True, image_size=cfg.image_size, cameras=tuple(cfg.cameras))
+        start, goal, ok = reference_frames(env, make_expert(), seed=99_999)
+        if not ok:
+            env.close()
+            raise ValueError(f"the expert failed the reference episode of {task}; no goal frame")
+    fn = AnchoredGRMProgress(model, start, goal)
+    details = None
+    if calibrate > 0:
+        if make_expert is not None and env is None:
+            env = make_task(render=True, image_size=cfg.image_size, cameras=tuple(cfg.cameras))
+        if env is not None:
+            frames = expert_calibration_frames(env, make_expert, calibrate)
+            source = "expert"
+        else:
+            frames, source = [(start, goal)], f"{reference}#{index}"
+        instruction = env.instruction if env is not None else _dataset_instruction(reference, index)
+        _, details = measure_calibration(fn, frames, instruction)
+        details["source"] = source
+    if env is not None:
+        env.close()
+    return ImageProgress(fn, name="grm"), ckpt.name, details
+
+
+def _dataset_instruction(root: str, index: int) -> str:
+    from robo.data.reader import EpisodeReader
+
+    return str(EpisodeReader(root).read(int(index)).instruction)
 
 
 def run(cfg: DictConfig) -> int:
@@ -86,14 +127,28 @@ def run(cfg: DictConfig) -> int:
         )
     make_task = partial(sims.make, spec.name)
     make_expert = spec.expert
-    potential, label = build_potential(
+    potential, label, calibration = build_potential(
         rl_cfg,
         spec.name,
         make_task,
         make_expert,
         str(cfg.get("reference", "expert")),
         int(cfg.get("reference_episode", 0)),
+        int(cfg.get("calibrate", 0) or 0),
     )
+    if calibration is not None:
+        # Frozen from here on: Φ_cal depends on the current state only.
+        rl_cfg = dataclasses.replace(
+            rl_cfg, phi_start=calibration["phi_start"], phi_goal=calibration["phi_goal"]
+        )
+        rl_cfg.shaping()
+        label = f"{label}-cal"
+        print(
+            f"robo rl: calibrated Φ on {calibration['episodes']} demo episode(s): "
+            f"Φ_start {calibration['phi_start']:.3f}, Φ_goal {calibration['phi_goal']:.3f} "
+            f"(gain {calibration['gain']:.1f}x)",
+            flush=True,
+        )
     payload: dict[str, Any] = {
         "task": spec.name,
         "reward": rl_cfg.reward,
@@ -101,6 +156,7 @@ def run(cfg: DictConfig) -> int:
         "steps": rl_cfg.steps,
         "config": config_dict(rl_cfg),
         "learner": "stable-baselines3 SAC",
+        "calibration": calibration,
         "runs": [],
     }
     for k in range(int(cfg.seeds)):

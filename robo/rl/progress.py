@@ -20,7 +20,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from robo.reward.shaping import ProgressEstimate
+from robo.reward.shaping import (
+    AffineCalibration,
+    ProgressEstimate,
+    ProgressFn,
+    fit_affine_calibration,
+)
 
 
 class AnchoredGRMProgress:
@@ -103,3 +108,57 @@ def reference_frames(
         if info.get("success") or terminated or truncated:
             break
     return start, {k: v.copy() for k, v in obs["images"].items()}, bool(info.get("success"))
+
+
+CALIBRATION_SEED0 = 99_900
+"""First seed of the calibration episodes: apart from the reference (99_999), the demos
+(10_000 + seed + k) and the evaluation scenes (10**6 and 10**7 multiples)."""
+
+
+def measure_calibration(
+    fn: ProgressFn,
+    frames: Sequence[tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]]],
+    instruction: str,
+) -> tuple[AffineCalibration, dict[str, Any]]:
+    """Fit the affine calibration of ``fn`` on demo episodes' first and goal frames, once.
+
+    Args:
+        fn: the progress function (e.g. :class:`AnchoredGRMProgress`).
+        frames: per demo episode, ``(start_images, goal_images)`` (camera -> uint8[H, W, 3]).
+        instruction: the task's instruction, given to ``fn`` with every frame.
+
+    Returns:
+        ``(calibration, details)``: Φ_start / Φ_goal are the means of Φ over the start and
+        goal frames; ``details`` lists the per-episode values.
+    """
+    if not frames:
+        raise ValueError("calibration needs at least one demo episode (hint: calibrate=3)")
+    obs = [{"images": dict(im), "instruction": instruction} for pair in frames for im in pair]
+    phi = np.asarray(fn(obs).phi, dtype=np.float64).reshape(len(frames), 2)
+    cal = fit_affine_calibration(phi[:, 0], phi[:, 1])
+    details = {
+        "episodes": len(frames),
+        "phi_start": cal.phi_start,
+        "phi_goal": cal.phi_goal,
+        "gain": cal.gain,
+        "phi_start_per_episode": phi[:, 0].tolist(),
+        "phi_goal_per_episode": phi[:, 1].tolist(),
+    }
+    return cal, details
+
+
+def expert_calibration_frames(
+    env: Any, make_expert: Any, episodes: int, seed0: int = CALIBRATION_SEED0
+) -> list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]:
+    """(start, goal) images of ``episodes`` successful expert episodes on ``env`` (render=True).
+
+    Seeds ``seed0, seed0 + 1, ...``; failed expert episodes are skipped (at most 3x tries).
+    """
+    out = []
+    for k in range(3 * episodes):
+        if len(out) == episodes:
+            break
+        start, goal, ok = reference_frames(env, make_expert(), seed=seed0 + k)
+        if ok:
+            out.append((start, goal))
+    return out

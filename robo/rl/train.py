@@ -43,6 +43,9 @@ class RLConfig:
             linearly to 0 (0 = constant).
         eval_every: evaluation period [env steps]; eval_episodes per evaluation;
             final_episodes for the final success.
+        phi_start, phi_goal: frozen affine calibration of Φ (see
+            :class:`robo.reward.shaping.AffineCalibration`; (0, 1) = off). ``robo rl
+            calibrate=<n>`` measures them on n demo episodes before training.
         image_size, cameras: rendering for image-based Φ (ignored when Φ needs no images).
         max_episode_steps: episode length override (0 = task default).
         device: ``cpu`` / ``cuda`` for the learner and the reward model.
@@ -61,6 +64,8 @@ class RLConfig:
     gate_threshold: float = 0.2
     hover_threshold: float = 0.8
     oracle_max: float = 0.0
+    phi_start: float = 0.0
+    phi_goal: float = 1.0
     n_envs: int = 2
     vec: str = "auto"
     demos: int = 5
@@ -89,6 +94,8 @@ class RLConfig:
             gate_threshold=self.gate_threshold,
             oracle_max=oracle_max,
             hover_threshold=self.hover_threshold,
+            phi_start=self.phi_start,
+            phi_goal=self.phi_goal,
         )
 
 

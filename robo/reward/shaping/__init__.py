@@ -2,7 +2,9 @@
 
 ``r' = r + γΦ(s') − Φ(s)`` with the preconditions enforced: Φ is a function of the current
 observation's images + instruction only (checked), Φ(terminal) = 0 (truncation keeps Φ), and
-the shaping γ equals the learner's γ (:func:`check_learner_gamma`).
+the shaping γ equals the learner's γ (:func:`check_learner_gamma`). A compressed learned Φ can be
+rescaled by a frozen affine calibration (``ShapingConfig(phi_start=..., phi_goal=...)``, fitted
+once on demos with :func:`fit_affine_calibration`), which keeps Φ a state function.
 
 Example::
 
@@ -11,6 +13,7 @@ Example::
                        PrivilegedProgress())
 """
 
+from robo.reward.shaping.calibration import AffineCalibration, fit_affine_calibration
 from robo.reward.shaping.errors import (
     GammaMismatchError,
     NonMarkovianPotentialError,
@@ -41,6 +44,7 @@ from robo.reward.shaping.wrapper import ShapedReward
 __all__ = [
     "POTENTIAL_SCHEMES",
     "SCHEMES",
+    "AffineCalibration",
     "EpisodeStats",
     "GammaMismatchError",
     "ImageProgress",
@@ -56,6 +60,7 @@ __all__ = [
     "ShapingError",
     "check_learner_gamma",
     "delta_rewards",
+    "fit_affine_calibration",
     "gate_potential",
     "hover_ratio",
     "hover_steps",

@@ -37,7 +37,8 @@ def hover_ratio(phi: np.ndarray, success: np.ndarray, threshold: float = 0.8) ->
 class EpisodeStats:
     """Indicators of one finished episode (steps are control steps).
 
-    ``hover_steps`` uses the reward's own Φ (0 when the scheme has none); ``hover_steps_gt``
+    ``hover_steps`` uses the reward's own Φ (calibrated, before gating; 0 when the scheme has
+    none); ``hover_steps_gt``
     uses the privileged ``progress_gt`` when the task reports it (comparable across schemes).
     ``success_step`` is the 1-based step of the first success, or None.
     """

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from robo.reward.shaping.calibration import AffineCalibration
 from robo.reward.shaping.errors import GammaMismatchError, ShapingError
 
 SCHEMES: tuple[str, ...] = ("sparse", "pbrs", "naive", "raw", "clip", "delta", "oracle", "gt")
@@ -51,6 +52,9 @@ class ShapingConfig:
         gate_threshold: uncertainty threshold of the gate (units of the model's uncertainty).
         oracle_max: largest per-step ``env_reward`` of the family (Meta-World 10, robosuite 1).
         hover_threshold: Φ above which a step counts as hovering (hack indicator).
+        phi_start, phi_goal: frozen affine calibration of the potential, applied before
+            gating and scaling: Φ_cal = clip((Φ − phi_start) / (phi_goal − phi_start), 0, 1)
+            (see :mod:`robo.reward.shaping.calibration`); (0, 1) = off.
     """
 
     scheme: str = "pbrs"
@@ -61,6 +65,8 @@ class ShapingConfig:
     gate_threshold: float = 0.2
     oracle_max: float = 1.0
     hover_threshold: float = 0.8
+    phi_start: float = 0.0
+    phi_goal: float = 1.0
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
@@ -73,6 +79,12 @@ class ShapingConfig:
             raise ShapingError(f"gate_threshold={self.gate_threshold} must be > 0")
         if self.oracle_max <= 0:
             raise ShapingError(f"oracle_max={self.oracle_max} must be > 0")
+        self.calibration.check()
+
+    @property
+    def calibration(self) -> AffineCalibration:
+        """The frozen affine calibration of Φ (identity when off)."""
+        return AffineCalibration(float(self.phi_start), float(self.phi_goal))
 
     @property
     def uses_potential(self) -> bool:

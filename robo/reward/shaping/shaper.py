@@ -37,7 +37,7 @@ class RewardShaper:
         self.config = config
         self.potential = potential if config.uses_potential else None
         self.num_envs = int(num_envs)
-        self.phi = np.zeros(self.num_envs)  # gated Φ(s) of each env's current state
+        self.phi = np.zeros(self.num_envs)  # calibrated, gated Φ(s) of each env's current state
         self._started = np.zeros(self.num_envs, dtype=bool)
         self._pending_delta = np.zeros(self.num_envs, dtype=bool)
         self._ep = [EpisodeStats() for _ in range(self.num_envs)]
@@ -56,7 +56,10 @@ class RewardShaper:
             n = len(infos)
             return np.zeros(n), np.zeros(n)
         est = self.potential.evaluate(observations, infos)
-        return gate_potential(est.phi, est.uncertainty, self.config), est.phi
+        # Calibrate first (a fixed elementwise map, so still a function of the state), then
+        # gate on the model's own uncertainty (gate_threshold is in the model's units).
+        phi = self.config.calibration.apply(est.phi)
+        return gate_potential(phi, est.uncertainty, self.config), phi
 
     def reset(
         self,
