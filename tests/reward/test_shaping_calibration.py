@@ -1,4 +1,4 @@
-"""Affine calibration of Φ: the map itself, state-only through the shaper, PBRS invariance kept."""
+"""Affine calibration of Φ (state-only through the shaper, PBRS invariance kept); scaled oracle."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from robo.reward.shaping import (
     ShapingConfig,
     ShapingError,
     fit_affine_calibration,
+    shaped_rewards,
 )
 from tests.reward.test_shaping import q_iteration, random_mdp
 from tests.reward.test_shaping_wrapper import LineEnv, RedProgress
@@ -116,3 +117,11 @@ def test_calibrated_potential_depends_on_the_current_state_only():
         red = round(255 * x / 5) / 255.0
         assert values.pop() == pytest.approx(cal.apply([red])[0], abs=1e-9)
     assert len(seen) == 5
+
+
+def test_oracle_scale_multiplies_dense_reward_and_success_bonus():
+    args = dict(reward=[0.0, 1.0], terminated=[False, True], env_reward=[5.0, 10.0])
+    one = shaped_rewards(ShapingConfig("oracle", gamma=0.9, oracle_max=10.0), **args)
+    small = shaped_rewards(ShapingConfig("oracle", gamma=0.9, oracle_max=10.0, scale=0.01), **args)
+    np.testing.assert_allclose(one, [0.5, 1.0 + 10.0])
+    np.testing.assert_allclose(small, 0.01 * one)

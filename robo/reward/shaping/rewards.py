@@ -15,8 +15,8 @@ scaled by λ (``scale``), and ``terminated`` marking a true terminal s':
   so the return-to-go from t is λΦ(s_{t+1}). It needs one step of lookahead: online it is
   emitted as r + λΦ(s') and the *previous* transition gets a correction −λΦ(s') that the
   learner adapter applies to its stored reward (see :func:`delta_rewards` for whole episodes).
-* ``oracle``: the family's hand-designed dense reward ``info["env_reward"] / oracle_max``,
-  plus 1/(1−γ) on a terminal success step (success ends the episode, so the bonus is the
+* ``oracle``: λ·(the family's hand-designed dense reward ``info["env_reward"] / oracle_max``,
+  plus 1/(1−γ) on a terminal success step) (success ends the episode, so the bonus is the
   value of staying at the maximum reward forever; without it a positive dense reward would
   teach the agent to avoid finishing).
 
@@ -45,7 +45,8 @@ class ShapingConfig:
     Attributes:
         scheme: one of :data:`SCHEMES`.
         gamma: the learner's discount γ in (0, 1]; checked with :func:`check_learner_gamma`.
-        scale: λ, multiplies Φ (a scaled potential is still a potential).
+        scale: λ, multiplies Φ (a scaled potential is still a potential); for ``oracle`` it
+            multiplies the whole reward (a positive rescale keeps the optimal policy).
         eta: threshold η of ``clip``.
         gate: uncertainty gating of Φ: ``none``, ``hard`` (Φ̃ = 0 where u > threshold) or
             ``soft`` (Φ̃ = Φ·max(0, 1 − u/threshold)).
@@ -155,7 +156,7 @@ def shaped_rewards(
             )
         dense = np.asarray(env_reward, dtype=np.float64) / config.oracle_max
         bonus = np.where(term & (r > 0), 1.0 / max(1.0 - config.gamma, 1e-6), 0.0)
-        return dense + bonus
+        return lam * (dense + bonus)
     if phi_prev is None or phi_next is None:
         raise ShapingError(f"reward={scheme} needs Φ(s) and Φ(s')")
     p0 = lam * np.asarray(phi_prev, dtype=np.float64)
