@@ -21,14 +21,19 @@ from robo.rl.stats import iqm, stratified_bootstrap_ci
 
 
 def method_label(metrics: dict[str, Any]) -> str:
-    """``reward`` or ``reward[progress]`` for potential schemes; PBRS on ``gt`` Φ is ``gt``."""
+    """``reward`` or ``reward[progress]`` for potential schemes; PBRS on ``gt`` Φ is ``gt``.
+
+    A scale λ other than 1 is appended as ``(λ=...)`` so rescaled variants stay apart.
+    """
     reward = metrics["reward"]
     label = metrics.get("progress_label", "gt")
+    scale = float(metrics.get("config", {}).get("scale", 1.0))
+    suffix = "" if scale == 1.0 else f"(λ={scale:g})"
     if reward not in POTENTIAL_SCHEMES or reward == "gt":
-        return reward
+        return reward + suffix
     if reward == "pbrs" and label == "gt":
-        return "gt"
-    return f"{reward}[{label}]"
+        return "gt" + suffix
+    return f"{reward}[{label}]{suffix}"
 
 
 def expand_runs(runs: list[str] | str) -> list[Path]:
@@ -80,6 +85,7 @@ def compare(paths: list[Path], out: Path, reps: int = 2000) -> dict[str, Any]:
                 "seeds": len(rs),
                 "final_success_iqm": stratified_bootstrap_ci({task: final[task]}, iqm, reps),
                 "steps_to_80_median": float(np.median(s80[task])),
+                "steps_to_80_iqm": stratified_bootstrap_ci({task: s80[task]}, iqm, reps),
                 "reached_80": int(sum(r["steps_to_80"] is not None for r in rs)),
                 "hover_ratio_gt": _mean([_nan(r["hover_ratio_gt"]) for r in rs]),
                 "hover_ratio": _mean([_nan(r["hover_ratio"]) for r in rs]),
@@ -90,8 +96,22 @@ def compare(paths: list[Path], out: Path, reps: int = 2000) -> dict[str, Any]:
     for methods in result["per_task"].values():
         if "sparse" in methods:
             base = methods["sparse"]["steps_to_80_median"]
+            base_iqm = methods["sparse"]["steps_to_80_iqm"][0]
             for m in methods.values():
                 m["steps_to_80_vs_sparse"] = m["steps_to_80_median"] / base if base else None
+                m["steps_to_80_iqm_vs_sparse"] = (
+                    m["steps_to_80_iqm"][0] / base_iqm if base_iqm else None
+                )
+        # Against the hand-designed dense reward: its best variant (lowest steps-to-80% IQM).
+        oracles = [k for k in methods if k.startswith("oracle")]
+        if oracles:
+            best = min(oracles, key=lambda k: methods[k]["steps_to_80_iqm"][0])
+            base_iqm = methods[best]["steps_to_80_iqm"][0]
+            for m in methods.values():
+                m["oracle_ref"] = best
+                m["steps_to_80_iqm_vs_oracle"] = (
+                    m["steps_to_80_iqm"][0] / base_iqm if base_iqm else None
+                )
     out.mkdir(parents=True, exist_ok=True)
     (out / "compare.json").write_text(json.dumps(_json(result), indent=2))
     (out / "table.md").write_text(markdown_table(result))
@@ -128,16 +148,22 @@ def markdown_table(result: dict[str, Any]) -> str:
     """Per-task and aggregate tables in Markdown."""
     lines = [
         "| task | method | seeds | final success IQM [95% CI] | steps to 80% (median) | "
-        "reached 80% | vs sparse | hover (gt Φ, train) | hover (own Φ) | return gap |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "steps to 80% IQM [95% CI] | reached 80% | vs sparse (median) | vs sparse (IQM) | "
+        "vs oracle (IQM) | hover (gt Φ, train) | hover (own Φ) | return gap |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def ratio(x: float | None) -> str:
+        return "-" if x is None else f"{x:.2f}x"
+
     for task, methods in sorted(result["per_task"].items()):
         for name, m in sorted(methods.items()):
-            ratio = m.get("steps_to_80_vs_sparse")
             lines.append(
                 f"| {task} | {name} | {m['seeds']} | {_ci(m['final_success_iqm'])} | "
-                f"{m['steps_to_80_median']:.0f} | {m['reached_80']}/{m['seeds']} | "
-                f"{'-' if ratio is None else f'{ratio:.2f}x'} | {m['hover_ratio_gt']:.3f} | "
+                f"{m['steps_to_80_median']:.0f} | {_ci(m['steps_to_80_iqm'], '{:.0f}')} | "
+                f"{m['reached_80']}/{m['seeds']} | {ratio(m.get('steps_to_80_vs_sparse'))} | "
+                f"{ratio(m.get('steps_to_80_iqm_vs_sparse'))} | "
+                f"{ratio(m.get('steps_to_80_iqm_vs_oracle'))} | {m['hover_ratio_gt']:.3f} | "
                 f"{m['hover_ratio']:.3f} | {m['return_gap']:.2f} |"
             )
     lines += [

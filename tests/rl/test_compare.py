@@ -40,6 +40,11 @@ def test_method_labels():
     assert method_label({"reward": "pbrs", "progress_label": "grm"}) == "pbrs[grm]"
     assert method_label({"reward": "raw", "progress_label": "gt"}) == "raw[gt]"
     assert method_label({"reward": "oracle", "progress_label": "none"}) == "oracle"
+    scaled = {"reward": "oracle", "progress_label": "none", "config": {"scale": 0.01}}
+    assert method_label(scaled) == "oracle(λ=0.01)"
+    assert method_label({"reward": "pbrs", "progress_label": "grm", "config": {"scale": 1.0}}) == (
+        "pbrs[grm]"
+    )
 
 
 def test_compare_censors_never_reached_runs_and_reports_ratio(tmp_path):
@@ -53,8 +58,24 @@ def test_compare_censors_never_reached_runs_and_reports_ratio(tmp_path):
     assert res["methods"]["pbrs[grm]"]["final_success_iqm"][0] == pytest.approx(1.0)
     table = (tmp_path / "cmp" / "table.md").read_text()
     assert "| toy/a | pbrs[grm] | 4 |" in table and "0.40x" in table
+    assert per["pbrs[grm]"]["steps_to_80_iqm"][0] == pytest.approx(400)
+    assert per["pbrs[grm]"]["steps_to_80_iqm_vs_sparse"] == pytest.approx(0.4)
     assert json.loads((tmp_path / "cmp" / "compare.json").read_text())["per_task"]
     assert (tmp_path / "cmp" / "compare.png").exists()
+
+
+def test_ratio_against_the_best_oracle_variant(tmp_path):
+    a = write(tmp_path, "pbrs", "pbrs", [fake_run(s, 1.0, 400) for s in range(4)], label="grm")
+    b = write(tmp_path, "oracle", "oracle", [fake_run(s, 1.0, 200) for s in range(4)])
+    c = write(tmp_path, "oracle_bad", "oracle", [fake_run(s, 0.0, None) for s in range(4)])
+    m = read_metrics(c)
+    write_metrics(c, {**m, "config": {"scale": 0.5}})
+    res = compare(expand_runs(f"{a},{b},{c}"), tmp_path / "cmp", reps=100)
+    per = res["per_task"]["toy/a"]
+    assert set(per) == {"pbrs[grm]", "oracle", "oracle(λ=0.5)"}
+    assert per["pbrs[grm]"]["oracle_ref"] == "oracle"
+    assert per["pbrs[grm]"]["steps_to_80_iqm_vs_oracle"] == pytest.approx(2.0)
+    assert "2.00x" in (tmp_path / "cmp" / "table.md").read_text()
 
 
 def test_read_metrics_errors(tmp_path):
