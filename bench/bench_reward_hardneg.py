@@ -79,6 +79,7 @@ def main() -> int:
     ap.add_argument("--eval-roots", default="outputs/data_heldout")
     ap.add_argument("--hard-frac", type=float, default=0.25)
     ap.add_argument("--fail-decay", type=float, default=0.0)
+    ap.add_argument("--seed", type=int, default=0, help="training seed (batches, shifts)")
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--score-base", action="store_true")
@@ -96,6 +97,7 @@ def main() -> int:
         "ckpt": args.ckpt,
         "hard_frac": args.hard_frac,
         "fail_decay": args.fail_decay,
+        "seed": args.seed,
         "git_commit": git_commit(),
         "load_start": os.getloadavg(),
     }
@@ -109,6 +111,7 @@ def main() -> int:
         eval_every=0,
         hard_frac=args.hard_frac,
         fail_decay=args.fail_decay,
+        seed=args.seed,
     )
     t0 = time.monotonic()
     hist = train(model, store, tc, progress=False)
