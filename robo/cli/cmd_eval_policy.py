@@ -19,9 +19,15 @@ from omegaconf import DictConfig, OmegaConf
 HELP = "evaluate a chunk policy (steer=none|guidance|smc|best_of_n) under a shift; metrics.json + videos"
 
 AVOID = "100 * avoid_box(obstacle, obstacle_half, margin={margin}, on=body)"
+STEP = (
+    " + 100 * avoid_box(step, step_half, margin=0.02, on=body)"
+    " + 100 * pass_over(step, step_half, clearance=0.02, margin=0.0, on=body)"
+)
 DEFAULT_COSTS: dict[str, str] = {
-    # whole-arm obstacle clearance (link centre lines by FK) + no link below the table top
-    "so101": AVOID.format(margin=0.02) + " + 100 * above(table, margin=0.01, on=body)",
+    # whole-arm obstacle clearance (link centre lines by FK) + no link below the table top;
+    # reach's surface shift is a raised table section (``step``): keep the arm out of it and
+    # over its top (pass_over: above() restricted to the step's footprint)
+    "so101": AVOID.format(margin=0.02) + " + 100 * above(table, margin=0.01, on=body)" + STEP,
     # the Sawyer hand sits above its fingertips: the tip path plus points 4 and 8 cm above it;
     # pass_over lifts the path over the box rather than parking the hand in front of it
     "metaworld": AVOID.format(margin=0.03)
@@ -42,7 +48,8 @@ def default_cost(task: str) -> str:
 
 
 def sim_scene(env: Any) -> dict[str, np.ndarray]:
-    """Privileged keypoints of a sim task [m]: ``goal``, ``obstacle`` + ``obstacle_half``, ``table``."""
+    """Privileged keypoints of a sim task [m]: ``goal``, ``obstacle`` + ``obstacle_half``, ``table``,
+    ``step`` + ``step_half`` (SO-101 reach's raised table section: box centre, half sizes)."""
     u = env.unwrapped
     out: dict[str, Any] = {}
     if u.task_name.startswith("so101/"):
@@ -54,6 +61,9 @@ def sim_scene(env: Any) -> dict[str, np.ndarray]:
         if lay.obstacle is not None:
             out["obstacle"] = np.asarray(lay.obstacle.pos, dtype=np.float64) + [0, 0, lay.surface_z]
             out["obstacle_half"] = np.asarray(lay.obstacle.half, dtype=np.float64)
+        if lay.step is not None:
+            out["step"] = np.asarray(lay.step.pos, dtype=np.float64)
+            out["step_half"] = np.asarray(lay.step.half, dtype=np.float64)
     elif u.task_name.startswith("metaworld/"):
         out["goal"] = u.raw_observation[-3:].astype(np.float64)
         if u.obstacle_position is not None:
@@ -124,7 +134,7 @@ def make_steer_factory(env: Any, steer_cfg: dict[str, Any]) -> Any:
     gripper = u.gripper_dims[0] if u.gripper_dims else None
     cost = compile_cost(
         expr, sim_path_map(env), gripper_dim=gripper, keypoints=lambda obs: sim_scene(env),
-        optional=("obstacle", "obstacle_half", "table"),  # nominal scenes have no obstacle
+        optional=("obstacle", "obstacle_half", "table", "step", "step_half"),  # shift-only
     )  # fmt: skip
     steer = build_steer(steer_cfg, cost)
     return lambda env_, obs: steer

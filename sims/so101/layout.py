@@ -15,7 +15,10 @@ at the midpoint of the nominal path start -> goal; for reach it is a 3 cm block 
 at the midpoint of the straight home-tip -> target path, with the target redrawn from the
 nominal range until it is >= 12 cm from the home tip (so the block clears the arm at home and
 at the target, and a detour over or around it exists: see tests/sims/so101/test_shifts.py); ``surface`` raises a platform under the
-work area by 2-5 cm and shifts it by up to 3 cm (its near edge stays >= 11 cm from the base); ``distractor`` adds 3 cubes of other colours;
+work area by 2-5 cm and shifts it by up to 3 cm (its near edge stays >= 11 cm from the base);
+for reach it is instead a raised table section (a 24 x 12 cm step, top 1.5-2.5 cm above the
+target) between home and a low target (z <= 5.5 cm, |y| >= 8 cm, redrawn from the nominal range),
+its edge 3.5 cm before the target (see tests/sims/so101/test_shifts.py); ``distractor`` adds 3 cubes of other colours;
 ``camera`` jitters the third-person cameras by up to 4 cm (position) and 3 cm (look-at point);
 ``lighting`` changes the light colour/direction and the table colour.
 """
@@ -35,6 +38,8 @@ TARGET_RADIUS = 0.03  # [m] push target disc
 HOME_TIP = np.array([0.16, 0.0, 0.16])  # nominal start of the tip [m] (for obstacle placement)
 REACH_HOME_TIP = np.array([0.2145, -0.001, 0.1188])  # tip at HOME_Q [m] (forward kinematics)
 REACH_OBSTACLE_MIN_DIST = 0.12  # [m] home tip -> target under the reach obstacle shift
+STEP_HALF = np.array([0.12, 0.06, 0.05])  # [m] raised table section of the reach surface shift
+STEP_GAP = 0.035  # [m] target -> the step's edge in y (room for the gripper to come down)
 
 CAMERAS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
     # name: (position, look-at point) [m]
@@ -61,6 +66,7 @@ class SceneLayout:
     target: np.ndarray = field(default_factory=lambda: np.array([0.22, 0.1, 0.1]))
     bin_xy: np.ndarray | None = None
     obstacle: Obstacle | None = None
+    step: Obstacle | None = None  # raised table section resting on the table (reach surface)
     distractors: list[tuple[np.ndarray, tuple[float, float, float, float]]] = field(
         default_factory=list
     )
@@ -140,6 +146,17 @@ def _apply_shift(lay: SceneLayout, shift: str, rng: np.random.Generator) -> None
             lay.obstacle = Obstacle(np.array([*mid, 0.015]), np.array([0.015, 0.015, 0.015]))
         else:
             lay.obstacle = Obstacle(np.array([*mid, 0.11]), np.array([0.015, 0.015, 0.11]))
+    elif shift == "surface" and lay.task == "reach":
+        # Raising the whole work area does not bother reach (the target rises with it and the
+        # policy reads it: 0.7 -> 0.6 in session 2). Here a raised table section (a step) sits
+        # between home and a low target, its top 1.5-2.5 cm above the target, its edge 3.5 cm
+        # before it: the straight path runs into the step, a path over it and down succeeds.
+        while not (abs(lay.target[1]) >= 0.08 and lay.target[2] <= 0.055):
+            lay.target = np.array([_u(rng, 0.16, 0.28), _u(rng, -0.14, 0.14), _u(rng, 0.04, 0.16)])
+        top = lay.target[2] + _u(rng, 0.015, 0.025)
+        side = np.sign(lay.target[1])
+        centre_y = lay.target[1] - side * (STEP_GAP + STEP_HALF[1])
+        lay.step = Obstacle(np.array([0.24, centre_y, top - STEP_HALF[2]]), STEP_HALF.copy())
     elif shift == "surface":
         lay.surface_z = _u(rng, 0.02, 0.05)
         # Kept clear of the arm's shoulder (x >= 0.11 m) so only the work area is raised.

@@ -6,7 +6,7 @@ without recompiling, so one model and one renderer serve every episode.
 
 Named elements the env reads: body/geom ``cube`` (free joint ``cube``), site ``target``
 (reach/push goal), body ``bin`` (geoms ``bin_floor``, ``bin_wall_*``), body+geom ``obstacle``,
-body+geom ``platform`` (surface shift), geoms ``distractor_<i>``, cameras ``front``, ``side``,
+body+geom ``platform`` (surface shift), body+geom ``step`` (reach surface shift), geoms ``distractor_<i>``, cameras ``front``, ``side``,
 ``wrist``, sites ``tip`` (IK point) and lights ``key``/``fill``.
 
 Physics: 2 ms timestep, elliptic friction cones, ``impratio`` 10 (less slip in grasps).
@@ -149,6 +149,9 @@ def build_scene_xml(layout: SceneLayout, image_size: int = 96, shadows: bool = F
         _static(
             body, name="obstacle", type="box", size=_fmt(layout.obstacle.half), rgba="0.3 0.3 0.3 1"
         )
+    if layout.step is not None:
+        body = _sub(world, "body", name="step", pos=_fmt(layout.step.pos))
+        _static(body, name="step", type="box", size=_fmt(layout.step.half), rgba="0.35 0.35 0.4 1")
     return ET.tostring(root, encoding="unicode")
 
 
@@ -211,7 +214,7 @@ def _xyaxes_quat(xyaxes: tuple[float, ...]) -> np.ndarray:
 
 
 def apply_layout(model: mujoco.MjModel, layout: SceneLayout) -> None:
-    """Move goal marker, bin, obstacle, platform, cameras and lights of ``model`` to ``layout``.
+    """Move goal marker, bin, obstacle, step, platform, cameras and lights of ``model`` to ``layout``.
 
     The model must have been built by :func:`build_scene_xml` for the same task and shift.
     Free bodies (cube, distractors) are placed through ``qpos`` by the env.
@@ -223,6 +226,8 @@ def apply_layout(model: mujoco.MjModel, layout: SceneLayout) -> None:
         model.body_pos[model.body("bin").id] = [*layout.bin_xy, layout.surface_z]
     if layout.obstacle is not None:
         model.body_pos[model.body("obstacle").id] = layout.obstacle.pos + [0, 0, layout.surface_z]
+    if layout.step is not None:
+        model.body_pos[model.body("step").id] = layout.step.pos
     if layout.platform is not None:
         cx, cy, _, _ = layout.platform
         model.body_pos[model.body("platform").id] = [cx, cy, layout.surface_z]

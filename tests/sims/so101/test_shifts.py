@@ -98,3 +98,51 @@ def test_reach_obstacle_blocks_the_straight_path_but_not_a_detour():
     straight = _reach_obstacle_rollout(1003)
     assert not straight[0] and straight[1] > 0
     assert _reach_obstacle_rollout(1003, via_above=0.07) == (True, 0)
+
+
+def _reach_surface_rollout(seed, over=None):
+    """Expert rollout on so101/reach under the surface shift, optionally through a via point
+    ``over`` metres above the step's top over the target: (success, step contacts, start
+    contacts)."""
+    from sims.so101.experts import SO101Expert, Waypoint
+    from sims.so101.kinematics import GRIPPER_OPEN
+
+    env = sims.make("so101/reach", shift="surface", render=False)
+    obs, info = env.reset(seed=seed)
+    e = env.unwrapped
+    gid = e.model.geom("step").id
+
+    def touching():
+        return sum(gid in (c.geom1, c.geom2) for c in e.data.contact[: e.data.ncon])
+
+    at_start = touching()
+    expert = SO101Expert("reach")
+    expert.reset(env, obs, {**info, "seed": seed})
+    if over is not None:
+        top = e.layout.step.pos[2] + e.layout.step.half[2]
+        via = np.array([*e.layout.target[:2], top + over])
+        expert.plan.insert(0, Waypoint(lambda _: via, GRIPPER_OPEN, speed=0.2, tol=0.02))
+    success, touches, done = False, 0, False
+    while not done:
+        obs, _, term, trunc, info = env.step(expert.act(env, obs, info))
+        touches += touching()
+        success, done = success or info["success"], term or trunc
+    env.close()
+    return success, touches, at_start
+
+
+@pytest.mark.parametrize("seed", [1000, 1001])
+def test_reach_surface_step_blocks_the_straight_path_but_not_a_path_over_it(seed):
+    """The reach surface shift is fair: a raised table section between home and a low target,
+    top above the target, clear of the arm at home; the straight expert runs into it and never
+    reaches the target, going over it and down reaches the target without touching it."""
+    env, e = reset("reach", "surface", seed=seed)
+    step, target = e.layout.step, e.layout.target
+    top = step.pos[2] + step.half[2]
+    assert 0.015 <= top - target[2] <= 0.025  # the target lies below the step's top
+    assert abs(target[1]) - abs(step.pos[1]) == pytest.approx(0.035 + step.half[1])
+    assert e.layout.surface_z == 0.0 and e.layout.platform is None
+    env.close()
+    straight = _reach_surface_rollout(seed)
+    assert not straight[0] and straight[1] > 0 and straight[2] == 0
+    assert _reach_surface_rollout(seed, over=0.05) == (True, 0, 0)
