@@ -21,8 +21,8 @@ frame once, and draws many (before, after) pairs among them:
   any hop h <= 0 is consistent with the labels (Φ' = Φ + hΦ = 0), so pairs t -> t' (t' later)
   inside a failure episode take the target hop -fail_decay x (t' - t) / L, L the task's median
   demo steps-to-success: time spent in a failed attempt counts as regress at the rate a demo
-  progresses. The incremental perspective then learns to let Φ fall while an attempt stalls,
-  instead of holding the rise its demo-like approach earned.
+  progresses. Off by default: at 1.0 it drove voc_fail below 0 but voc_s of successes to 0.07
+  (the model learned to expect regress from demo-like frames too; bench/bench_reward_hardneg).
 """
 
 from __future__ import annotations
