@@ -31,7 +31,9 @@ DEFAULT_COSTS: dict[str, str] = {
     # the Sawyer hand sits above its fingertips: the tip path plus points 4 and 8 cm above it;
     # pass_over lifts the path over the box rather than parking the hand in front of it
     "metaworld": AVOID.format(margin=0.03)
-    + " + 100 * pass_over(obstacle, obstacle_half, clearance=0.04, margin=0.04)",
+    + " + 100 * pass_over(obstacle, obstacle_half, clearance=0.04, margin=0.04)"
+    + " + 100 * avoid_box(step, step_half, margin=0.03, on=body)"
+    + " + 100 * pass_over(step, step_half, clearance=0.04, margin=0.03, on=body)",
 }
 """Steering cost per task family when ``steer.cost`` is null; reach tasks add ``reach(goal)``."""
 
@@ -49,7 +51,7 @@ def default_cost(task: str) -> str:
 
 def sim_scene(env: Any) -> dict[str, np.ndarray]:
     """Privileged keypoints of a sim task [m]: ``goal``, ``obstacle`` + ``obstacle_half``, ``table``,
-    ``step`` + ``step_half`` (SO-101 reach's raised table section: box centre, half sizes)."""
+    ``step`` + ``step_half`` (reach's raised table section under ``surface``: centre, half sizes)."""
     u = env.unwrapped
     out: dict[str, Any] = {}
     if u.task_name.startswith("so101/"):
@@ -69,6 +71,8 @@ def sim_scene(env: Any) -> dict[str, np.ndarray]:
         if u.obstacle_position is not None:
             out["obstacle"] = u.obstacle_position
             out["obstacle_half"] = np.full(3, u.config.obstacle_half_size)
+        if u.step_box is not None:
+            out["step"], out["step_half"] = u.step_box
     else:
         raise ValueError(
             f"no keypoint glue for {u.task_name!r} yet (supported: so101/*, metaworld/*)"
@@ -105,14 +109,57 @@ def goal_in_state(env: Any) -> Any:
     return GoalInState(env)
 
 
+SHIFT_GEOMS: dict[str, tuple[str, ...]] = {
+    "so101": ("obstacle", "step"),
+    "metaworld": ("robo_obstacle",),
+}
+"""Geoms a shift adds to a family's scene; touching one is a collision (``info["collision"]``)."""
+
+
+def report_collisions(env: Any) -> Any:
+    """Wrap ``env`` so ``info["collision"]`` says whether the robot touches a shift geom
+    (:data:`SHIFT_GEOMS`: the obstacle, reach's surface step) on this step; objects the shift did
+    not add (cube, distractors) are ignored. A scene without shift geoms reports False."""
+    import gymnasium as gym
+    import mujoco
+
+    u = env.unwrapped
+    family = u.task_name.split("/", 1)[0]
+    model = u.model if family == "so101" else u.raw_env.model
+    ids = [
+        mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, name)
+        for name in SHIFT_GEOMS.get(family, ())
+    ]
+    ids = {i for i in ids if i >= 0}
+    skip = {
+        i for i in range(model.ngeom)
+        if model.body(model.geom_bodyid[i]).name.startswith(("cube", "distractor", "obj"))
+    }  # fmt: skip
+
+    class ReportCollisions(gym.Wrapper):
+        def step(self, action: Any) -> Any:
+            obs, reward, terminated, truncated, info = self.env.step(action)
+            data = u.data if family == "so101" else u.raw_env.data
+            hit = any(
+                (c.geom1 in ids and c.geom2 not in skip) or (c.geom2 in ids and c.geom1 not in skip)
+                for c in data.contact[: data.ncon]
+            )
+            return obs, reward, terminated, truncated, {**info, "collision": hit}
+
+    return ReportCollisions(env)
+
+
 def make_eval_env(task: str, shift: str | None, policy: Any, render: bool, **overrides: Any) -> Any:
-    """The task env the policy was trained on (cameras, goal-in-state) under ``shift``."""
+    """The task env the policy was trained on (cameras, goal-in-state) under ``shift``, reporting
+    collisions with the shift's geometry (:func:`report_collisions`)."""
     import sims
 
     cams = tuple(policy.config.cameras)
     env = sims.make(
         task, shift=shift, render=bool(cams) or render, cameras=cams or ("front",), **overrides
     )
+    if shift is not None:
+        env = report_collisions(env)
     meta = getattr(policy, "meta", {}) or {}
     if meta.get("state") in ("goal", "privileged"):  # VLA checkpoints record their state mode
         from robo.cli.vla_envs import with_state_mode

@@ -24,11 +24,17 @@ from robo.eval.stats import percentiles, success_summary
 
 @dataclass
 class EpisodeLog:
-    """One evaluated episode: outcome, per-chunk NFE and wall time [ms], optional frames."""
+    """One evaluated episode: outcome, per-chunk NFE and wall time [ms], optional frames.
+
+    ``success_step`` / ``collision_step``: the first step with ``info["success"]`` /
+    ``info["collision"]`` (envs that report collisions, e.g. with a shift's obstacle), or None.
+    """
 
     seed: int
     success: bool
     steps: int
+    success_step: int | None = None
+    collision_step: int | None = None
     nfe: list[int] = field(default_factory=list)
     ms: list[float] = field(default_factory=list)
     frames: list[np.ndarray] = field(default_factory=list)
@@ -130,14 +136,26 @@ def run_episode(
             obs, _, terminated, truncated, info = env.step(action)
             log.steps += 1
             log.success = log.success or bool(info.get("success", False))
+            if log.success and log.success_step is None:
+                log.success_step = log.steps
+            if info.get("collision") and log.collision_step is None:
+                log.collision_step = log.steps
             done = terminated or truncated
             if done:
                 break
     return log
 
 
+def collision_free(log: EpisodeLog) -> bool:
+    """Succeeded before any collision (a collision on the success step counts)."""
+    if not log.success:
+        return False
+    return log.collision_step is None or (log.success_step or 0) < log.collision_step
+
+
 def summarize(logs: list[EpisodeLog], extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The ``metrics.json`` payload: success with Wilson 95% CI, NFE per chunk, ms p50/p99."""
+    """The ``metrics.json`` payload: success with Wilson 95% CI, NFE per chunk, ms p50/p99;
+    ``collision_free`` (success before any collision, Wilson CI) and ``collision_rate`` too."""
     ms = [m for log in logs for m in log.ms]
     nfe = [n for log in logs for n in log.nfe]
     out: dict[str, Any] = {
@@ -148,5 +166,10 @@ def summarize(logs: list[EpisodeLog], extra: dict[str, Any] | None = None) -> di
         "episode_steps_mean": float(np.mean([log.steps for log in logs])) if logs else float("nan"),
         "seeds": [log.seed for log in logs],
         "per_episode_success": [bool(log.success) for log in logs],
+        "collision_free": success_summary([collision_free(log) for log in logs]),
+        "per_episode_collision": [log.collision_step is not None for log in logs],
+        "collision_rate": float(np.mean([log.collision_step is not None for log in logs]))
+        if logs
+        else float("nan"),
     }
     return {**out, **(extra or {})}

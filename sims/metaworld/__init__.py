@@ -14,7 +14,7 @@ from sims.config import TaskConfig
 from sims.metaworld.config import MetaWorldConfig
 from sims.metaworld.env import MetaWorldEnv
 from sims.metaworld.expert import MetaWorldExpert
-from sims.metaworld.tasks import OBSTACLE_TASKS, TASKS, MetaWorldTask
+from sims.metaworld.tasks import OBSTACLE_TASKS, SURFACE_TASKS, TASKS, MetaWorldTask
 from sims.registry import TaskSpec, register
 
 __all__ = ["TASKS", "MetaWorldConfig", "MetaWorldEnv", "MetaWorldExpert", "MetaWorldTask"]
@@ -31,6 +31,7 @@ def _factory(task: str, config: TaskConfig) -> MetaWorldEnv:
 def _register_all() -> None:
     for name, row in TASKS.items():
         shifts = BASE_SHIFTS + (("obstacle",) if name in OBSTACLE_TASKS else ())
+        shifts += ("surface",) if name in SURFACE_TASKS else ()
         register(
             TaskSpec(
                 name=f"metaworld/{name}",

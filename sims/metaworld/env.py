@@ -23,7 +23,7 @@ from sims.metaworld.config import MetaWorldConfig
 from sims.metaworld.progress import ProgressTracker
 from sims.metaworld.rendering import CAMERAS, MultiViewRenderer
 from sims.metaworld.scene import make_raw_env, reset_raw_env
-from sims.metaworld.shifts import SceneShift
+from sims.metaworld.shifts import STEP_HALF, SceneShift
 from sims.metaworld.tasks import TASKS
 
 STATE_DIM = 4
@@ -50,7 +50,9 @@ class MetaWorldEnv(TaskEnv):
             )
         self.spec_row = TASKS[task]
         super().__init__(f"metaworld/{task}", config, self.spec_row.instruction, STATE_DIM)
-        obstacle = config.obstacle_half_size if config.shift == "obstacle" else None
+        obstacle = {"obstacle": config.obstacle_half_size, "surface": STEP_HALF}.get(
+            str(config.shift)
+        )
         self._raw = make_raw_env(self.spec_row.env_id, obstacle_half_size=obstacle)
         self.control_dt = float(self._raw.dt)
         self.action_space = spaces.Box(-1.0, 1.0, (4,), dtype=np.float32)
@@ -84,6 +86,13 @@ class MetaWorldEnv(TaskEnv):
     def obstacle_position(self) -> np.ndarray | None:
         """Centre of the obstacle cube [m] under ``shift="obstacle"``, else ``None``."""
         return None if self._shift.obstacle_pos is None else self._shift.obstacle_pos.copy()
+
+    @property
+    def step_box(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(centre, half sizes) [m] of the raised table section under ``shift="surface"``."""
+        if self._shift.step_pos is None:
+            return None
+        return self._shift.step_pos.copy(), np.array(STEP_HALF)
 
     def _tcp(self) -> np.ndarray:
         # Same as Meta-World's tcp_center (mid-point of the finger sites), without name lookups.

@@ -28,11 +28,11 @@ def _obstacle_initialize_simulation(self: Any) -> tuple[mujoco.MjModel, mujoco.M
     # Replaces MujocoEnv._initialize_simulation: same XML plus one static box in the world.
     spec = mujoco.MjSpec.from_file(self.fullpath)
     body = spec.worldbody.add_body(name=OBSTACLE_NAME, pos=_PARKED)
-    half = float(self._robo_obstacle_half_size)
+    half = np.broadcast_to(np.asarray(self._robo_obstacle_half_size, dtype=np.float64), 3)
     body.add_geom(
         name=OBSTACLE_NAME,
         type=mujoco.mjtGeom.mjGEOM_BOX,
-        size=[half, half, half],
+        size=half.tolist(),
         rgba=[0.85, 0.55, 0.1, 1.0],
         contype=7,  # collide with the arm (4), gripper base/pads (1) and claws (2)
         conaffinity=7,
@@ -44,13 +44,16 @@ def _obstacle_initialize_simulation(self: Any) -> tuple[mujoco.MjModel, mujoco.M
     return model, mujoco.MjData(model)
 
 
-def make_raw_env(env_id: str, obstacle_half_size: float | None = None) -> SawyerXYZEnv:
+def make_raw_env(
+    env_id: str, obstacle_half_size: float | tuple[float, float, float] | None = None
+) -> SawyerXYZEnv:
     """A Meta-World v3 env with the goal observable and seed-controlled layouts.
 
     Args:
         env_id: Meta-World name, e.g. ``"pick-place-v3"``.
-        obstacle_half_size: if set, the model gets a static cube of this half edge [m]
-            (parked out of the scene until :func:`place_obstacle` moves it).
+        obstacle_half_size: if set, the model gets a static box of this half edge [m] (a cube)
+            or half sizes (x, y, z) [m], parked out of the scene until :func:`place_obstacle`
+            moves it (the ``obstacle`` cube, or the ``surface`` shift's raised section).
 
     Returns:
         The raw env; call :func:`reset_raw_env` (not ``env.reset``) to start an episode.

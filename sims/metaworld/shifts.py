@@ -8,6 +8,12 @@
   the segment from the hand's start to a point just above the task's target, kept clear of
   the object.
 
+* ``surface`` (reach): a raised table section (a step, :data:`STEP_HALF`) resting on the table
+  between the hand's start and the goal, its far edge :data:`STEP_GAP` before the goal (in y)
+  and its top 2-3 cm above the goal, so the straight path runs into it and a path over it and
+  down reaches the goal (see tests/sims/metaworld/test_shifts.py). It is the model's added box
+  (:data:`sims.metaworld.scene.OBSTACLE_NAME`) with other half sizes.
+
 Each shift draws from its own stream ``np.random.default_rng([seed, k])`` so it never changes
 the object layout of a seed.
 """
@@ -19,6 +25,11 @@ import numpy as np
 from metaworld.sawyer_xyz_env import SawyerXYZEnv
 
 from sims.metaworld.scene import place_obstacle
+
+STEP_HALF = (0.2, 0.02, 0.2)
+"""Half sizes [m] of the ``surface`` shift's raised table section (40 cm wide, 4 cm deep)."""
+STEP_GAP = 0.07
+"""[m] from the step's far edge to the goal in y (room for the hand to come down to it)."""
 
 JITTERED_CAMERAS: tuple[str, ...] = ("corner", "corner2")
 """Meta-World cameras the ``camera`` shift moves (the wrist camera rides on the gripper)."""
@@ -68,6 +79,7 @@ class SceneShift:
             "geom_rgba": m.geom_rgba.copy(),
         }
         self.obstacle_pos: np.ndarray | None = None
+        self.step_pos: np.ndarray | None = None
 
     def apply(self, seed: int, target: np.ndarray, object_top: float | None) -> None:
         """Apply the shift for ``seed``.
@@ -84,6 +96,8 @@ class SceneShift:
             self._relight(np.random.default_rng([seed, 2]))
         elif self.shift == "obstacle":
             self._place_obstacle(target, object_top)
+        elif self.shift == "surface":
+            self._place_step(target, np.random.default_rng([seed, 3]))
         mujoco.mj_forward(self.env.model, self.env.data)  # camera/body poses live in data
 
     def _jitter_cameras(self, rng: np.random.Generator) -> None:
@@ -111,6 +125,13 @@ class SceneShift:
         plain = m.geom_matid < 0
         geom_tint = rng.uniform(0.45, 1.0, size=(int(plain.sum()), 3))
         m.geom_rgba[plain, :3] = self._base["geom_rgba"][plain, :3] * geom_tint
+
+    def _place_step(self, goal: np.ndarray, rng: np.random.Generator) -> None:
+        top = float(goal[2]) + rng.uniform(0.02, 0.03)
+        hand_y = float(self.env.tcp_center[1])
+        y = float(goal[1]) - np.sign(float(goal[1]) - hand_y) * (STEP_GAP + STEP_HALF[1])
+        self.step_pos = np.array([float(goal[0]), y, top - STEP_HALF[2]])
+        place_obstacle(self.env, self.step_pos)
 
     def _place_obstacle(self, target: np.ndarray, object_top: float | None) -> None:
         half = self.obstacle_half_size

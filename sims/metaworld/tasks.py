@@ -103,3 +103,6 @@ OBSTACLE_TASKS: frozenset[str] = frozenset(
     {"reach", "reach-wall", "push", "push-back", "pick-place", "pick-place-wall", "sweep-into"}
 )
 """Tasks that support the ``obstacle`` shift (a box between the hand start and the target)."""
+
+SURFACE_TASKS: frozenset[str] = frozenset({"reach"})
+"""Tasks that support the ``surface`` shift (a raised table section between hand and goal)."""

@@ -45,3 +45,24 @@ def test_nominal_scene_has_no_step_and_zero_step_cost():
     terms = _step_terms(env, env.unwrapped.joint_positions())
     env.close()
     assert terms == {"avoid_box": 0.0, "pass_over": 0.0}
+
+
+def test_shift_geometry_contacts_are_reported_as_collisions():
+    """The straight expert runs into the surface step: ``info["collision"]`` turns True; the
+    nominal scene never reports one."""
+    from robo.cli.cmd_eval_policy import report_collisions
+    from sims.so101.experts import SO101Expert
+
+    for shift, expect in (("surface", True), (None, False)):
+        env = report_collisions(sims.make("so101/reach", shift=shift, render=False))
+        obs, info = env.reset(seed=1000)
+        expert = SO101Expert("reach")
+        expert.reset(env, obs, {**info, "seed": 1000})
+        hits = []
+        for _ in range(25):
+            obs, _, term, trunc, info = env.step(expert.act(env, obs, info))
+            hits.append(info["collision"])
+            if term or trunc:
+                break
+        env.close()
+        assert any(hits) == expect

@@ -69,3 +69,19 @@ def test_draw_paths_marks_the_executed_path_red():
     red = (img[..., 0] > 200) & (img[..., 1] < 80)
     assert red.any()
     assert isinstance(EpisodeLog(seed=0, success=False, steps=0).frames, list)
+
+
+def test_collision_free_success_needs_success_before_the_first_collision():
+    from robo.eval.policy_eval import collision_free
+
+    logs = [
+        EpisodeLog(seed=0, success=True, steps=9, success_step=9),  # clean
+        EpisodeLog(seed=1, success=True, steps=9, success_step=9, collision_step=4),  # scraped
+        EpisodeLog(seed=2, success=True, steps=9, success_step=5, collision_step=7),  # after
+        EpisodeLog(seed=3, success=False, steps=9, collision_step=2),
+    ]
+    assert [collision_free(log) for log in logs] == [True, False, True, False]
+    m = summarize(logs)
+    assert m["success"] == 0.75 and m["collision_free"]["success"] == 0.5
+    assert m["collision_rate"] == 0.75
+    assert m["per_episode_collision"] == [False, True, True, True]
