@@ -42,153 +42,50 @@ from typing import Any
 
 import torch
 
+from robo.steer.terms import (
+    TERMS,
+    Above,
+    AvoidBox,
+    AvoidSphere,
+    CostError,
+    GripperClosed,
+    PassOver,
+    Reach,
+    Smooth,
+    Term,
+)
+
+__all__ = [
+    "TERMS", "Above", "AvoidBox", "AvoidSphere", "CostError", "CostProgram", "GripperClosed",
+    "PassOver", "Reach", "Smooth", "Term", "compile_cost", "make_term", "parse_terms",
+]  # fmt: skip
+
 KeypointFn = Callable[[Any], dict[str, Any]]
-_EPS = 1e-9
-
-
-def _norm(v: torch.Tensor) -> torch.Tensor:
-    return torch.sqrt((v * v).sum(-1) + _EPS)
-
-
-class CostError(ValueError):
-    """A cost expression or spec that cannot be compiled, or a missing keypoint."""
 
 
 class _Absent(Exception):
     """An optional keypoint is absent: the term that needs it contributes 0."""
 
 
-class Term:
-    """One cost term; ``value(path, actions, kp)`` -> float[B]. ``path`` is float[B, N, 3]:
-    the tip path (N = H) or, for ``on="body"`` terms, all arm points (N = H * P)."""
+class _ClosedFormCost(torch.autograd.Function):
+    """``program(actions)`` whose backward is the gradient the program computed in closed form
+    alongside the value (one autograd node instead of a graph over every term's ops)."""
 
-    name = ""
-    on = "tip"
+    @staticmethod
+    def forward(actions: torch.Tensor, program: CostProgram, context: dict) -> torch.Tensor:
+        value, grad = program.value_and_grad(actions.detach(), context)
+        return value, grad
 
-    def __init__(self, **kwargs: Any):
-        self.args = kwargs
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        ctx.save_for_backward(output[1])
+        ctx.mark_non_differentiable(output[1])
 
-    def value(self, path: torch.Tensor, actions: torch.Tensor, kp: Callable) -> torch.Tensor:
-        raise NotImplementedError
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.args.items())
-        return f"{self.name}({args})"
-
-
-def _on(on: str) -> str:
-    if on not in ("tip", "body"):
-        raise CostError(f"on={on!r} must be 'tip' or 'body'")
-    return on
-
-
-class Reach(Term):
-    name = "reach"
-
-    def __init__(self, target: Any, at: str = "end"):
-        if at not in ("end", "min"):
-            raise CostError(f"reach(at={at!r}) must be 'end' or 'min'")
-        super().__init__(target=target, at=at)
-
-    def value(self, path, actions, kp):
-        target = kp(self.args["target"], path)
-        if self.args["at"] == "end":
-            return _norm(path[:, -1] - target)
-        return -torch.logsumexp(-_norm(path - target) / 0.01, dim=1) * 0.01
-
-
-class AvoidSphere(Term):
-    name = "avoid_sphere"
-
-    def __init__(self, center: Any, radius: float, margin: float = 0.02, on: str = "tip"):
-        super().__init__(center=center, radius=float(radius), margin=float(margin), on=_on(on))
-        self.on = on
-
-    def value(self, path, actions, kp):
-        c = kp(self.args["center"], path).reshape(-1, 3)
-        sd = _norm(path[:, :, None, :] - c) - self.args["radius"]  # [B, H, N]
-        return torch.relu(self.args["margin"] - sd.min(-1).values).pow(2).sum(1)
-
-
-class AvoidBox(Term):
-    name = "avoid_box"
-
-    def __init__(self, center: Any, half: Any, margin: float = 0.02, on: str = "tip"):
-        super().__init__(center=center, half=half, margin=float(margin), on=_on(on))
-        self.on = on
-
-    def value(self, path, actions, kp):
-        c = kp(self.args["center"], path).reshape(-1, 3)
-        half = kp(self.args["half"], path).reshape(-1, 3)
-        q = (path[:, :, None, :] - c).abs() - half  # [B, H, N, 3]
-        outside = _norm(torch.relu(q))
-        inside = torch.clamp(q.max(-1).values, max=0.0)
-        sd = (outside + inside).min(-1).values
-        return torch.relu(self.args["margin"] - sd).pow(2).sum(1)
-
-
-class PassOver(Term):
-    name = "pass_over"
-
-    def __init__(
-        self, center: Any, half: Any, clearance: float = 0.04, margin: float = 0.03,
-        on: str = "tip",
-    ):  # fmt: skip
-        super().__init__(
-            center=center, half=half, clearance=float(clearance), margin=float(margin), on=_on(on)
-        )
-        self.on = on
-
-    def value(self, path, actions, kp):
-        c = kp(self.args["center"], path).reshape(-1, 3)
-        half = kp(self.args["half"], path).reshape(-1, 3)
-        d = (path[:, :, None, :2] - c[:, :2]).abs()  # [B, N, K, 2]
-        inside = torch.sigmoid((half[:, :2] + self.args["margin"] - d) / 0.005).prod(-1)
-        top = c[:, 2] + half[:, 2] + self.args["clearance"]  # [K]
-        return (inside * torch.relu(top - path[..., 2:3]).pow(2)).sum((1, 2))
-
-
-class Above(Term):
-    name = "above"
-
-    def __init__(self, height: Any, margin: float = 0.0, on: str = "tip"):
-        super().__init__(height=height, margin=float(margin), on=_on(on))
-        self.on = on
-
-    def value(self, path, actions, kp):
-        h = kp(self.args["height"], path).reshape(-1)
-        h = h[2] if h.numel() == 3 else h[0]
-        return torch.relu(h + self.args["margin"] - path[..., 2]).pow(2).sum(1)
-
-
-class GripperClosed(Term):
-    name = "gripper_closed"
-    needs_gripper = True
-
-    def __init__(self, closed: float = 1.0, direction: float = 1.0, when: str | None = None):
-        super().__init__(closed=float(closed), direction=float(direction), when=when)
-
-    def value(self, path, actions, kp, gripper: torch.Tensor | None = None):
-        if gripper is None:
-            raise CostError(
-                "gripper_closed needs the program's gripper_dim (hint: set gripper_dim)"
-            )
-        pen = torch.relu(self.args["direction"] * (self.args["closed"] - gripper)).pow(2).mean(1)
-        if self.args["when"] is not None:
-            pen = pen * kp(self.args["when"], path).reshape(-1)[0]
-        return pen
-
-
-class Smooth(Term):
-    name = "smooth"
-
-    def value(self, path, actions, kp):
-        return (actions[:, 1:] - actions[:, :-1]).pow(2).sum(-1).mean(1)
-
-
-TERMS: dict[str, type[Term]] = {
-    t.name: t for t in (Reach, AvoidSphere, AvoidBox, PassOver, Above, GripperClosed, Smooth)
-}
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_value: torch.Tensor, _grad_grad: torch.Tensor):
+        (grad,) = ctx.saved_tensors
+        return grad_value[:, None, None] * grad, None, None
 
 
 class CostProgram:
@@ -216,36 +113,66 @@ class CostProgram:
         self.terms, self.path_map = terms, path_map
         self.gripper_dim, self.keypoints = gripper_dim, keypoints
         self.optional = frozenset(optional)
+        self._tensors: tuple[Any, dict] = (None, {})  # (keypoint dict, its tensors by dtype)
+
+    @property
+    def closed_form(self) -> bool:
+        """Whether :meth:`value_and_grad` applies: the path map has a VJP and every term a
+        closed-form gradient (the built-in ones do; otherwise calls fall back to autograd)."""
+        return hasattr(self.path_map, "path_body_vjp") and all(
+            type(t).value_grad is not Term.value_grad for _, t in self.terms
+        )
 
     def resolve_keypoints(self, context: dict[str, Any]) -> dict[str, Any]:
         if "keypoints" not in context:
             context["keypoints"] = self.keypoints(context.get("obs")) if self.keypoints else {}
         return context["keypoints"]
 
-    def path(self, actions: torch.Tensor, context: dict[str, Any]) -> torch.Tensor:
-        """End-effector path float[B, H, 3] of the chunks."""
-        return self.path_map(actions, context)
-
-    def per_term(self, actions: torch.Tensor, context: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """Weighted value of every term, ``{repr(term): float[B]}``."""
+    def _kp(self, context: dict[str, Any]) -> Callable[[Any, torch.Tensor], torch.Tensor]:
+        """``kp(ref, like)``: keypoint name or literal -> tensor in ``like``'s dtype (converted
+        once per context's keypoint dict)."""
         named = self.resolve_keypoints(context)
+        if self._tensors[0] is not named:
+            self._tensors = (named, {})
+        cache = self._tensors[1]
 
         def kp(ref: Any, like: torch.Tensor) -> torch.Tensor:
+            key = (ref if isinstance(ref, str) else id(ref), like.dtype, like.device)
+            if key in cache:
+                return cache[key]
+            value = ref
             if isinstance(ref, str):
                 if ref not in named and ref in self.optional:
                     raise _Absent(ref)
                 if ref not in named:
                     raise CostError(f"keypoint {ref!r} not provided; have {sorted(named)}")
-                ref = named[ref]
-            return torch.as_tensor(ref, dtype=like.dtype)
+                value = named[ref]
+            out = torch.as_tensor(value, dtype=like.dtype, device=like.device)
+            if isinstance(ref, str):  # literals are re-read (their id may be reused)
+                cache[key] = out
+            return out
 
+        return kp
+
+    def path(self, actions: torch.Tensor, context: dict[str, Any]) -> torch.Tensor:
+        """End-effector path float[B, H, 3] of the chunks."""
+        return self.path_map(actions, context)
+
+    def _needs_body(self) -> bool:
+        if not any(term.on == "body" for _, term in self.terms):
+            return False
+        if not hasattr(self.path_map, "body"):
+            raise CostError(
+                f"{type(self.path_map).__name__} has no body(); use on='tip' or a path map "
+                "with arm points (FKPathMap, DeltaPathMap)"
+            )
+        return True
+
+    def per_term(self, actions: torch.Tensor, context: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """Weighted value of every term, ``{repr(term): float[B]}`` (plain autograd)."""
+        kp = self._kp(context)
         body = None
-        if any(term.on == "body" for _, term in self.terms):
-            if not hasattr(self.path_map, "body"):
-                raise CostError(
-                    f"{type(self.path_map).__name__} has no body(); use on='tip' or a path map "
-                    "with arm points (FKPathMap, DeltaPathMap)"
-                )
+        if self._needs_body():
             if hasattr(self.path_map, "path_and_body"):  # one kinematics pass for both
                 path, body = self.path_map.path_and_body(actions, context)
             else:
@@ -267,8 +194,52 @@ class CostProgram:
             out[repr(term)] = w * v
         return out
 
-    def __call__(self, actions: torch.Tensor, context: dict[str, Any]) -> torch.Tensor:
+    def reference(self, actions: torch.Tensor, context: dict[str, Any]) -> torch.Tensor:
+        """The cost through plain autograd (what :meth:`__call__` computes in closed form)."""
         return torch.stack(list(self.per_term(actions, context).values())).sum(0)
+
+    def value_and_grad(
+        self, actions: torch.Tensor, context: dict[str, Any], need_grad: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(cost float[B], d cost / d actions float[B, H, A])`` in closed form, no autograd
+        (needs :attr:`closed_form`); the gradient is None when ``need_grad`` is False."""
+        kp = self._kp(context)
+        path, body, vjp = self.path_map.path_body_vjp(actions, context, self._needs_body())
+        if body is not None:
+            body = body.flatten(1, 2)  # [B, H * P, 3]
+        values, g_path, g_body, g_actions = [], None, None, None
+        for w, term in self.terms:
+            on_body = term.on == "body"
+            try:
+                v, gp, ga = term.value_grad(
+                    body if on_body else path, actions, kp, need_grad, self.gripper_dim
+                )
+            except _Absent:
+                v, gp, ga = path[:, 0, 0] * 0.0, None, None
+            values.append(w * v)
+            if gp is not None:
+                if on_body:
+                    g_body = w * gp if g_body is None else g_body + w * gp
+                else:
+                    g_path = w * gp if g_path is None else g_path + w * gp
+            if ga is not None:
+                g_actions = w * ga if g_actions is None else g_actions + w * ga
+        value = torch.stack(values).sum(0)
+        if not need_grad:
+            return value, None
+        if g_body is not None:
+            g_body = g_body.view(*body.shape[:1], actions.shape[1], -1, 3)
+        grad = vjp(g_path, g_body)
+        if g_actions is not None:
+            grad = grad + g_actions
+        return value, grad
+
+    def __call__(self, actions: torch.Tensor, context: dict[str, Any]) -> torch.Tensor:
+        if not self.closed_form:
+            return self.reference(actions, context)
+        if torch.is_grad_enabled() and actions.requires_grad:
+            return _ClosedFormCost.apply(actions, self, context)[0]
+        return self.value_and_grad(actions, context, need_grad=False)[0]
 
     def __repr__(self) -> str:
         return " + ".join(f"{w:g} * {t!r}" for w, t in self.terms)

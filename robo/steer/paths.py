@@ -9,16 +9,21 @@ Both return float[B, H, 3] world positions [m] for actions float[B, H, A] (actio
 read the current end-effector position / state from ``context["obs"]["state"]``. ``body(actions,
 context)`` gives points along the whole arm, float[B, H, P, 3] (FK: link centre lines; deltas:
 the tip plus fixed offsets, e.g. the hand above the fingertips), for costs with ``on="body"``.
+``path_body_vjp(actions, context, body)`` gives both without an autograd graph plus the
+vector-Jacobian product back to the actions (what closed-form cost gradients chain through).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 
 from robo.steer.kinematics import KinematicChain
+
+Vjp = Callable[[torch.Tensor | None, torch.Tensor | None], torch.Tensor]
+"""``vjp(d/d path float[B, H, 3] | None, d/d body float[B, H, P, 3] | None) -> d/d actions``."""
 
 
 def _state(context: dict[str, Any]) -> torch.Tensor:
@@ -75,6 +80,31 @@ class DeltaPathMap:
         path = self(actions, context)
         return path, path[:, :, None, :] + self.body_offsets.to(actions)
 
+    def path_body_vjp(
+        self, actions: torch.Tensor, context: dict[str, Any], body: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None, Vjp]:
+        """``(path, body or None, vjp)`` with ``vjp(d/d path float[B, H, 3] | None, d/d body
+        float[B, H, P, 3] | None) -> d/d actions float[B, H, A]`` (no autograd graph)."""
+        with torch.no_grad():
+            d = actions[..., self.pos_dims]
+            scale = self.scale.to(actions)
+            clipped = d if self.clip is None else d.clamp(-self.clip, self.clip)
+            path = self.start(context).to(actions) + torch.cumsum(clipped * scale, dim=-2)
+            pts = path[:, :, None, :] + self.body_offsets.to(actions) if body else None
+
+        def vjp(g_path: torch.Tensor | None, g_body: torch.Tensor | None) -> torch.Tensor:
+            g = torch.zeros_like(path) if g_path is None else g_path
+            if g_body is not None:
+                g = g + g_body.sum(-2)
+            g = g.flip(-2).cumsum(-2).flip(-2) * scale  # the adjoint of the cumulative sum
+            if self.clip is not None:  # clamp passes the gradient inside [-clip, clip]
+                g = g * ((d >= -self.clip) & (d <= self.clip))
+            out = torch.zeros_like(actions)
+            out[..., self.pos_dims] = g
+            return out
+
+        return path, pts, vjp
+
 
 class FKPathMap:
     """``p_t = FK(a_t[joint_dims])`` for absolute joint-target actions [rad].
@@ -126,3 +156,31 @@ class FKPathMap:
         """``(path float[B, H, 3], body float[B, H, P, 3])`` from one FK pass (tip = last point)."""
         body = self.body(actions, context)
         return body[:, :, -1], body
+
+    def path_body_vjp(
+        self, actions: torch.Tensor, context: dict[str, Any], body: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None, Vjp]:
+        """``(path, body or None, vjp)`` from one FK pass without an autograd graph; ``vjp``
+        maps d/d path float[B, H, 3] and d/d body float[B, H, P, 3] (either may be None) to
+        d/d actions float[B, H, A] through the arm's geometric Jacobian."""
+        b, h = actions.shape[:2]
+        q = actions[..., self.joint_dims].reshape(b * h, -1)
+        knots, knots_vjp = self.chain.points_with_vjp(q)
+        mix = self.chain.mixing(self.per_segment, q) if self.per_segment > 0 else None
+        pts = None
+        if body:
+            pts = knots if mix is None else mix @ knots
+            pts = pts.view(b, h, -1, 3)
+
+        def vjp(g_path: torch.Tensor | None, g_body: torch.Tensor | None) -> torch.Tensor:
+            g = torch.zeros_like(knots)
+            if g_body is not None:
+                gb = g_body.reshape(b * h, -1, 3)
+                g = mix.T @ gb if mix is not None else gb.clone()
+            if g_path is not None:
+                g[:, -1] += g_path.reshape(b * h, 3)
+            out = torch.zeros_like(actions)
+            out[..., self.joint_dims] = knots_vjp(g).view(b, h, -1)
+            return out
+
+        return knots[:, -1].view(b, h, 3), pts, vjp

@@ -103,7 +103,7 @@ class ParticleSteering(Steer):
         x = process.init(b)
         log_w = torch.zeros(b)
         prev_c = torch.zeros(b)
-        resamples, ess_trace = 0, []
+        resamples, ess_trace, last_exact = 0, [], False
         for k in range(steps):
             _, x0 = process.denoise(x, k)
             guide = self.guidance_scale > 0 and w_guide[k] > 0 and process.sigma(k) > 0
@@ -125,6 +125,9 @@ class ParticleSteering(Steer):
             if s == 0.0:  # deterministic (last) step: no proposal to correct, no guidance
                 with torch.no_grad():
                     x = process.mean(x, k, x0)
+                # DDIM's last step lands on its clean estimate (a_prev = 1): x == x0, whose
+                # cost prev_c already holds, so the final evaluation below can be skipped.
+                last_exact = k == steps - 1 and torch.equal(x, x0)
                 continue
             x0_q = x0
             if guide:
@@ -143,8 +146,11 @@ class ParticleSteering(Steer):
                 if x0_q is not x0:
                     log_w = log_w + gaussian_log_ratio(x_new, mu_p, mu_q, s)
             x = x_new
-        c = evaluate_cost(self.cost, process, x)
-        log_w = log_w - self.beta * (c - prev_c)
+        if last_exact:
+            c = prev_c
+        else:
+            c = evaluate_cost(self.cost, process, x)
+            log_w = log_w - self.beta * (c - prev_c)
         if self.select == "best":
             idx = torch.argsort(c)[:n]
         else:

@@ -75,3 +75,50 @@ def test_link_points_interpolate_and_body_path_shapes(chain):
     path_map = FKPathMap(chain, per_segment=1)
     body = path_map.body(torch.zeros(4, 8, 6), {"obs": {"state": np.zeros(6, np.float32)}})
     assert body.shape == (4, 8, 2 * (knots.shape[1] - 1) + 1, 3)
+
+
+def _reference_points(chain: KinematicChain, q: torch.Tensor) -> torch.Tensor:
+    """The link-by-link FK loop (session 2's implementation): knots float[B, K, 3]."""
+    b = q.shape[0]
+    rot = chain.base_rot.to(q).expand(b, 3, 3)
+    pos = chain.base_pos.to(q).expand(b, 3)
+    origins, j = [], 0
+    for link in chain.links:
+        pos = pos + rot @ link.pos.to(q)
+        rot = rot @ link.rot.to(q)
+        for _, axis, jpos in link.joints:
+            x, y, z = axis.to(q).unbind(-1)
+            zero = torch.zeros_like(x)
+            k = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero]).view(3, 3)
+            s, c = q[:, j].sin()[:, None, None], q[:, j].cos()[:, None, None]
+            r = torch.eye(3, dtype=q.dtype) + s * k + (1 - c) * (k @ k)
+            jp = jpos.to(q)
+            pos = pos + torch.einsum("bij,bj->bi", rot, jp - r @ jp)
+            rot = rot @ r
+            j += 1
+        origins.append(pos)
+    first = next(i for i, link in enumerate(chain.links) if link.joints)
+    return torch.stack([*origins[first:], pos + rot @ chain.tip_pos.to(q)], dim=1)
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-10), (torch.float32, 1e-5)])
+def test_vectorised_fk_and_jacobian_match_the_link_loop(chain, dtype, tol):
+    """The compiled chain (batched joint transforms, closed-form Jacobian) gives the loop's
+    points and, through autograd of the loop, the same gradients, on random angles/weights."""
+    g = torch.Generator().manual_seed(0)
+    q = (torch.rand(64, 5, generator=g, dtype=torch.float64) * 4 - 2).to(dtype)
+    w = torch.randn(64, 6, 3, generator=g, dtype=torch.float64).to(dtype)
+    q_ref, q_new = q.clone().requires_grad_(True), q.clone().requires_grad_(True)
+    ref, new = _reference_points(chain, q_ref), chain.forward_points(q_new)
+    torch.testing.assert_close(new, ref, atol=tol, rtol=0)
+    (g_ref,) = torch.autograd.grad((ref * w).sum(), q_ref)
+    (g_new,) = torch.autograd.grad((new * w).sum(), q_new)
+    torch.testing.assert_close(g_new, g_ref, atol=tol * 10, rtol=tol)
+    knots, vjp = chain.points_with_vjp(q)
+    torch.testing.assert_close(knots, ref.detach(), atol=tol, rtol=0)
+    torch.testing.assert_close(vjp(w), g_ref, atol=tol * 10, rtol=tol)
+
+
+def test_dense_points_gradcheck(chain):
+    q = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x: chain.forward_points(x, per_segment=2), (q,))
