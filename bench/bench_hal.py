@@ -9,14 +9,15 @@
    project's DiffusionPolicy (state-only, default U-Net, 10 DDIM steps, random weights)
    sampling asynchronously. Reports achieved Hz, |period error| p50/p99, inference ms,
    overruns, and missed safety checks (commands not issued by the shield + sent commands
-   outside limits).
+   outside limits). Three variants back to back: inference in a thread, in a process, and in
+   a process with the loop thread under SCHED_FIFO (``robo deploy``'s defaults).
 
-3. **Loop + recording**: the same loop with every frame streamed to the on-disk recording
-   journal (:mod:`hardware.recording`), then finalised as a LeRobotDataset episode: timing
-   next to run 2 (same process, same load), frames on disk, finalise time.
+3. **Loop + recording**: the deploy defaults with every frame streamed to the on-disk
+   recording journal (:mod:`hardware.recording`), then finalised as a LeRobotDataset
+   episode: timing next to run 2 (same process, same load), frames on disk, finalise time.
 
 Usage: ``python -m bench.bench_hal [--quick] [--fuzz N] [--seconds S] [--cameras]
-[--name hal]``; writes ``bench/results/<name>.json``.
+[--rt-priority P] [--name hal]``; writes ``bench/results/<name>.json``.
 """
 
 from __future__ import annotations
@@ -119,9 +120,17 @@ def fuzz(n: int, seed: int = 0) -> dict:
     }
 
 
-def loop(seconds: float, rate: float, cameras: bool, record: bool = False) -> dict:
+def loop(
+    seconds: float,
+    rate: float,
+    cameras: bool,
+    record: bool = False,
+    inference: str = "process",
+    rt_priority: int | None = None,
+) -> dict:
     """One loop run; ``record`` streams every frame to an on-disk FrameJournal (as
-    ``robo deploy record=`` does) and then finalises it as a LeRobotDataset episode."""
+    ``robo deploy record=`` does) and then finalises it as a LeRobotDataset episode.
+    ``inference``: ``thread`` or ``process``; ``rt_priority``: SCHED_FIFO for the loop thread."""
     import tempfile
     from pathlib import Path
 
@@ -145,7 +154,14 @@ def loop(seconds: float, rate: float, cameras: bool, record: bool = False) -> di
     journal = FrameJournal(Path(tmp.name) / "rec", rate, {"robot": "so101_sim"}) if record else None
     with robot:
         shield = make_shield(cfg, robot, 1.0 / rate)
-        lc = LoopConfig(rate_hz=rate, duration_s=seconds, watchdog_timeout_s=1.0, record=False)
+        lc = LoopConfig(
+            rate_hz=rate,
+            duration_s=seconds,
+            watchdog_timeout_s=1.0,
+            record=False,
+            inference=inference,  # type: ignore[arg-type]
+            rt_priority=rt_priority,
+        )
         result = ControlLoop(robot, policy, shield, lc, recorder=journal).run()
     rec: dict = {}
     if journal is not None:
@@ -157,6 +173,9 @@ def loop(seconds: float, rate: float, cameras: bool, record: bool = False) -> di
     s = result.stats.summary()
     return {
         "record": record,
+        "inference": inference,
+        "rt_priority": rt_priority,
+        "load_avg_after": os.getloadavg(),
         **rec,
         "rate_hz": rate,
         "seconds": seconds,
@@ -185,25 +204,49 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=50.0)
     ap.add_argument("--cameras", action="store_true", help="render the twin's 3 cameras too")
     ap.add_argument("--name", default="hal", help="result name (bench/results/<name>.json)")
+    ap.add_argument(
+        "--rt-priority",
+        type=int,
+        default=50,
+        help="SCHED_FIFO priority for the loop thread in the *_rt runs (robo deploy's default); "
+        "0 skips them",
+    )
     args = ap.parse_args()
     n = 10_000 if args.quick else args.fuzz
     seconds = 5.0 if args.quick else args.seconds
     t0 = time.time()
     fz = fuzz(n)
     print(f"fuzz: {fz['outside_limits_reaching_driver']} of {n} outside limits reached the driver")
-    lp = loop(seconds, args.rate, args.cameras)
-    pe = lp["period_error_ms"]
-    print(
-        f"loop: {lp['achieved_hz']:.2f} Hz, |period error| p50 {pe['p50']:.3f} ms "
-        f"p99 {pe['p99']:.3f} ms, inference p50 {lp['inference_ms']['p50']:.1f} ms, "
-        f"missed safety checks {lp['missed_safety_checks']}"
-    )
+    variants: dict[str, dict] = {}
+    for label, mode, rt in (
+        ("thread", "thread", None),
+        ("process", "process", None),
+        ("process_rt", "process", args.rt_priority or None),
+    ):
+        if label.endswith("_rt") and rt is None:
+            continue  # --rt-priority 0
+        lp = loop(seconds, args.rate, args.cameras, inference=mode, rt_priority=rt)
+        variants[label] = lp
+        pe = lp["period_error_ms"]
+        print(
+            f"loop [{label}]: {lp['achieved_hz']:.2f} Hz, |period error| p50 {pe['p50']:.3f} ms "
+            f"p99 {pe['p99']:.3f} ms max {pe['max']:.2f} ms, inference p50 "
+            f"{lp['inference_ms']['p50']:.1f} ms, missed safety checks "
+            f"{lp['missed_safety_checks']}"
+        )
     load_start = os.getloadavg()
-    lr = loop(seconds, args.rate, args.cameras, record=True)
+    lr = loop(
+        seconds,
+        args.rate,
+        args.cameras,
+        record=True,
+        inference="process",
+        rt_priority=args.rt_priority or None,
+    )
     pr = lr["period_error_ms"]
     print(
-        f"loop + on-disk recording: {lr['achieved_hz']:.2f} Hz, |period error| p99 "
-        f"{pr['p99']:.3f} ms, {lr['frames_on_disk']} frames on disk of "
+        f"loop + on-disk recording (deploy defaults): {lr['achieved_hz']:.2f} Hz, |period "
+        f"error| p99 {pr['p99']:.3f} ms, {lr['frames_on_disk']} frames on disk of "
         f"{lr['commands_sent_by_loop']} loop commands, finalised in {lr['finalize_s']:.1f} s"
     )
     cmd = "python -m bench.bench_hal " + " ".join(sys.argv[1:])
@@ -211,7 +254,7 @@ def main() -> int:
         args.name,
         {
             "fuzz": fz,
-            "loop": lp,
+            "loop": variants,
             "loop_recording": lr,
             "load_avg": os.getloadavg(),
             "load_avg_before_recording_run": load_start,

@@ -4,9 +4,11 @@ Per tick ``t`` (period ``1/rate_hz``), in one thread:
 
 1. e-stop check (signal, stop file, key, watchdog torque-off) -> leave the loop;
 2. ``state = robot.read()``; newest camera frames (stale ones are reused and counted);
-3. if the inference thread is idle and the newest chunk has fewer than ``H - executed`` steps
-   left, hand it ``(observation, t)``; it calls ``policy.sample(obs, 1, steer)`` and adds the
-   chunk (rows for steps ``t, t+1, ...``) to the :class:`TemporalEnsembler`;
+3. collect finished chunks from the inference worker (a thread or a child process,
+   :mod:`hardware.inference`); if it is idle and the newest chunk has fewer than
+   ``H - executed`` steps left, hand it ``(observation, t)``; it calls
+   ``policy.sample(obs, 1, steer)`` and the chunk (rows for steps ``t, t+1, ...``) goes to the
+   :class:`TemporalEnsembler`;
 4. ``target = ensembler.action(t)`` -> ``shield.check`` -> ``robot.send`` (no action yet:
    ``shield.hold``); only fresh policy actions kick the watchdog;
 5. the frame (observation, command actually sent) goes to the ``recorder`` (an on-disk
@@ -24,6 +26,7 @@ On exit (duration reached, e-stop, bus fault, exception) the arm is put in its s
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -37,6 +40,7 @@ from hardware.cameras import StaleFrameError
 from hardware.ensemble import TemporalEnsembler
 from hardware.errors import HardwareError
 from hardware.estop import EStop, Watchdog
+from hardware.inference import InferenceMode, make_inference
 from hardware.robot import Robot, RobotState, SafeCommand
 from hardware.safety import SafetyShield
 from hardware.stats import LoopStats
@@ -63,6 +67,15 @@ class LoopConfig:
             runs); long recordings go to a ``recorder`` on disk instead.
         paced: False runs ticks back to back (with the twin's ``fast`` pacing: as fast as
             possible, e.g. for CI); timing statistics are then meaningless.
+        inference: ``thread`` (any policy object; shares the GIL with the loop) or
+            ``process`` (a child process with its own interpreter: no GIL contention, what
+            ``robo deploy`` uses; policy and steerer must pickle). See
+            :mod:`hardware.inference`.
+        inference_nice: CPU priority offset of the inference process (``process`` only).
+        torch_threads: torch threads of the inference process (``process`` only).
+        rt_priority: run the loop thread under ``SCHED_FIFO`` with this priority (1-99) for
+            the duration of :meth:`ControlLoop.run` (Linux; needs root or CAP_SYS_NICE, else
+            a warning and normal scheduling). ``None``: normal scheduling.
     """
 
     rate_hz: float = 30.0
@@ -77,6 +90,10 @@ class LoopConfig:
     instruction: str = ""
     record: bool = True
     paced: bool = True
+    inference: InferenceMode = "thread"
+    inference_nice: int = 5
+    torch_threads: int = 1
+    rt_priority: int | None = None
 
 
 @dataclass
@@ -104,68 +121,6 @@ class LoopResult:
     frames: list[Frame] = field(default_factory=list)
     stop_reason: str = ""
     error: str | None = None
-
-
-class _InferenceWorker:
-    """Runs ``policy.sample`` on requests in its own thread; latest request wins."""
-
-    def __init__(self, policy: Any, ensembler: TemporalEnsembler, steer: Any, stats: LoopStats):
-        self.policy = policy
-        self.ensembler = ensembler
-        self.steer = steer
-        self.stats = stats
-        self._req: tuple[dict[str, Any], int] | None = None
-        self._cv = threading.Condition()
-        self._busy = False
-        self._stop = False
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="inference", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        with self._cv:
-            self._stop = True
-            self._cv.notify()
-        self._thread.join(timeout=5.0)
-
-    @property
-    def idle(self) -> bool:
-        return not self._busy and self._req is None
-
-    def submit(self, obs: dict[str, Any], step: int) -> None:
-        with self._cv:
-            self._req = (obs, step)
-            self._cv.notify()
-
-    def _run(self) -> None:
-        import torch
-
-        while True:
-            with self._cv:
-                while self._req is None and not self._stop:
-                    self._cv.wait()
-                if self._stop:
-                    return
-                obs, step = self._req  # type: ignore[misc]
-                self._req = None
-                self._busy = True
-            try:
-                t0 = time.perf_counter()
-                with torch.no_grad():
-                    chunks = self.policy.sample(obs, n=1, steer=self.steer)
-                chunk = np.asarray(chunks[0].detach().cpu().numpy(), dtype=np.float64)
-                self.stats.inference_ms.append((time.perf_counter() - t0) * 1e3)
-                nfe = (getattr(self.policy, "last_info", None) or {}).get("nfe")
-                if nfe is not None:  # network evaluations per chunk (steering multiplies them)
-                    self.stats.inference_nfe.append(float(nfe))
-                self.ensembler.add(step, chunk)
-            except Exception as err:  # surfaced by the loop; the watchdog holds the arm
-                logger.error("policy inference failed: %s", err)
-                self.error = err
-            finally:
-                self._busy = False
 
 
 class ControlLoop:
@@ -201,6 +156,9 @@ class ControlLoop:
         self.config = config or LoopConfig()
         if self.config.rate_hz <= 0:
             raise ValueError(f"rate_hz must be > 0, got {self.config.rate_hz}")
+        rt = self.config.rt_priority
+        if rt is not None and not 1 <= int(rt) <= 99:
+            raise ValueError(f"rt_priority must be 1..99 or None, got {rt}")
         self.estop = estop or EStop()
         self.steer = steer
         self.obs_state = obs_state or (lambda s: s.joint_pos.astype(np.float32))
@@ -265,13 +223,22 @@ class ControlLoop:
         horizon = int(getattr(self.policy, "horizon", 1))
         executed = int(getattr(self.policy, "executed", horizon))
         replan_at = max(horizon - executed, 0)
-        worker = _InferenceWorker(self.policy, self.ensembler, self.steer, self.stats)
+        worker = make_inference(
+            cfg.inference,
+            self.policy,
+            self.ensembler,
+            self.steer,
+            self.stats,
+            cfg.torch_threads,
+            cfg.inference_nice,
+        )
         watchdog = Watchdog(cfg.watchdog_timeout_s, self._on_watchdog)
         result = LoopResult(self.stats)
         old_switch = sys.getswitchinterval()
         sys.setswitchinterval(0.0005)  # let the loop thread preempt the inference thread fast
         self.shield.reset()
         worker.start()
+        old_sched = _set_realtime(cfg.rt_priority)
         watchdog.start()
         t0 = time.perf_counter()
         n_steps = None if cfg.duration_s is None else int(round(cfg.duration_s * cfg.rate_hz))
@@ -295,6 +262,7 @@ class ControlLoop:
                 if self.estop.is_set:
                     result.stop_reason = f"estop:{self.estop.source}"
                     break
+                worker.poll()
                 if worker.error is not None:
                     raise HardwareError(f"policy failed: {worker.error}")
                 state = self.robot.read()
@@ -341,6 +309,7 @@ class ControlLoop:
         finally:
             watchdog.stop()
             worker.stop()
+            _restore_scheduler(old_sched)
             self._safe_state()
             sys.setswitchinterval(old_switch)
             self.stats.finish(self.shield, self.robot, self.estop)
@@ -355,3 +324,28 @@ class ControlLoop:
                 return
             if left > spin:
                 time.sleep(left - spin)
+
+
+def _set_realtime(priority: int | None) -> tuple[int, int] | None:
+    """Put the calling thread under SCHED_FIFO ``priority``; the old (policy, priority) or
+    ``None`` when unchanged (not asked, not Linux, or not permitted: logged)."""
+    if priority is None:
+        return None
+    if not hasattr(os, "sched_setscheduler"):
+        logger.warning("rt_priority ignored: no SCHED_FIFO on this platform")
+        return None
+    old = (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority)
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(int(priority)))
+    except PermissionError:
+        logger.warning(
+            "rt_priority ignored: SCHED_FIFO not permitted (hint: run as root or grant "
+            "CAP_SYS_NICE, e.g. setcap cap_sys_nice+ep on the python binary)"
+        )
+        return None
+    return old
+
+
+def _restore_scheduler(old: tuple[int, int] | None) -> None:
+    if old is not None:
+        os.sched_setscheduler(0, old[0], os.sched_param(old[1]))

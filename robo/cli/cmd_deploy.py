@@ -73,6 +73,17 @@ def _scene(cfg: DictConfig) -> dict[str, Any]:
     return out
 
 
+class _FixedKeypoints:
+    """``obs -> keypoints``: the scene's fixed keypoints (a class, not a lambda, so a steerer
+    pickles to the inference process)."""
+
+    def __init__(self, keypoints: dict[str, Any]):
+        self.keypoints = keypoints
+
+    def __call__(self, obs: Any) -> dict[str, Any]:
+        return self.keypoints
+
+
 def _make_steer(cfg: DictConfig, robot_type: str) -> Any:
     """``steer=<name>`` -> a steering object over the SO-101 tip path (None for none)."""
     spec = cfg.steer
@@ -103,8 +114,8 @@ def _make_steer(cfg: DictConfig, robot_type: str) -> Any:
         str(expr),
         FKPathMap(chain, range(5), range(5)),
         gripper_dim=5,
-        keypoints=lambda obs: keypoints,
-        optional=("obstacle", "obstacle_half"),
+        keypoints=_FixedKeypoints(keypoints),
+        optional=("obstacle", "obstacle_half", "step", "step_half"),
     )
     return build_steer(steer_cfg, cost)
 
@@ -149,6 +160,10 @@ def _run_once(
         ensemble_k=float(cfg.ensemble_k),
         instruction=str(cfg.instruction),
         record=False,
+        inference=str(cfg.get("inference", "process")),  # type: ignore[arg-type]
+        inference_nice=int(cfg.get("inference_nice", 5)),
+        torch_threads=int(cfg.get("torch_threads", 1)),
+        rt_priority=None if cfg.get("rt_priority") is None else int(cfg.rt_priority),
     )
     journal = None
     if cfg.record is not None and label == "run":
