@@ -81,10 +81,14 @@ def run(cfg: DictConfig) -> int:
     weights = RewardWeights(**OmegaConf.to_container(cfg.rewards, resolve=True))
     if not weights.active():
         raise ValueError("every reward weight is 0 (hint: rewards.ctar=1)")
+    online_only = [k for k in ("grm", "success") if getattr(weights, k) > 0]
+    if cfg.mode == "offline" and online_only:
+        raise ValueError(
+            f"rewards {online_only} need rollouts but mode=offline scores demo chunks (hint: "
+            f"mode=online, or rewards.{online_only[0]}=0 rewards.ctar=1)"
+        )
     grm_model = None
     if weights.grm > 0:
-        if cfg.mode != "online":
-            raise ValueError("rewards.grm needs rollouts (hint: mode=online, or rewards.grm=0)")
         if not cfg.grm:
             raise ValueError(
                 "rewards.grm > 0 needs a GRM checkpoint (hint: grm=<dir from `robo train-reward`>"
@@ -124,6 +128,10 @@ def run(cfg: DictConfig) -> int:
         max_chunks=int(cfg.online.max_chunks) if cfg.online.max_chunks else None,
         stages=OmegaConf.to_container(cfg.stages) if cfg.get("stages") else None,
         seed=int(cfg.seed),
+        lockstep_envs=int(cfg.get("lockstep_envs", 1)),
+        eval_temperature=(
+            float(cfg.eval_temperature) if cfg.get("eval_temperature") is not None else None
+        ),
     )
     rft_cfg = RFTConfig(**OmegaConf.to_container(cfg.rft, resolve=True))
     trainer = GRPOTrainer(policy, rft_cfg, weights)

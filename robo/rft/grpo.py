@@ -30,6 +30,12 @@ def group_advantages(rewards: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     return (rewards - mean) / (std + eps)
 
 
+def is_flat(rewards: torch.Tensor, tol: float = 1e-6) -> bool:
+    """True when a group float[G] has (numerically) equal rewards: its advantages would all be
+    0, so its rows carry no policy-gradient signal (only KL) and are better left out."""
+    return bool(rewards.float().std(unbiased=False) <= tol)
+
+
 @dataclass
 class GRPOStats:
     """Diagnostics of one loss evaluation (all over masked tokens): policy-gradient loss, k3 KL

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from robo.rft.evaluate import success_rate
+from robo.rft.evaluate import success_rate, success_rate_lockstep
 from robo.rft.online import ProgressFn, online_rows
 from robo.rft.trainer import DemoSample, GRPOTrainer
 
@@ -45,7 +45,10 @@ class RunConfig:
     per online update. max_chunks: cap on chunks per online rollout (None = episode length).
     stages: explicit task groups per stage (overrides ``continual``), e.g. ``[[a, b], [c], [d]]``
     fine-tunes a and b, then c, then d. eval_stages: stages after which success is measured
-    (None = all; the last stage is always measured)."""
+    (None = all; the last stage is always measured). lockstep_envs: envs per task run in
+    lockstep (one batched policy call per chunk step) for evaluation and online rollouts; 1 =
+    one episode at a time. eval_temperature: sampling temperature of the success evaluation
+    (None = the policy's own; 0 = greedy)."""
 
     mode: str = "offline"
     steps: int = 40
@@ -58,23 +61,47 @@ class RunConfig:
     stages: list[list[str]] | None = None
     eval_stages: Sequence[int] | None = None
     seed: int = 0
+    lockstep_envs: int = 1
+    eval_temperature: float | None = None
 
     def __post_init__(self) -> None:
+        if self.lockstep_envs < 1:
+            raise ValueError(f"lockstep_envs={self.lockstep_envs} must be >= 1")
         if self.mode not in ("offline", "online"):
             raise ValueError(f"mode={self.mode!r}; use offline or online")
         if not 0.0 <= self.replay < 1.0:
             raise ValueError(f"replay={self.replay} must be in [0, 1)")
 
 
+def task_envs(task: str, hooks: TaskHooks, envs: dict, n: int) -> list[Any]:
+    """``n`` envs of ``task`` (cached in ``envs``; made on first use)."""
+    if task not in envs:
+        envs[task] = [hooks.make_env(task) for _ in range(n)]
+    return envs[task]
+
+
 def evaluate_all(
-    policy: Any, tasks: Sequence[str], hooks: TaskHooks, seeds: Sequence[int], envs: dict
+    policy: Any,
+    tasks: Sequence[str],
+    hooks: TaskHooks,
+    seeds: Sequence[int],
+    envs: dict,
+    lockstep: int = 1,
+    temperature: float | None = None,
+    episodes: dict[str, list[bool]] | None = None,
 ) -> dict[str, float]:
-    """Success rate per task (envs cached in ``envs``)."""
+    """Success rate per task (``lockstep`` envs per task, cached in ``envs``); ``episodes``
+    (when given) receives each task's per-episode outcomes."""
     out = {}
     for task in tasks:
-        if task not in envs:
-            envs[task] = hooks.make_env(task)
-        out[task] = success_rate(envs[task], policy, seeds)["success"]
+        pool = task_envs(task, hooks, envs, lockstep)
+        if len(pool) > 1 or temperature is not None:
+            res = success_rate_lockstep(pool, policy, seeds, temperature)
+        else:
+            res = success_rate(pool[0], policy, seeds)
+        out[task] = res["success"]
+        if episodes is not None:
+            episodes[task] = [bool(x) for x in res["per_seed"]]
     return out
 
 
@@ -118,11 +145,13 @@ def run_rft(
     config: RunConfig,
     log: Callable[[str], None] = print,
     before: dict[str, float] | None = None,
+    envs: dict[str, list[Any]] | None = None,
 ) -> dict[str, Any]:
     """Fine-tune ``trainer.policy`` in place; returns the ``metrics.json`` payload.
 
     ``before`` (success per task of this same policy on ``config.eval_seeds``) skips the first
-    evaluation when it was already measured.
+    evaluation when it was already measured. ``envs`` (task -> list of envs) shares the
+    caller's env pools; the caller then closes them (otherwise they are closed at the end).
     """
     rng = random.Random(config.seed)
     if config.stages:
@@ -132,10 +161,16 @@ def run_rft(
             raise ValueError(f"stages name tasks {unknown} that are not in tasks={list(tasks)}")
     else:
         stages = [[t] for t in tasks] if config.continual else [list(tasks)]
-    envs: dict[str, Any] = {}
+    own_envs = envs is None
+    envs = {} if envs is None else envs
     t0 = time.time()
+    episodes: dict[str, dict[str, list[bool]]] = {}
     if before is None:
-        before = evaluate_all(trainer.policy, tasks, hooks, config.eval_seeds, envs)
+        episodes["before"] = {}
+        before = evaluate_all(
+            trainer.policy, tasks, hooks, config.eval_seeds, envs, config.lockstep_envs,
+            config.eval_temperature, episodes["before"],
+        )  # fmt: skip
     success = {"before": dict(before)}
     log(f"success before: {success['before']}")
     demos = {t: hooks.demos(t) for t in tasks} if config.mode == "offline" else {}
@@ -158,12 +193,11 @@ def run_rft(
                 anchor: list[DemoSample] = []
             else:
                 task = stage[step % len(stage)]
-                if task not in envs:
-                    envs[task] = hooks.make_env(task)
+                pool = task_envs(task, hooks, envs, config.lockstep_envs)
                 seeds = [train_seed + i for i in range(config.online_seeds_per_step)]
                 train_seed += config.online_seeds_per_step
                 rows, means = online_rows(
-                    envs[task], trainer, seeds, config.online_group, trainer.weights,
+                    pool, trainer, seeds, config.online_group, trainer.weights,
                     hooks.progress(task), config.max_chunks,
                 )  # fmt: skip
                 for t in learned:  # replay of old tasks online: a BC anchor on their demos
@@ -178,11 +212,16 @@ def run_rft(
             )
         last_stage = k == len(stages) - 1
         if config.eval_stages is None or k in config.eval_stages or last_stage:
-            res = evaluate_all(trainer.policy, tasks, hooks, config.eval_seeds, envs)
+            episodes[f"after_{k}"] = {}
+            res = evaluate_all(
+                trainer.policy, tasks, hooks, config.eval_seeds, envs, config.lockstep_envs,
+                config.eval_temperature, episodes[f"after_{k}"],
+            )  # fmt: skip
             success[f"after_{k}"] = res
             log(f"success after stage {k} ({','.join(stage)}): {res}")
-    for env in envs.values():
-        env.close()
+    for pool in envs.values() if own_envs else ():
+        for env in pool:
+            env.close()
     last = f"after_{len(stages) - 1}"
     return {
         "tasks": list(tasks),
@@ -194,6 +233,7 @@ def run_rft(
         else None,
         "success_after_mean": float(np.mean(list(success[last].values()))),
         "transfer": transfer_metrics(success, stages) if len(stages) > 1 else None,
+        "success_episodes": episodes,
         "curves": curves,
         "seconds": time.time() - t0,
         "eval_seeds": list(config.eval_seeds),

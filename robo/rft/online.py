@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from robo.rft.grpo import group_advantages
+from robo.rft.grpo import group_advantages, is_flat
 from robo.rft.rewards import RewardWeights
-from robo.rft.trainer import GRPOTrainer, Rows
+from robo.rft.trainer import GRPOTrainer, Rows, make_rows
 from robo.types import Observation
 
 ProgressFn = Callable[[Observation, bool], float]
@@ -98,8 +98,59 @@ def rollout(
     return out
 
 
+@torch.no_grad()
+def rollouts_lockstep(
+    envs: Sequence[Any],
+    trainer: GRPOTrainer,
+    seeds: Sequence[int],
+    max_chunks: int | None = None,
+) -> list[Rollout]:
+    """One on-policy episode per seed, ``len(envs)`` at a time in lockstep: every chunk step
+    samples one chunk for each running episode in a single batched policy call. Same episodes
+    as :func:`rollout` (reset seeds, held still on invalid chunks, success is final), without Φ.
+    """
+    policy = trainer.policy
+    out: list[Rollout] = []
+    for start in range(0, len(seeds), len(envs)):
+        part = [int(s) for s in seeds[start : start + len(envs)]]
+        rolls, obs, live = [], [], []
+        for env, s in zip(envs, part):
+            o, info = env.reset(seed=s)
+            rolls.append(Rollout(success=bool(info.get("success", False))))
+            obs.append(o)
+            live.append(True)
+        while any(live):
+            idx = [
+                i for i, on in enumerate(live)
+                if on and (max_chunks is None or len(rolls[i].tokens) < max_chunks)
+            ]  # fmt: skip
+            if not idx:
+                break
+            tokens, chunks, valid = trainer.sample_each([obs[i] for i in idx])
+            for j, i in enumerate(idx):
+                r, env = rolls[i], envs[i]
+                r.obs.append(obs[i])
+                r.tokens.append(tokens[j])
+                r.valid.append(bool(valid[j]))
+                actions = chunks[j, : policy.executed].numpy()
+                if not valid[j]:
+                    actions = np.stack([hold_action(env, policy.action_dim)] * policy.executed)
+                for action in actions:
+                    obs[i], _, terminated, truncated, info = env.step(action)
+                    r.steps += 1
+                    r.success = r.success or bool(info.get("success", False))
+                    if bool(terminated or truncated) or r.success:
+                        live[i] = False
+                        break
+            for i in range(len(live)):
+                if max_chunks is not None and len(rolls[i].tokens) >= max_chunks:
+                    live[i] = False
+        out += rolls
+    return out
+
+
 def online_rows(
-    env: Any,
+    env: Any | Sequence[Any],
     trainer: GRPOTrainer,
     seeds: Sequence[int],
     group: int,
@@ -108,6 +159,12 @@ def online_rows(
     max_chunks: int | None = None,
 ) -> tuple[Rows, dict[str, float]]:
     """``group`` rollouts per seed, returns group-normalised per seed; rows = executed chunks.
+
+    Groups whose returns are all equal (e.g. every rollout failed) carry no signal and are left
+    out when ``trainer.config.drop_flat_groups``; ``flat_groups`` in the returned means is
+    their fraction. ``env`` may be a list of envs of the same task: without a ``progress``
+    function the rollouts then run in lockstep (:func:`rollouts_lockstep`), batching the
+    policy's sampling; with one they run one at a time in the first env.
 
     Raises:
         MissingGRMError: ``weights.grm > 0`` and no ``progress`` function.
@@ -123,22 +180,39 @@ def online_rows(
             f"online mode scores grm/success/fcr; {unknown} need demo chunks (hint: mode=offline "
             "or set those weights to 0)"
         )
-    obs, toks, advs = [], [], []
+    obs: list[Observation] = []
+    toks: list[torch.Tensor] = []
+    advs: list[torch.Tensor] = []
     sums: dict[str, list[float]] = {}
+    flat = 0
+    env_list = list(env) if isinstance(env, (list, tuple)) else [env]
+    by_seed: dict[int, list[Rollout]] = {}
+    if progress is None and len(env_list) > 1:
+        flat_seeds = [int(s) for s in seeds for _ in range(group)]
+        done = rollouts_lockstep(env_list, trainer, flat_seeds, max_chunks)
+        for s, r in zip(flat_seeds, done):
+            by_seed.setdefault(s, []).append(r)
     for s in seeds:
-        rolls = [rollout(env, trainer, int(s), progress, max_chunks) for _ in range(group)]
+        rolls = by_seed.get(int(s)) or [
+            rollout(env_list[0], trainer, int(s), progress, max_chunks) for _ in range(group)
+        ]
         terms = [r.terms() for r in rolls]
         reward = torch.tensor([sum(w * t[k] for k, w in weights.active().items()) for t in terms])
-        adv = group_advantages(reward)
-        for r, a in zip(rolls, adv):
-            obs += r.obs
-            toks += r.tokens
-            advs += [float(a)] * len(r.tokens)
         for t, rew in zip(terms, reward.tolist()):
             for k, v in {**t, "reward": rew}.items():
                 sums.setdefault(k, []).append(v)
-    rows = Rows(obs, torch.stack(toks), torch.tensor(advs, dtype=torch.float32))
-    return rows, {k: float(np.mean(v)) for k, v in sums.items()}
+        if is_flat(reward):
+            flat += 1
+            if trainer.config.drop_flat_groups:
+                continue
+        adv = group_advantages(reward)
+        for r, a in zip(rolls, adv):
+            obs += r.obs
+            toks.append(torch.stack(r.tokens))
+            advs.append(torch.full((len(r.tokens),), float(a)))
+    means = {k: float(np.mean(v)) for k, v in sums.items()}
+    means["flat_groups"] = flat / max(len(seeds), 1)
+    return make_rows(obs, toks, advs, trainer.policy.tokenizer.length), means
 
 
 class GRMProgress:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from robo.policy.token_base import TokenChunkPolicy
-from robo.rft.grpo import GRPOStats, group_advantages, grpo_loss
+from robo.rft.grpo import GRPOStats, group_advantages, grpo_loss, is_flat
 from robo.rft.rewards import RewardWeights, gripper_spec, offline_rewards
 from robo.types import Observation
 
@@ -31,7 +31,8 @@ class RFTConfig:
     sampling temperature. max_grad_norm: gradient clip. alpha, beta: CTAR's α [1/action unit]
     and β. score_prefix: score QACR/CTAR on the executed prefix only (what the robot does).
     bc_coef: weight of a demo log-likelihood anchor (0 = pure RL), used for replayed old tasks
-    in continual learning."""
+    in continual learning. drop_flat_groups: leave out groups whose rewards are all equal
+    (zero advantages: no policy-gradient signal, they only dilute the update and cost compute)."""
 
     group_size: int = 8
     obs_per_step: int = 32
@@ -46,6 +47,7 @@ class RFTConfig:
     beta: float = 0.7
     score_prefix: bool = True
     bc_coef: float = 0.0
+    drop_flat_groups: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,6 +72,16 @@ class Rows:
 
     def __len__(self) -> int:
         return len(self.obs)
+
+
+def make_rows(
+    obs: list[Observation], tokens: list[torch.Tensor], advantages: list[torch.Tensor], length: int
+) -> Rows:
+    """:class:`Rows` from per-group pieces (int64[g, L] tokens, float[g] advantages); an empty
+    list gives empty rows (every group was flat)."""
+    if not tokens:
+        return Rows([], torch.zeros(0, length, dtype=torch.int64), torch.zeros(0))
+    return Rows(obs, torch.cat(tokens), torch.cat(advantages).float())
 
 
 class GRPOTrainer:
@@ -119,16 +131,34 @@ class GRPOTrainer:
         return tokens, chunks.cpu(), valid.cpu()
 
     @torch.no_grad()
+    def sample_each(
+        self, obs: Sequence[Observation]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One sample per observation (lockstep rollouts): tokens int64[n, L], chunks
+        float32[n, H, A], valid bool[n]; batched when the policy has ``sample_tokens_many``."""
+        self.policy.eval()
+        temp = self.config.temperature
+        if hasattr(self.policy, "sample_tokens_many"):
+            tokens = self.policy.sample_tokens_many(list(obs), temperature=temp).cpu()
+        else:
+            tokens = torch.cat([self.policy.sample_tokens(o, n=1, temperature=temp) for o in obs])
+        chunks, valid = self.policy.tokenizer.decode(tokens.cpu())
+        return tokens.cpu(), chunks.cpu(), valid.cpu()
+
+    @torch.no_grad()
     def offline_rows(self, samples: Sequence[DemoSample]) -> tuple[Rows, dict[str, float]]:
         """Sample a group per demo observation, score QACR/CTAR/FCR, normalise per group.
 
-        Returns the rows and the mean of each reward term (and ``reward``) over all samples.
+        Returns the rows and the mean of each reward term (and ``reward``) over all samples,
+        plus ``flat_groups``: the fraction of groups with equal rewards (left out of the rows
+        when ``drop_flat_groups``).
         """
         cfg, tok = self.config, self.policy.tokenizer
         executed = self.policy.executed if cfg.score_prefix else None
         mask = self.mask if cfg.score_prefix else None
         obs_rows, all_tokens, advs = [], [], []
         sums: dict[str, float] = {}
+        flat = 0
         for s in samples:
             tokens, chunks, valid = self.sample_group(s.obs)
             demo_tokens = tok.encode(s.chunk[None].to(torch.float32))[0].cpu()
@@ -147,12 +177,17 @@ class GRPOTrainer:
             reward = self.weights.combine(parts)
             for k, v in {**parts, "reward": reward}.items():
                 sums[k] = sums.get(k, 0.0) + float(v.sum())
+            if is_flat(reward):
+                flat += 1
+                if cfg.drop_flat_groups:
+                    continue
             obs_rows += [s.obs] * len(tokens)
             all_tokens.append(tokens)
             advs.append(group_advantages(reward))
-        n = sum(len(t) for t in all_tokens)
-        rows = Rows(obs_rows, torch.cat(all_tokens), torch.cat(advs))
-        return rows, {k: v / max(n, 1) for k, v in sums.items()}
+        n = len(samples) * cfg.group_size
+        means = {k: v / max(n, 1) for k, v in sums.items()}
+        means["flat_groups"] = flat / max(len(samples), 1)
+        return make_rows(obs_rows, all_tokens, advs, tok.length), means
 
     def update(self, rows: Rows, anchor: Sequence[DemoSample] = ()) -> dict[str, float]:
         """PPO epochs of the clipped GRPO loss over ``rows``; ``anchor`` demo samples add

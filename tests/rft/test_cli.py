@@ -52,10 +52,11 @@ def test_rft_online_smoke_and_grm_without_checkpoint_fails(vla_ckpt, tmp_path, c
     rc = main([
         "rft", f"policy={vla_ckpt}", "mode=online", "steps=1", "eval_episodes=1",
         "max_episode_steps=6", "rewards.ctar=0", "rewards.success=1", "rewards.fcr=0.1",
-        "online.group=2", f"out={out}",
+        "online.group=2", "rft.drop_flat_groups=false", "lockstep_envs=2", f"out={out}",
     ])  # fmt: skip
     assert rc == 0
-    assert json.loads((out / "metrics.json").read_text())["curves"][0]["rows"] > 0
+    curve = json.loads((out / "metrics.json").read_text())["curves"][0]
+    assert curve["rows"] > 0 and 0.0 <= curve["flat_groups"] <= 1.0
     capsys.readouterr()
     assert main(["rft", f"policy={vla_ckpt}", "mode=online", "rewards.grm=1", f"out={out}"]) != 0
     assert "needs a GRM checkpoint" in capsys.readouterr().err

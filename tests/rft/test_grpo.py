@@ -4,7 +4,7 @@ import pytest
 import torch
 from toy_token_policy import ToyTokenPolicy, toy_obs
 
-from robo.rft.grpo import group_advantages, grpo_loss
+from robo.rft.grpo import group_advantages, grpo_loss, is_flat
 
 
 def test_group_advantages_are_normalised_per_group():
@@ -19,6 +19,11 @@ def test_equal_rewards_give_zero_advantage_and_tiny_groups_fail():
     assert torch.equal(group_advantages(torch.full((5,), 0.3)), torch.zeros(5))
     with pytest.raises(ValueError, match=">= 2"):
         group_advantages(torch.ones(1))
+
+
+def test_is_flat_flags_groups_without_signal():
+    assert is_flat(torch.tensor([1.0, 1.0, 1.0])) and is_flat(torch.zeros(4))
+    assert not is_flat(torch.tensor([0.0, 1.0, 0.0, 0.0]))
 
 
 def test_tokens_outside_executed_prefix_get_zero_gradient():

@@ -7,8 +7,9 @@ import pytest
 import torch
 from toy_token_policy import ToyTokenPolicy
 
+from robo.rft.evaluate import success_rate, success_rate_lockstep
 from robo.rft.loop import RunConfig, TaskHooks, run_rft, transfer_metrics
-from robo.rft.online import MissingGRMError, online_rows
+from robo.rft.online import MissingGRMError, online_rows, rollout, rollouts_lockstep
 from robo.rft.rewards import RewardWeights
 from robo.rft.trainer import DemoSample, GRPOTrainer, RFTConfig
 
@@ -50,11 +51,40 @@ def test_online_rows_group_advantages_per_seed_and_grm_guard():
     w = RewardWeights(ctar=0, fcr=0.1, success=1.0)
     rows, means = online_rows(env, trainer, seeds=[1, 2], group=4, weights=w)
     assert len(rows) == rows.tokens.shape[0] == len(rows.advantages) > 0
-    assert set(means) == {"grm", "success", "fcr", "reward"}
+    assert set(means) == {"grm", "success", "fcr", "reward", "flat_groups"}
     with pytest.raises(MissingGRMError, match="GRM checkpoint"):
         online_rows(env, trainer, [1], 2, RewardWeights(grm=1.0))
     with pytest.raises(ValueError, match="demo chunks"):
         online_rows(env, trainer, [1], 2, RewardWeights(qacr=1.0))
+
+
+def _always_right() -> ToyTokenPolicy:
+    """A toy policy that (almost surely) always commands a = +1 (the last bin)."""
+    policy = ToyTokenPolicy(horizon=2, executed=2)
+    with torch.no_grad():
+        policy.head.bias.fill_(-30.0)
+        policy.head.bias[policy.tokenizer.bins - 1] = 30.0
+    return policy
+
+
+def test_lockstep_rollouts_and_evaluation_match_one_at_a_time():
+    trainer = GRPOTrainer(_always_right(), RFTConfig())
+    seeds = [1, 2, 3, 4, 5]
+    single = [rollout(PointEnv(), trainer, s) for s in seeds]
+    many = rollouts_lockstep([PointEnv() for _ in range(2)], trainer, seeds)
+    assert [r.success for r in many] == [r.success for r in single]
+    assert [r.steps for r in many] == [r.steps for r in single]
+    assert [len(r.tokens) for r in many] == [len(r.tokens) for r in single]
+    goals = [PointEnv().reset(seed=s)[0]["state"][1] for s in seeds]
+    assert [r.success for r in many] == [g > 0 for g in goals]  # x moves right only
+    assert any(r.success for r in many) and not all(r.success for r in many)
+    lock = success_rate_lockstep([PointEnv() for _ in range(3)], trainer.policy, seeds)
+    assert lock == success_rate(PointEnv(), trainer.policy, seeds)
+    rows, means = online_rows(
+        [PointEnv() for _ in range(4)], trainer, [1, 2], 2, RewardWeights(ctar=0, success=1.0)
+    )
+    # a certain policy gives equal outcomes within each seed's group: flat, left out
+    assert means["flat_groups"] == 1.0 and len(rows) == 0
 
 
 def test_invalid_chunks_hold_the_robot():
@@ -65,8 +95,13 @@ def test_invalid_chunks_hold_the_robot():
         policy.head.bias[policy.tokenizer.invalid_id] = 20.0
     env = PointEnv()
     trainer = GRPOTrainer(policy, RFTConfig())
-    _, means = online_rows(env, trainer, [3], 2, RewardWeights(ctar=0, fcr=1.0))
+    rows, means = online_rows(env, trainer, [3], 2, RewardWeights(ctar=0, fcr=1.0))
     assert means["fcr"] == 0.0 and env.holds == 16  # 2 rollouts x 8 steps, all held
+    # both rollouts scored 0: a flat group, left out of the rows (zero advantages, no signal)
+    assert means["flat_groups"] == 1.0 and len(rows) == 0 and rows.tokens.shape == (0, 4)
+    trainer.config.drop_flat_groups = False
+    rows, _ = online_rows(env, trainer, [3], 2, RewardWeights(ctar=0, fcr=1.0))
+    assert len(rows) == 16 and torch.equal(rows.advantages, torch.zeros(16))
 
 
 def test_transfer_metrics_by_hand():

@@ -53,10 +53,16 @@ def test_offline_rows_shapes_and_prefix_only_gradient():
     torch.manual_seed(1)
     demos = _demos(8)
     policy = ToyTokenPolicy(horizon=4, executed=1, action_dim=2)
-    trainer = GRPOTrainer(policy, RFTConfig(group_size=4, kl_coef=0.0))
+    trainer = GRPOTrainer(policy, RFTConfig(group_size=4, kl_coef=0.0, drop_flat_groups=False))
     rows, means = trainer.offline_rows(demos)
     assert len(rows) == 32 and rows.tokens.shape == (32, 8)
-    assert set(means) >= {"qacr", "ctar", "fcr", "reward"}
+    assert set(means) >= {"qacr", "ctar", "fcr", "reward", "flat_groups"}
+    # with dropping on, exactly the groups with equal rewards are left out
+    torch.manual_seed(1)
+    trainer.config.drop_flat_groups = True
+    kept, means = trainer.offline_rows(demos)
+    assert len(kept) == 4 * (8 - round(8 * means["flat_groups"]))
+    assert (kept.advantages.view(-1, 4).abs().amax(-1) > 0).all()
     logp = policy.token_log_probs_batch(rows.obs, rows.tokens)
     loss, _ = grpo_loss(logp, logp.detach(), None, rows.advantages, trainer.mask)
     grad = torch.autograd.grad(loss, logp)[0].abs().sum(0)

@@ -311,6 +311,43 @@ class VLAPolicy(nn.Module):
         return self.sample_tokens_from_prefix(prefix, temperature, generator=generator)
 
     @torch.no_grad()
+    def sample_tokens_many(
+        self, obs: list[Observation], temperature: float = 1.0, valid_only: bool = False
+    ) -> torch.Tensor:
+        """One token sequence per observation: int64[len(obs), L] (no grad), all rows decoded
+        together (one trunk pass per token for the whole batch: lockstep rollouts)."""
+        was_training = self.training
+        self.eval()
+        try:
+            prefix = self.prefix(self.batch_from_obs(list(obs)))
+            return self.sample_tokens_from_prefix(prefix, temperature, valid_only)
+        finally:
+            self.train(was_training)
+
+    @torch.no_grad()
+    def sample_many(self, obs: list[Observation], temperature: float | None = None) -> torch.Tensor:
+        """One chunk per observation, float32[len(obs), H, A] (action units, CPU): the batched
+        form of ``sample(o, n=1)`` with the same handling of chunks that do not decode
+        (``resample_invalid`` retries, then valid-only decoding; counted in ``last_info``)."""
+        temp = self.config.temperature if temperature is None else float(temperature)
+        tokens = self.sample_tokens_many(obs, temp)
+        chunks, valid = self.tokenizer.decode(tokens)
+        invalid = int((~valid).sum())
+        for _ in range(self.config.resample_invalid):
+            if bool(valid.all()):
+                break
+            bad = (~valid).nonzero().squeeze(-1)
+            retry = self.sample_tokens_many([obs[i] for i in bad.tolist()], temp)
+            chunks[bad], valid[bad] = self.tokenizer.decode(retry)
+        fallback = int((~valid).sum())
+        if fallback:
+            bad = (~valid).nonzero().squeeze(-1)
+            retry = self.sample_tokens_many([obs[i] for i in bad.tolist()], temp, valid_only=True)
+            chunks[bad], _ = self.tokenizer.decode(retry)
+        self.last_info = {"nfe": self.tokenizer.length, "invalid": invalid, "fallback": fallback}
+        return chunks.float().cpu()
+
+    @torch.no_grad()
     def sample(
         self,
         obs: Observation,

@@ -84,6 +84,30 @@ def test_sample_returns_decoded_chunks_and_handles_invalid_ones():
         p.sample(obs(), steer=object())
 
 
+def test_sample_many_is_one_greedy_chunk_per_observation_like_sample():
+    p = tiny().eval()
+    a, b = obs("go left"), obs("go right")
+    b["state"] = np.array([0.9, 0.4, -0.7], np.float32)
+    many = p.sample_many([a, b, a], temperature=0.0)
+    assert many.shape == (3, 3, 2) and many.dtype == torch.float32
+    # greedy decoding is deterministic: row i equals sample(obs_i) on its own
+    assert torch.allclose(many[0], p.sample(a, n=1, temperature=0.0)[0])
+    assert torch.allclose(many[1], p.sample(b, n=1, temperature=0.0)[0])
+    assert torch.equal(many[0], many[2])
+    assert p.sample_tokens_many([a, b], temperature=1.0).shape == (2, 6)
+
+
+def test_sample_many_resamples_chunks_that_do_not_decode():
+    p = tiny()
+    with torch.no_grad():  # make BOS (invalid inside a chunk) very likely
+        p.head.bias[p.tokenizer.bos] = 4.0
+    torch.manual_seed(0)
+    chunks = p.sample_many([obs()] * 5)
+    assert p.last_info["invalid"] > 0 and p.last_info["fallback"] > 0
+    lo, hi = p.tokenizer.low, p.tokenizer.high
+    assert bool(((chunks >= lo) & (chunks <= hi)).all())
+
+
 def test_wrong_state_or_missing_camera_is_a_clear_error():
     p = tiny(cameras=("front",))
     with pytest.raises(ValueError, match="lacks cameras"):
