@@ -129,6 +129,7 @@ def run(cfg: DictConfig) -> int:
         pair_batch=int(cfg.pair_batch),
         reference=str(cfg.reference),
         prefix_only=bool(cfg.prefix_only),
+        length_normalize=bool(cfg.get("length_normalize", False)),
         max_pairs_per_group=int(cfg.max_pairs_per_group),
         sft_weight=float(cfg.sft_weight),
         label_smoothing=float(cfg.label_smoothing),

@@ -44,8 +44,12 @@ def trajectory_log_probs(
     trajectories: Sequence[Trajectory],
     prefix_only: bool = True,
     chunk_batch: int = 256,
+    length_normalize: bool = False,
 ) -> torch.Tensor:
-    """float32[len(trajectories)]: Σ over chunks of the (masked) token log-probs.
+    """float32[len(trajectories)]: Σ over chunks of the (masked) token log-probs, or with
+    ``length_normalize`` their mean per counted token [nats/token] (sums over hundreds of
+    tokens make β·Δ huge and σ saturate; the mean keeps a long and a short trajectory
+    comparable).
 
     All chunks of all trajectories are scored together through
     ``policy.token_log_probs_batch`` in batches of ``chunk_batch`` chunks; differentiable
@@ -71,7 +75,13 @@ def trajectory_log_probs(
     per_chunk = torch.cat(parts)
     idx = torch.as_tensor(owner, device=per_chunk.device)
     out = torch.zeros(len(trajectories), device=per_chunk.device, dtype=per_chunk.dtype)
-    return out.index_add(0, idx, per_chunk)
+    out = out.index_add(0, idx, per_chunk)
+    if length_normalize:
+        counts = torch.zeros_like(out).index_add(
+            0, idx, mask.sum(-1).to(device=out.device, dtype=out.dtype)
+        )
+        out = out / counts.clamp_min(1.0)
+    return out
 
 
 def _device(policy: object) -> torch.device:

@@ -45,6 +45,8 @@ class TPOConfig:
         reference: ``"initial"`` (the policy before round 1) or ``"previous"`` (the policy at
             the start of the round).
         prefix_only: trajectory log-prob over executed-prefix tokens only (else whole chunks).
+        length_normalize: mean log-prob per counted token instead of the sum (β then acts per
+            token; use a larger β, e.g. 1-5).
         max_pairs_per_group: cap on pairs per (task, initial state), widest gaps first.
         sft_weight: weight of an extra NLL term on the chosen trajectories (0 = pure DPO).
         label_smoothing: conservative-DPO ε.
@@ -67,6 +69,7 @@ class TPOConfig:
     pair_batch: int = 8
     reference: str = "initial"
     prefix_only: bool = True
+    length_normalize: bool = False
     max_pairs_per_group: int = 4
     sft_weight: float = 0.0
     label_smoothing: float = 0.0
@@ -102,7 +105,10 @@ def train_on_pairs(
     used = sorted({p.chosen for p in pairs} | {p.rejected for p in pairs})
     pos = {i: k for k, i in enumerate(used)}
     with torch.no_grad():
-        ref_lp = trajectory_log_probs(reference, [trajectories[i] for i in used], cfg.prefix_only)
+        ref_lp = trajectory_log_probs(
+            reference, [trajectories[i] for i in used], cfg.prefix_only,
+            length_normalize=cfg.length_normalize,
+        )  # fmt: skip
     history: list[DPOStats] = []
     policy.train()
     for _ in range(cfg.epochs):
@@ -112,7 +118,9 @@ def train_on_pairs(
             trajs = [trajectories[p.chosen] for p in batch] + [
                 trajectories[p.rejected] for p in batch
             ]
-            lp = trajectory_log_probs(policy, trajs, cfg.prefix_only)
+            lp = trajectory_log_probs(
+                policy, trajs, cfg.prefix_only, length_normalize=cfg.length_normalize
+            )
             n = len(batch)
             ref_c = ref_lp[[pos[p.chosen] for p in batch]].to(lp.device)
             ref_r = ref_lp[[pos[p.rejected] for p in batch]].to(lp.device)
@@ -121,7 +129,8 @@ def train_on_pairs(
                 steps = torch.as_tensor(
                     [max(1, trajectories[p.chosen].length) for p in batch], device=lp.device
                 )
-                loss = loss - cfg.sft_weight * (lp[:n] / steps).mean()
+                per = lp[:n] if cfg.length_normalize else lp[:n] / steps
+                loss = loss - cfg.sft_weight * per.mean()
             optimizer.zero_grad()
             loss.backward()
             if cfg.grad_clip > 0:

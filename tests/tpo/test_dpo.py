@@ -85,6 +85,20 @@ def test_trajectory_log_prob_is_the_sum_of_chunk_log_probs(toy_policy):
                 assert lp.item() == pytest.approx(tok.item(), abs=1e-5)
 
 
+def test_length_normalised_log_prob_is_the_mean_per_counted_token(toy_policy):
+    torch.manual_seed(2)
+    trajs = [
+        _traj(toy_policy, [[0.1, 0.2], [0.3, -0.4], [0.0, 0.9]], [1, 1, 1]),
+        _traj(toy_policy, [[0.5, 0.5]], [1], seed=1),
+    ]
+    total = trajectory_log_probs(toy_policy, trajs, prefix_only=True)
+    mean = trajectory_log_probs(toy_policy, trajs, prefix_only=True, length_normalize=True)
+    a = toy_policy.action_dim
+    for k, traj in enumerate(trajs):
+        tokens = sum(c.executed * a for c in traj.chunks)
+        assert mean[k].item() == pytest.approx(total[k].item() / tokens, abs=1e-5)
+
+
 def test_trajectory_log_prob_is_differentiable(toy_policy):
     traj = _traj(toy_policy, [[0.1, 0.2], [0.3, -0.4]], [1, 1])
     lp = trajectory_log_probs(toy_policy, [traj])
