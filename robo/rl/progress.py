@@ -10,6 +10,10 @@ anchors every hop to fixed reference frames taken once from one demonstration:
 fused by inverse variance (the GRM's own std per hop). The references never change during
 training, so Φ is a function of the current images (and instruction) alone; the fused std is
 the uncertainty the shaping layer can gate on.
+
+The anchored Φ is compressed (0.38 -> 0.56 along expert episodes of metaworld/reach, see
+``bench/results/rl_potential_cal.json``). :func:`measure_calibration` fits the shaping layer's
+affine calibration on a few demo episodes' first and goal frames, once, before training.
 """
 
 from __future__ import annotations
