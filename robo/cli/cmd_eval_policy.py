@@ -27,13 +27,17 @@ DEFAULT_COSTS: dict[str, str] = {
     # whole-arm obstacle clearance (link centre lines by FK) + no link below the table top;
     # reach's surface shift is a raised table section (``step``): keep the arm out of it and
     # over its top (pass_over: above() restricted to the step's footprint)
-    "so101": AVOID.format(margin=0.02) + " + 100 * above(table, margin=0.01, on=body)" + STEP,
+    # (margin 4 cm: link centre lines 2 cm from the block still let the links' shells touch it)
+    "so101": AVOID.format(margin=0.04)
+    + " + 100 * pass_over(obstacle, obstacle_half, clearance=0.04, margin=0.03, on=body)"
+    + " + 100 * above(table, margin=0.01, on=body)"
+    + STEP,
     # the Sawyer hand sits above its fingertips: the tip path plus points 4 and 8 cm above it;
     # pass_over lifts the path over the box rather than parking the hand in front of it
     "metaworld": AVOID.format(margin=0.03)
     + " + 100 * pass_over(obstacle, obstacle_half, clearance=0.04, margin=0.04)"
-    + " + 100 * avoid_box(step, step_half, margin=0.03, on=body)"
-    + " + 100 * pass_over(step, step_half, clearance=0.04, margin=0.03, on=body)",
+    + " + 100 * avoid_box(step, step_half, margin=0.05, on=body)"
+    + " + 100 * pass_over(step, step_half, clearance=0.05, margin=0.05, on=body)",
 }
 """Steering cost per task family when ``steer.cost`` is null; reach tasks add ``reach(goal)``."""
 
