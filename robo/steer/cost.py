@@ -227,6 +227,8 @@ class CostProgram:
         value = torch.stack(values).sum(0)
         if not need_grad:
             return value, None
+        if g_path is None and g_body is None:  # no path term is active: skip the VJP
+            return value, torch.zeros_like(actions) if g_actions is None else g_actions
         if g_body is not None:
             g_body = g_body.view(*body.shape[:1], actions.shape[1], -1, 3)
         grad = vjp(g_path, g_body)

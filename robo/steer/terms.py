@@ -125,7 +125,7 @@ class AvoidSphere(Term):
         sd, k = (n - self.args["radius"]).min(-1)
         viol = torch.relu(self.args["margin"] - sd)  # [B, N]
         v = viol.pow(2).sum(1)
-        if not need_grad:
+        if not need_grad or not bool(viol.any()):
             return v, None, None
         return v, (-2 * viol)[..., None] * _pick(d / n[..., None], k), None
 
@@ -149,20 +149,26 @@ class AvoidBox(Term):
     def value_grad(self, path, actions, kp, need_grad, gripper_dim=None):
         c = kp(self.args["center"], path).reshape(-1, 3)
         half = kp(self.args["half"], path).reshape(-1, 3)
-        d = path[:, :, None, :] - c  # [B, N, K, 3]
-        q = d.abs() - half
+        single = c.shape[0] == 1 and half.shape[0] == 1  # one box: no min over boxes
+        d = path - c[0] if single else path[:, :, None, :] - c  # [B, N, (K,) 3]
+        q = d.abs() - (half[0] if single else half)
         rq = torch.relu(q)
         outside = _norm(rq)
         qmax, axis = q.max(-1)
-        sd, k = (outside + torch.clamp(qmax, max=0.0)).min(-1)
+        sd = outside + torch.clamp(qmax, max=0.0)
+        if not single:
+            sd, k = sd.min(-1)
         viol = torch.relu(self.args["margin"] - sd)  # [B, N]
         v = viol.pow(2).sum(1)
-        if not need_grad:
+        if not need_grad or not bool(viol.any()):  # nothing within the margin: zero gradient
             return v, None, None
         # d sd / d q: the outside distance's direction, plus the deepest axis when inside.
         dq = rq / outside[..., None]
-        dq = dq + torch.nn.functional.one_hot(axis, 3).to(q) * (qmax <= 0)[..., None]
-        return v, (-2 * viol)[..., None] * _pick(dq * d.sign(), k), None
+        inside = qmax <= 0
+        if bool(inside.any()):
+            dq = dq + torch.zeros_like(q).scatter_(-1, axis[..., None], inside[..., None].to(q))
+        dd = dq * d.sign()
+        return v, (-2 * viol)[..., None] * (dd if single else _pick(dd, k)), None
 
 
 class PassOver(Term):
@@ -195,7 +201,7 @@ class PassOver(Term):
         h = torch.relu(top - path[..., 2:3])
         h2 = h.pow(2)
         v = (inside * h2).sum((1, 2))
-        if not need_grad:
+        if not need_grad or not bool(h.any()):  # every point above the top: zero gradient
             return v, None, None
         g = torch.empty_like(path)
         g[..., 2] = -2 * (inside * h).sum(-1)
@@ -223,7 +229,7 @@ class Above(Term):
     def value_grad(self, path, actions, kp, need_grad, gripper_dim=None):
         viol = torch.relu(self._height(path, kp) + self.args["margin"] - path[..., 2])
         v = viol.pow(2).sum(1)
-        if not need_grad:
+        if not need_grad or not bool(viol.any()):
             return v, None, None
         g = torch.zeros_like(path)
         g[..., 2] = -2 * viol
