@@ -137,11 +137,12 @@ def speed(threads: int, repeats: int) -> dict:
     scene = {
         "goal": [0.25, 0.05, 0.1], "obstacle": [0.2, 0.02, 0.11],
         "obstacle_half": [0.015, 0.015, 0.015], "table": [0.0, 0.0, 0.0],
+        "step": [0.24, -0.045, 0.02], "step_half": [0.12, 0.06, 0.05],
     }  # fmt: skip
     expr = DEFAULT_COSTS["so101"] + " + reach(goal)"
     cost = compile_cost(
         expr, FKPathMap(KinematicChain.from_mjcf(arm_xml(), "tip")), gripper_dim=5,
-        keypoints=lambda o: scene,
+        keypoints=lambda o: scene, optional=tuple(k for k in scene if k != "goal"),
     )  # fmt: skip
     policies = {
         "image_3x64px": (
@@ -153,7 +154,16 @@ def speed(threads: int, repeats: int) -> dict:
             DiffusionConfig(action_dim=6, state_dim=15, cameras=(), unet_dims=(32, 64)), {}, 15,
         ),
     }  # fmt: skip
-    out: dict = {"threads": threads, "cost": expr, "load_average_before": os.getloadavg()}
+    # --set overrides apply here too (speed of non-default settings); recorded in the JSON
+    settings = {name: {**cfg, **OVERRIDES.get(name, {})} for name, cfg in STEER.items()}
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    out: dict = {
+        "threads": threads, "cost": expr, "scene": scene, "settings": settings,
+        "git_commit": commit,
+        "load_average_before": os.getloadavg(),
+    }  # fmt: skip
     for pname, (config, images, state_dim) in policies.items():
         torch.manual_seed(0)
         policy = DiffusionPolicy(config).eval()
@@ -161,18 +171,20 @@ def speed(threads: int, repeats: int) -> dict:
             "images": images, "state": np.zeros(state_dim, np.float32), "instruction": "reach",
             "timestamp": np.float64(0),
         }  # fmt: skip
-        methods = {name: build_steer(cfg, cost) for name, cfg in STEER.items()}
+        methods = {name: build_steer(cfg, cost) for name, cfg in settings.items()}
         rows: dict = {}
         for name, steer in methods.items():
             for _ in range(2):
                 policy.sample(obs, steer=steer)
-            ms = []
+            ms, cpu = [], []
             for _ in range(repeats):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 policy.sample(obs, steer=steer)
                 ms.append(1000 * (time.perf_counter() - t0))
+                cpu.append(1000 * (time.process_time() - c0))
             rows[name] = {
                 "ms_p50": float(np.percentile(ms, 50)), "ms_p99": float(np.percentile(ms, 99)),
+                "cpu_ms_p50": float(np.percentile(cpu, 50)),
                 "nfe_per_chunk": policy.last_info["nfe"], "network_calls": policy.last_info["calls"],
             }  # fmt: skip
             print(pname, name, rows[name], flush=True)
