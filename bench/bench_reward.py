@@ -77,11 +77,19 @@ def load_selected(
     return val, replay
 
 
-def fit(train_eps, labels: str, steps: int, seconds: float, val_eps, text: str) -> tuple:
+def fit(
+    train_eps, labels: str, steps: int, seconds: float, val_eps, text: str, seed: int | None = None
+) -> tuple:
+    """Train a fresh model; ``seed`` None keeps the process's default torch generator for the
+    initial weights and training seed 0 (how the recorded runs were made)."""
     cfg = RewardModelConfig(text_backend=text)
     store = EpisodeStore(train_eps, cfg.views, cfg.image_size, labels, 48, text)
+    if seed is not None:
+        torch.manual_seed(seed)
     model = ProgressRewardModel(cfg)
-    tc = TrainConfig(steps=steps, time_limit_s=seconds, eval_every=max(steps // 6, 50))
+    tc = TrainConfig(
+        steps=steps, time_limit_s=seconds, eval_every=max(steps // 6, 50), seed=seed or 0
+    )
     hist = train(model, store, tc, val_eps, progress=False)
     return model, hist
 
@@ -108,6 +116,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=20.0, help="training budget [min]")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--ablate-labels", action="store_true")
+    ap.add_argument("--seed", type=int, default=None, help="training seed (weights, batches)")
     ap.add_argument("--ablate-minutes", type=float, default=None, help="default: --minutes")
     ap.add_argument("--adapt-seconds", type=float, default=150.0)
     ap.add_argument("--adapt-steps", type=int, default=300, help="cap (with --adapt-seconds)")
@@ -155,7 +164,9 @@ def main() -> int:
         model = load_checkpoint(args.ckpt)
         res["train"] = {"loaded": args.ckpt}
     else:
-        model, hist = fit(train_eps, "segments", args.steps, 60 * args.minutes, val_eps, args.text)
+        model, hist = fit(
+            train_eps, "segments", args.steps, 60 * args.minutes, val_eps, args.text, args.seed
+        )
         res["train"] = {"steps": hist["steps"], "seconds": round(time.monotonic() - t1, 1)}
         save_checkpoint(model, args.out, {"train_data": train_tasks, "data_root": args.data_root})
 
@@ -181,11 +192,13 @@ def main() -> int:
         abl["no_goal_frame"] = _short(held_out(model, use_goal=False)["overall"])
     if args.ablate_labels:
         minutes = args.ablate_minutes or args.minutes
-        m2, _ = fit(train_eps, "time", args.steps, 60 * minutes, val_eps, args.text)
+        m2, _ = fit(train_eps, "time", args.steps, 60 * minutes, val_eps, args.text, args.seed)
         save_checkpoint(m2, f"{args.out}-time", {"train_data": train_tasks, "labels": "time"})
         abl["segments_same_budget"] = None
         if args.ablate_minutes and args.ablate_minutes != args.minutes:
-            m3, _ = fit(train_eps, "segments", args.steps, 60 * minutes, val_eps, args.text)
+            m3, _ = fit(
+                train_eps, "segments", args.steps, 60 * minutes, val_eps, args.text, args.seed
+            )
             abl["segments_same_budget"] = _short(held_out(m3)["overall"])
         abl["labels_time_no_segmentation"] = _short(held_out(m2)["overall"])
     res["ablations"] = abl
