@@ -2,7 +2,8 @@
 
 A *method* is a reward scheme plus its Φ source (``pbrs[grm]``, ``pbrs[gt]`` is written ``gt``).
 Steps-to-80% of a seed that never reached 80% count as the run's budget (censored), and the
-table says how many seeds reached it.
+table says how many seeds reached it. Ratios to sparse and to the best oracle variant carry the
+censoring: ``≥`` / ``≤`` when only one side has censored seeds, ``n/a`` when both have.
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ def compare(paths: list[Path], out: Path, reps: int = 2000) -> dict[str, Any]:
                 "final_success_iqm": stratified_bootstrap_ci({task: final[task]}, iqm, reps),
                 "steps_to_80_median": float(np.median(s80[task])),
                 "steps_to_80_iqm": stratified_bootstrap_ci({task: s80[task]}, iqm, reps),
+                "success_auc_iqm": stratified_bootstrap_ci(
+                    {task: np.array([success_auc(r["curve"]) for r in rs])}, iqm, reps
+                ),
                 "reached_80": int(sum(r["steps_to_80"] is not None for r in rs)),
                 "hover_ratio_gt": _mean([_nan(r["hover_ratio_gt"]) for r in rs]),
                 "hover_ratio": _mean([_nan(r["hover_ratio"]) for r in rs]),
@@ -94,29 +98,61 @@ def compare(paths: list[Path], out: Path, reps: int = 2000) -> dict[str, Any]:
                 "budget": int(rs[0]["budget"]),
             }
     for methods in result["per_task"].values():
-        if "sparse" in methods:
-            base = methods["sparse"]["steps_to_80_median"]
-            base_iqm = methods["sparse"]["steps_to_80_iqm"][0]
-            for m in methods.values():
-                m["steps_to_80_vs_sparse"] = m["steps_to_80_median"] / base if base else None
-                m["steps_to_80_iqm_vs_sparse"] = (
-                    m["steps_to_80_iqm"][0] / base_iqm if base_iqm else None
-                )
+        refs = {"sparse": "sparse"} if "sparse" in methods else {}
         # Against the hand-designed dense reward: its best variant (lowest steps-to-80% IQM).
         oracles = [k for k in methods if k.startswith("oracle")]
         if oracles:
-            best = min(oracles, key=lambda k: methods[k]["steps_to_80_iqm"][0])
-            base_iqm = methods[best]["steps_to_80_iqm"][0]
+            refs["oracle"] = min(oracles, key=lambda k: methods[k]["steps_to_80_iqm"][0])
+        for tag, ref_name in refs.items():
+            ref = methods[ref_name]
             for m in methods.values():
-                m["oracle_ref"] = best
-                m["steps_to_80_iqm_vs_oracle"] = (
-                    m["steps_to_80_iqm"][0] / base_iqm if base_iqm else None
-                )
+                m[f"{tag}_ref"] = ref_name
+                bound = censoring_bound(m, ref)
+                m[f"steps_to_80_vs_{tag}_bound"] = bound
+                for key, out_key in (
+                    ("steps_to_80_median", f"steps_to_80_vs_{tag}"),
+                    ("steps_to_80_iqm", f"steps_to_80_iqm_vs_{tag}"),
+                ):
+                    a, b = _point(m[key]), _point(ref[key])
+                    m[out_key] = a / b if b and bound != "unknown" else None
     out.mkdir(parents=True, exist_ok=True)
     (out / "compare.json").write_text(json.dumps(_json(result), indent=2))
     (out / "table.md").write_text(markdown_table(result))
     plot_compare(table, result, out / "compare.png")
     return result
+
+
+def success_auc(curve: list[dict[str, Any]]) -> float:
+    """Mean evaluated success over a run's curve (trapezoid over steps, in [0, 1]).
+
+    Not censored, unlike steps-to-80%: it separates methods that never reach 80%. It
+    depends on the budget, so compare runs with the same budget only.
+    """
+    steps = np.array([row["step"] for row in curve], dtype=np.float64)
+    succ = np.array([row["eval_success_rate"] for row in curve], dtype=np.float64)
+    if len(steps) < 2 or steps[-1] <= steps[0]:
+        return float(succ.mean()) if len(succ) else float("nan")
+    area = np.sum((succ[1:] + succ[:-1]) / 2 * np.diff(steps))
+    return float(area / (steps[-1] - steps[0]))
+
+
+def censoring_bound(method: dict[str, Any], ref: dict[str, Any]) -> str:
+    """What a steps-to-80% ratio method / ref means when seeds never reached 80%.
+
+    A never-reached seed counts as its budget, a lower bound on its true steps. Returns
+    ``exact`` (no censored seed on either side), ``at_least`` (only the method has censored
+    seeds: the true ratio is >= the shown one), ``at_most`` (only the reference has) or
+    ``unknown`` (both have: no ratio is reported).
+    """
+    a = method["reached_80"] < method["seeds"]
+    b = ref["reached_80"] < ref["seeds"]
+    if a and b:
+        return "unknown"
+    return "at_least" if a else ("at_most" if b else "exact")
+
+
+def _point(x: Any) -> float:
+    return float(x[0] if isinstance(x, (list, tuple)) else x)
 
 
 def _nan(x: Any) -> float:
@@ -149,24 +185,37 @@ def markdown_table(result: dict[str, Any]) -> str:
     lines = [
         "| task | method | seeds | final success IQM [95% CI] | steps to 80% (median) | "
         "steps to 80% IQM [95% CI] | reached 80% | vs sparse (median) | vs sparse (IQM) | "
-        "vs oracle (IQM) | hover (gt Φ, train) | hover (own Φ) | return gap |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "vs oracle (IQM) | success AUC IQM [95% CI] | hover (gt Φ, train) | hover (own Φ) | "
+        "return gap |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
-    def ratio(x: float | None) -> str:
-        return "-" if x is None else f"{x:.2f}x"
+    def ratio(m: dict[str, Any], key: str, tag: str) -> str:
+        bound = m.get(f"steps_to_80_vs_{tag}_bound")
+        if bound is None:
+            return "-"
+        if bound == "unknown":
+            return "n/a"
+        prefix = {"at_least": "≥", "at_most": "≤"}.get(bound, "")
+        return f"{prefix}{m[key]:.2f}x"
 
     for task, methods in sorted(result["per_task"].items()):
         for name, m in sorted(methods.items()):
             lines.append(
                 f"| {task} | {name} | {m['seeds']} | {_ci(m['final_success_iqm'])} | "
                 f"{m['steps_to_80_median']:.0f} | {_ci(m['steps_to_80_iqm'], '{:.0f}')} | "
-                f"{m['reached_80']}/{m['seeds']} | {ratio(m.get('steps_to_80_vs_sparse'))} | "
-                f"{ratio(m.get('steps_to_80_iqm_vs_sparse'))} | "
-                f"{ratio(m.get('steps_to_80_iqm_vs_oracle'))} | {m['hover_ratio_gt']:.3f} | "
+                f"{m['reached_80']}/{m['seeds']} | "
+                f"{ratio(m, 'steps_to_80_vs_sparse', 'sparse')} | "
+                f"{ratio(m, 'steps_to_80_iqm_vs_sparse', 'sparse')} | "
+                f"{ratio(m, 'steps_to_80_iqm_vs_oracle', 'oracle')} | "
+                f"{_ci(m['success_auc_iqm'])} | {m['hover_ratio_gt']:.3f} | "
                 f"{m['hover_ratio']:.3f} | {m['return_gap']:.2f} |"
             )
     lines += [
+        "",
+        "Ratios: ≥ / ≤ = bound (seeds that never reached 80% count as their budget on one "
+        "side); n/a = both sides have such seeds. vs oracle = vs the best oracle variant. "
+        "Success AUC = mean evaluated success over the run (depends on the budget).",
         "",
         "| method | tasks | runs | final success IQM [95% CI] | steps to 80% IQM [95% CI] |",
         "|---|---|---|---|---|",

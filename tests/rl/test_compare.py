@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from robo.rl.compare import compare, expand_runs, method_label
+from robo.rl.compare import compare, expand_runs, method_label, success_auc
 from robo.rl.report import read_metrics, write_metrics
 
 
@@ -60,6 +60,10 @@ def test_compare_censors_never_reached_runs_and_reports_ratio(tmp_path):
     assert "| toy/a | pbrs[grm] | 4 |" in table and "0.40x" in table
     assert per["pbrs[grm]"]["steps_to_80_iqm"][0] == pytest.approx(400)
     assert per["pbrs[grm]"]["steps_to_80_iqm_vs_sparse"] == pytest.approx(0.4)
+    # sparse never reached 80%: 1000 is a lower bound on its steps, so 0.4 is an upper bound
+    assert per["pbrs[grm]"]["steps_to_80_vs_sparse_bound"] == "at_most"
+    assert "≤0.40x" in table
+    assert per["sparse"]["steps_to_80_vs_sparse"] is None  # both sides censored: no ratio
     assert json.loads((tmp_path / "cmp" / "compare.json").read_text())["per_task"]
     assert (tmp_path / "cmp" / "compare.png").exists()
 
@@ -75,7 +79,15 @@ def test_ratio_against_the_best_oracle_variant(tmp_path):
     assert set(per) == {"pbrs[grm]", "oracle", "oracle(λ=0.5)"}
     assert per["pbrs[grm]"]["oracle_ref"] == "oracle"
     assert per["pbrs[grm]"]["steps_to_80_iqm_vs_oracle"] == pytest.approx(2.0)
-    assert "2.00x" in (tmp_path / "cmp" / "table.md").read_text()
+    assert per["pbrs[grm]"]["steps_to_80_vs_oracle_bound"] == "exact"
+    assert "| 2.00x |" in (tmp_path / "cmp" / "table.md").read_text()
+    assert per["oracle(λ=0.5)"]["steps_to_80_vs_oracle_bound"] == "at_least"
+
+
+def test_success_auc_is_the_trapezoid_mean():
+    curve = [{"step": s, "eval_success_rate": v} for s, v in ((0, 0.0), (500, 1.0), (1500, 1.0))]
+    assert success_auc(curve) == pytest.approx((0.5 * 500 + 1000) / 1500)
+    assert success_auc(curve[:1]) == 0.0
 
 
 def test_read_metrics_errors(tmp_path):
