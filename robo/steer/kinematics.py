@@ -89,25 +89,27 @@ def _homogeneous(rot: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
 
 
 def _frames_and_points(q: torch.Tensor, c: _Compiled) -> tuple[torch.Tensor, torch.Tensor]:
-    """Joint frames float[N, J, 4, 4] (world from each joint's post-rotation frame) and the
-    compiled points float[N, K, 3] for hinge angles q float[N, J]."""
+    """Joint frames float[J, N, 4, 4] (world from each joint's post-rotation frame; joint-major
+    so every per-joint slice is contiguous) and the compiled points float[N, K, 3] for hinge
+    angles q float[N, J]. Tiny batched matmuls are slow on CPU, hence one bmm over joints for
+    the local transforms and broadcast sums for the points."""
     n, j = q.shape
     cs = torch.stack([torch.ones_like(q), q.cos(), q.sin()], dim=-1)  # [N, J, 3]
-    local = (cs[:, :, None, :] @ c.basis.flatten(2)).view(n, j, 4, 4)  # one product, all joints
-    frames = [local[:, 0]]
+    local = torch.bmm(cs.transpose(0, 1), c.basis.flatten(2)).view(j, n, 4, 4)
+    frames = [local[0]]
     for i in range(1, j):
-        frames.append(frames[-1] @ local[:, i])
-    frame = torch.stack(frames, dim=1)
-    points = (frame[:, c.parent, :3, :] @ c.offset[:, :, None])[..., 0]
-    return frame, points
+        frames.append(frames[-1] @ local[i])
+    frame = torch.stack(frames)
+    points = (frame[c.parent, :, :3, :] * c.offset[:, None, None, :]).sum(-1)  # [K, N, 3]
+    return frame, points.transpose(0, 1).contiguous()
 
 
 def _points_vjp(
     points: torch.Tensor, frame: torch.Tensor, c: _Compiled, grad_points: torch.Tensor
 ) -> torch.Tensor:
     """``d L / d q`` float[N, J] from ``d L / d points`` float[N, K, 3] (geometric Jacobian)."""
-    axis = (frame[..., :3, :3] @ c.axis[:, :, None])[..., 0]  # world axes [N, J, 3]
-    anchor = (frame[..., :3, :] @ c.anchor[:, :, None])[..., 0]  # world anchors [N, J, 3]
+    axis = (frame[..., :3, :3] * c.axis[:, None, None, :]).sum(-1).transpose(0, 1)  # [N, J, 3]
+    anchor = (frame[..., :3, :] * c.anchor[:, None, None, :]).sum(-1).transpose(0, 1)
     # dL/dq_j = sum_k moves[j, k] (w_j x (p_k - o_j)) . g_k
     #         = w_j . (sum_k moves[j, k] p_k x g_k - o_j x sum_k moves[j, k] g_k)
     torque = c.moves @ torch.linalg.cross(points, grad_points)  # [N, J, 3]
