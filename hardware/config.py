@@ -93,13 +93,18 @@ class RobotConfig:
 @register_robot("so101_sim")
 @dataclass
 class SimTwinConfig(RobotConfig):
-    """The MuJoCo twin. ``pacing``: realtime | fast; ``cameras``: names to render."""
+    """The MuJoCo twin. ``pacing``: realtime | fast; ``cameras``: names to render; ``task``:
+    an ``so101/*`` sim task whose scene (laid out by ``seed`` under ``shift``) the twin runs
+    in (``None``: the arm on a bare table)."""
 
     pacing: str = "realtime"
     control_dt: float = 1.0 / 30.0
     cameras: list[str] = field(default_factory=lambda: ["front", "side", "wrist"])
     image_size: int = 96
     camera_fps: float = 10.0
+    task: str | None = None
+    seed: int = 0
+    shift: str = "none"
 
     def build(self) -> Robot:
         from hardware.drivers.sim import SimTwin
@@ -112,6 +117,9 @@ class SimTwinConfig(RobotConfig):
             image_size=self.image_size,
             camera_fps=self.camera_fps,
             home=tuple(self.home),
+            task=self.task,
+            seed=self.seed,
+            shift=self.shift,
         )
 
 

@@ -51,8 +51,11 @@ def build_twin_model(mjcf: str | Path | None = None) -> mujoco.MjModel:
 
     ``mjcf=None`` is the SO-101 exactly as the ``so101/*`` sim tasks build it
     (:func:`sims.so101.assets.arm_xml`: the same MJCF, actuator gains, ``tip`` site and wrist
-    camera), so a policy trained there meets the same arm on the twin.
+    camera), so a policy trained there meets the same arm on the twin. A ``task:`` key
+    (:func:`task_scene_key`) is that task's whole scene instead.
     """
+    if mjcf is not None and str(mjcf).startswith(TASK_PREFIX):
+        return task_scene(str(mjcf))[0]
     return copy.deepcopy(_compiled_twin(str(mjcf) if mjcf else "-"))
 
 
@@ -92,6 +95,43 @@ def _compiled_twin(mjcf: str) -> mujoco.MjModel:
     return spec.compile()
 
 
+TASK_PREFIX = "task:"
+"""A twin scene key ``task:<so101 task>:<seed>:<shift>`` (vs an MJCF path or ``-``)."""
+
+
+def task_scene_key(task: str, seed: int = 0, shift: str = "none") -> str:
+    """The scene key of sim task ``task`` (``so101/<name>``) laid out for ``seed`` / ``shift``.
+
+    Raises:
+        ValueError: not an SO-101 task (the twin is an SO-101; other robots' tasks act through
+            end-effector or operational-space actions, not joint targets).
+    """
+    from sims.registry import list_tasks
+
+    known = list_tasks("so101")
+    if task not in known:
+        raise ValueError(f"twin task must be an SO-101 task ({', '.join(known)}), got {task!r}")
+    return f"{TASK_PREFIX}{task}:{int(seed)}:{shift}"
+
+
+def task_scene(key: str) -> tuple[mujoco.MjModel, np.ndarray, dict[str, np.ndarray]]:
+    """(model, initial qpos float64[nq], keypoints) of a ``task:`` scene key: the sim task's
+    own scene (objects, bin, obstacle or raised step under its shift) after ``reset(seed)``,
+    with its privileged keypoints [m] (``goal``, ``table``, ``obstacle``/``step`` + halves)."""
+    import sims
+    from robo.cli.cmd_eval_policy import sim_scene
+
+    task, seed, shift = key[len(TASK_PREFIX) :].rsplit(":", 2)
+    env = sims.make(task, **({} if shift in ("", "none") else {"shift": shift}))
+    try:
+        env.reset(seed=int(seed))
+        u = env.unwrapped
+        model = copy.deepcopy(u.model)
+        return model, u.data.qpos.copy(), sim_scene(env)
+    finally:
+        env.close()
+
+
 def twin_limits(
     model: mujoco.MjModel,
     max_velocity: float = 3.0,
@@ -121,8 +161,13 @@ class SimTwin(Robot):
         cameras: names of cameras to render ([] for none).
         image_size: square image side [px].
         camera_fps: render rate per camera [Hz].
-        home: float[6] initial joint positions [rad].
+        home: float[6] initial joint positions [rad] (arm-only scene).
         mjcf: arm model path (default: the SO-101).
+        task: an ``so101/*`` sim task: the twin runs in that task's scene (cube, bin, obstacle,
+            step, distractors, its cameras) as ``reset(seed)`` lays it out under ``shift``,
+            starting from the task's home pose; :attr:`keypoints` has its privileged
+            keypoints (goal etc.) for goal-conditioned policies and steering costs.
+        seed / shift: the task scene's layout seed and shift.
     """
 
     name = "so101_sim"
@@ -137,10 +182,19 @@ class SimTwin(Robot):
         camera_fps: float = 10.0,
         home: tuple[float, ...] = (0.0, -1.2, 1.2, 0.6, 0.0, 0.3),
         mjcf: str | Path | None = None,
+        task: str | None = None,
+        seed: int = 0,
+        shift: str = "none",
     ):
         if pacing not in ("realtime", "fast"):
             raise ValueError(f"pacing must be 'realtime' or 'fast', got {pacing!r}")
-        self.model = build_twin_model(mjcf)
+        self.keypoints: dict[str, np.ndarray] = {}
+        self._qpos0: np.ndarray | None = None
+        if task is not None:
+            mjcf = task_scene_key(task, seed, shift)
+            self.model, self._qpos0, self.keypoints = task_scene(mjcf)
+        else:
+            self.model = build_twin_model(mjcf)
         self.data = mujoco.MjData(self.model)
         self._qadr = np.array([self.model.joint(n).qposadr[0] for n in SO101_JOINT_NAMES])
         self._dadr = np.array([self.model.joint(n).dofadr[0] for n in SO101_JOINT_NAMES])
@@ -170,8 +224,11 @@ class SimTwin(Robot):
     def _connect(self) -> None:
         with self._physics_lock:
             mujoco.mj_resetData(self.model, self.data)
-            self.data.qpos[self._qadr] = self.home
-            self.data.ctrl[self._act] = self.home
+            if self._qpos0 is not None:  # a task scene: its objects and home pose
+                self.data.qpos[:] = self._qpos0
+            else:
+                self.data.qpos[self._qadr] = self.home
+            self.data.ctrl[self._act] = self.data.qpos[self._qadr]
             mujoco.mj_forward(self.model, self.data)
             self._set_torque(True)
             self._publish()

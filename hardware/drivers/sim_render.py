@@ -104,7 +104,7 @@ class SimRenderProcess:
         names: camera names.
         size: square image side [px].
         fps: render rate [Hz].
-        mjcf: arm model path (``None``: the SO-101).
+        mjcf: arm model path or a ``task:`` scene key (``None``: the SO-101 alone).
     """
 
     def __init__(

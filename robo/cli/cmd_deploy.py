@@ -13,6 +13,9 @@ twin and stops if that run faulted, was e-stopped or needed an unchecked command
 
 The policy's state vector is built from the robot's joint state (:mod:`hardware.observation`);
 policies trained with ``goal_in_state=true`` need ``goal=[x,y,z]`` [m, arm base frame].
+On the twin, ``robot.task=so101/<task> robot.seed=<n> robot.shift=<shift>`` runs in that sim
+task's scene (objects, obstacle, raised step) and takes the goal and the obstacle/step
+keypoints for steering from it unless given here.
 ``rate_hz=null`` uses the control rate of the task the policy was trained on (else 30 Hz).
 ``steer=<name>`` compiles ``configs/steer/<name>.yaml`` against the arm's kinematics with the
 keypoints ``goal``, ``obstacle``/``obstacle_half`` given here.
@@ -58,11 +61,28 @@ def _policy_rate(spec: str) -> float | None:
         return None
 
 
-def _scene(cfg: DictConfig) -> dict[str, Any]:
-    """Keypoints for steering costs [m, arm base frame]."""
+def _twin_keypoints(robot_node: dict[str, Any]) -> dict[str, Any]:
+    """The privileged keypoints of the twin's task scene (``robot.task``), else ``{}``."""
+    if robot_node.get("type") != "so101_sim" or not robot_node.get("task"):
+        return {}
+    from hardware.drivers.sim import task_scene, task_scene_key
+
+    key = task_scene_key(
+        str(robot_node["task"]),
+        int(robot_node.get("seed", 0)),
+        str(robot_node.get("shift", "none")),
+    )
+    return task_scene(key)[2]
+
+
+def _scene(cfg: DictConfig, twin: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Keypoints for steering costs [m, arm base frame]: the config's, else the twin task
+    scene's (``twin``)."""
     import numpy as np
 
     out: dict[str, Any] = {"table": np.array([0.0, 0.0, float(cfg.table_z)])}
+    for key, value in (twin or {}).items():
+        out[key] = np.asarray(value, dtype=np.float64)
     for key in ("goal", "obstacle", "obstacle_half"):
         value = cfg.get(key)
         if value is not None:
@@ -84,7 +104,7 @@ class _FixedKeypoints:
         return self.keypoints
 
 
-def _make_steer(cfg: DictConfig, robot_type: str) -> Any:
+def _make_steer(cfg: DictConfig, robot_type: str, twin: dict[str, Any] | None = None) -> Any:
     """``steer=<name>`` -> a steering object over the SO-101 tip path (None for none)."""
     spec = cfg.steer
     if spec is None or str(spec) == "none":
@@ -105,7 +125,7 @@ def _make_steer(cfg: DictConfig, robot_type: str) -> Any:
 
     steer_cfg = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
     assert isinstance(steer_cfg, dict)
-    keypoints = _scene(cfg)
+    keypoints = _scene(cfg, twin)
     expr = cfg.steer_cost or steer_cfg.get("cost") or _default_cost("goal" in keypoints)
     if "goal" in str(expr) and "goal" not in keypoints:
         raise ValueError(f"steer={spec}'s cost uses the goal (hint: pass goal=[x,y,z] in metres)")
@@ -147,8 +167,10 @@ def _run_once(
     if hasattr(rcfg, "control_dt"):
         rcfg.control_dt = dt  # the twin's `fast` pacing advances one control period per send
     policy = make_policy(str(cfg.policy), dt, home=tuple(rcfg.home))
-    obs_state = state_adapter_for(policy, len(rcfg.home), cfg.goal)
-    steer = _make_steer(cfg, rcfg.type)
+    twin = _twin_keypoints(robot_node)  # a twin task scene's goal / obstacle / step
+    goal = cfg.goal if cfg.goal is not None else twin.get("goal")
+    obs_state = state_adapter_for(policy, len(rcfg.home), goal)
+    steer = _make_steer(cfg, rcfg.type, twin)
     estop = EStop(stop_file=cfg.stop_file, keyboard=bool(cfg.keyboard))
     estop.install_signal_handlers()
     loop_cfg = LoopConfig(
@@ -176,7 +198,7 @@ def _run_once(
             "robot": rcfg.type,
             "policy": str(cfg.policy),
             "steer": None if cfg.steer is None else str(cfg.steer),
-            "goal": None if cfg.goal is None else [float(g) for g in cfg.goal],
+            "goal": None if goal is None else [float(g) for g in goal],
             "rate_hz": rate,
         }
         size = cfg.get("record_image_size")
@@ -204,13 +226,13 @@ def _run_once(
             index = _finalize(cfg, journal, stop)
             if index is not None:
                 print(f"recorded episode {index} ({frames} frames) to {cfg.record}")
-    if cfg.goal is not None and rcfg.type in SO101_FAMILY and "final_joint_pos" in extra:
+    if goal is not None and rcfg.type in SO101_FAMILY and "final_joint_pos" in extra:
         import numpy as np
 
         from sims.so101.kinematics import forward_kinematics
 
         tip = forward_kinematics(np.asarray(extra["final_joint_pos"]))
-        extra["goal"] = [float(g) for g in cfg.goal]
+        extra["goal"] = [float(g) for g in goal]
         extra["final_tip_to_goal_m"] = float(np.linalg.norm(tip - np.asarray(extra["goal"])))
     return rcfg, result, extra
 
