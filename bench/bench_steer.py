@@ -295,7 +295,14 @@ def main() -> int:
     OVERRIDES.update(parse_set(args.set))
     os.environ.setdefault("MUJOCO_GL", "egl")
     command = "python -m bench.bench_steer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    payload: dict = {"steer": STEER, "family_steer": FAMILY_STEER, "overrides": OVERRIDES}
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    payload: dict = {
+        "steer": STEER, "family_steer": FAMILY_STEER, "overrides": OVERRIDES,
+        "git_commit": commit.strip(), "git_dirty_files": subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+            text=True,
+        ).stdout.split("\n")[:40],
+    }  # fmt: skip
     if not args.no_speed:
         payload["speed"] = speed(args.threads, args.repeats)
     name = args.name or ("steer_speed" if args.speed_only else "steer")
