@@ -32,6 +32,11 @@ blocks the arm's links, not the gripper, is seen too; the sum then runs over ste
 * ``gripper_closed(closed=1.0, direction=1.0, when=None)``: ``mean_t relu(direction
   (closed - g_t))^2`` on the gripper action, multiplied by keypoint ``when`` (e.g. carrying).
 * ``smooth()``: mean squared change between consecutive actions.
+
+The terms live in :mod:`robo.steer.terms`, each with its gradient in closed form; a program whose
+path map has a VJP (:class:`~robo.steer.paths.DeltaPathMap`, :class:`~robo.steer.paths.FKPathMap`)
+evaluates cost and gradient without an autograd graph (:meth:`CostProgram.value_and_grad`), which
+is what makes guided sampling cheap; :meth:`CostProgram.reference` is the plain-autograd version.
 """
 
 from __future__ import annotations
