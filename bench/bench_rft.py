@@ -77,7 +77,15 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
             out[task] = success_rate_lockstep(pool, policy, eval_seeds, temperature)["per_seed"]
         return out
 
-    before = evaluate(None)
+    reuse = args.get("before_from")
+    if reuse:  # same checkpoint, evaluator, seeds and sampling stream: the same outcomes
+        saved = json.loads(Path(reuse.format(seed=seed)).read_text())
+        same = ("policy", "tasks", "eval_episodes", "lockstep")
+        if any(saved["args"][k] != args[k] for k in same) or saved["per_seed"]["seed"] != seed:
+            raise SystemExit(f"--before-from {reuse}: different {same} or seed")
+        before = saved["per_seed"]["before"]
+    else:
+        before = evaluate(None)
     t_before = time.time() - t0
     print(
         f"[seed {seed}] before: { {t: float(np.mean(v)) for t, v in before.items()} }", flush=True
@@ -177,8 +185,16 @@ def main() -> None:
     p.add_argument("--rewards", default="{}", help="JSON overrides of the reward weights")
     p.add_argument("--online", default="{}", help='JSON overrides of online, e.g. {"group": 8}')
     p.add_argument("--save", default=None, help="write fine-tuned checkpoints ({seed})")
+    p.add_argument(
+        "--before-from", default=None,
+        help="reuse the 'before' outcomes of an earlier run's <name>_seed{seed}.partial.json",
+    )  # fmt: skip
     p.add_argument("--name", default="rft")
     p.add_argument("--quick", action="store_true", help="tiny budget (smoke)")
+    p.add_argument(
+        "--from-partials", action="store_true",
+        help="no runs: summarise the per-seed <name>_seed<s>.partial.json of an earlier run",
+    )  # fmt: skip
     a = p.parse_args()
     from omegaconf import OmegaConf
 
@@ -195,7 +211,7 @@ def main() -> None:
         "rft": {**OmegaConf.to_container(cfg.rft), **json.loads(a.rft)},
         "rewards": {**OmegaConf.to_container(cfg.rewards), **json.loads(a.rewards)},
         "online_seeds": int(online["seeds_per_step"]), "online_group": int(online["group"]),
-        "save": a.save,
+        "save": a.save, "before_from": a.before_from,
     }  # fmt: skip
     if a.quick:
         args.update(steps=1, eval_episodes=2, lockstep=2, max_steps=20, demos=1)
@@ -204,10 +220,19 @@ def main() -> None:
     seeds = [int(s) for s in a.seeds.split(",")]
     t0, load0 = time.time(), os.getloadavg()
     per_seed = []
+    command = "python -m bench.bench_rft " + " ".join(sys.argv[1:])
     for s in seeds:  # one seed at a time; each finished seed is kept on disk at once
-        per_seed.append(run_seed(args, s))
         part = RESULTS / f"{a.name}_seed{s}.partial.json"
-        part.write_text(json.dumps({"args": args, "per_seed": per_seed[-1]}, indent=2))
+        if a.from_partials:
+            saved = json.loads(part.read_text())
+            args, command = saved["args"], saved.get("command", command)
+            per_seed.append(saved["per_seed"])
+            continue
+        per_seed.append(run_seed(args, s))
+        part.write_text(
+            json.dumps({"command": command, "args": args, "per_seed": per_seed[-1]}, indent=2)
+        )
+    tasks = list(args["tasks"])
     summary: dict[str, Any] = {
         k: pooled(per_seed, k, tasks) for k in ("before", "after", "after_greedy")
     }
@@ -216,7 +241,24 @@ def main() -> None:
         100 * (x - y)
         for x, y in zip(summary["after"]["mean_per_seed"], summary["before"]["mean_per_seed"])
     ]
+    summary["lift_points_greedy"] = 100 * (
+        summary["after_greedy"]["mean"] - summary["before"]["mean"]
+    )
     summary["target_lift_points"] = 15.0
+    greedy_ref = RESULTS / "vla_d20_greedy.json"
+    if args["policy"] == POLICY and args["eval_episodes"] == 30 and greedy_ref.exists():
+        # deterministic decoding of the same checkpoints on the same seeds 1000-1029
+        ref = json.loads(greedy_ref.read_text())["success"]
+        used = [str(r["seed"]) for r in per_seed]
+        summary["before_greedy_reference"] = {
+            t: float(np.mean([ref[t]["per_seed"][s] for s in used])) for t in tasks
+        }
+        summary["before_greedy_reference"]["mean"] = float(
+            np.mean([summary["before_greedy_reference"][t] for t in tasks])
+        )
+        summary["lift_points_greedy_vs_greedy"] = 100 * (
+            summary["after_greedy"]["mean"] - summary["before_greedy_reference"]["mean"]
+        )
     summary["rft_run_minutes_per_seed"] = [r["seconds"]["rft_run"] / 60 for r in per_seed]
     summary["rft_run_cpu_minutes_per_seed"] = [r["cpu_seconds"]["rft_run"] / 60 for r in per_seed]
     name = a.name + ("_quick" if a.quick else "")
@@ -231,7 +273,7 @@ def main() -> None:
             "seeds 1000+, RFT training seeds 10000+; niced, shared 2-core machine: times are "
             "upper bounds",
         },
-        "python -m bench.bench_rft " + " ".join(sys.argv[1:]),
+        command if not a.from_partials else f"{command}  (summarised: {' '.join(sys.argv)})",
     )  # fmt: skip
 
 

@@ -32,7 +32,10 @@ class RFTConfig:
     and β. score_prefix: score QACR/CTAR on the executed prefix only (what the robot does).
     bc_coef: weight of a demo log-likelihood anchor (0 = pure RL), used for replayed old tasks
     in continual learning. drop_flat_groups: leave out groups whose rewards are all equal
-    (zero advantages: no policy-gradient signal, they only dilute the update and cost compute)."""
+    (zero advantages: no policy-gradient signal, they only dilute the update and cost compute).
+    positive_only: clamp advantages at 0 (only better-than-group-mean samples are reinforced,
+    nothing is pushed down; pushing down sampled tokens of a peaked policy raised its entropy
+    in bench_rft)."""
 
     group_size: int = 8
     obs_per_step: int = 32
@@ -48,6 +51,7 @@ class RFTConfig:
     score_prefix: bool = True
     bc_coef: float = 0.0
     drop_flat_groups: bool = True
+    positive_only: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -198,6 +202,7 @@ class GRPOTrainer:
         cfg, policy = self.config, self.policy
         dev = next(policy.parameters()).device
         tokens = rows.tokens.to(dev)
+        advantages = rows.advantages.clamp_min(0.0) if cfg.positive_only else rows.advantages
         with torch.no_grad():
             old = _batched(policy, rows.obs, tokens, cfg.minibatch)
             ref = (
@@ -224,7 +229,7 @@ class GRPOTrainer:
                     logp,
                     old[idx],
                     None if ref is None else ref[idx],
-                    rows.advantages[idx],
+                    advantages[idx],
                     self.mask,
                     cfg.clip,
                     cfg.kl_coef,

@@ -67,3 +67,19 @@ def test_offline_rows_shapes_and_prefix_only_gradient():
     loss, _ = grpo_loss(logp, logp.detach(), None, rows.advantages, trainer.mask)
     grad = torch.autograd.grad(loss, logp)[0].abs().sum(0)
     assert (grad[2:] == 0).all() and (grad[:2] > 0).all()  # executed=1 step = 2 tokens
+
+
+def test_positive_only_never_pushes_samples_down():
+    torch.manual_seed(2)
+    demos = _demos(4)
+    policy = ToyTokenPolicy(horizon=4, executed=2, action_dim=2)
+    cfg = RFTConfig(group_size=4, kl_coef=0.0, lr=1e-2, positive_only=True)
+    trainer = GRPOTrainer(policy, cfg)
+    rows, _ = trainer.offline_rows(demos)
+    before = [p.detach().clone() for p in policy.parameters()]
+    # only below-mean samples: clamped to 0 advantage, no gradient, Adam leaves weights alone
+    trainer.update(Rows(rows.obs, rows.tokens, -rows.advantages.abs() - 0.1))
+    assert all(torch.equal(a, b) for a, b in zip(before, policy.parameters()))
+    trainer.config.positive_only = False
+    trainer.update(Rows(rows.obs, rows.tokens, -rows.advantages.abs() - 0.1))
+    assert not all(torch.equal(a, b) for a, b in zip(before, policy.parameters()))
