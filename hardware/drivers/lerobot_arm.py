@@ -150,6 +150,7 @@ class LerobotArm(Robot):
                         "lists ports)"
                     ) from None
                 logger.warning("%s: connect attempt %d failed: %s", self.kind, attempt + 1, err)
+                time.sleep(0.1 * (attempt + 1))  # let a half-sent reply drain before retrying
         self.lerobot_robot = robot
         try:
             if not robot.bus.is_calibrated:

@@ -70,6 +70,9 @@ class MockArm(LerobotArm):
             units=units,
         )
         self.name = "mock"
+        # The simulated motors answer from a thread of this process: on a loaded machine a
+        # reply can miss the SDK's timeout, so connect gets more tries than a real adapter.
+        self.connect_attempts = 6
 
     def _connect(self) -> None:
         super()._connect()
