@@ -1,14 +1,20 @@
 """Online RFT diagnostic (lockstep): one checkpoint, task(s); success-reward GRPO; eval before/after."""
-import os, sys, time, json, argparse
-os.environ.setdefault("MUJOCO_GL", "egl"); os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# ruff: noqa: E402  (environment and torch threads are set before the robo imports)
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch
+
 torch.set_num_threads(1)
-import numpy as np
 from robo.cli.vla_envs import vla_env
 from robo.policy import load_policy
 from robo.rft import GRPOTrainer, RewardWeights, RFTConfig
-from robo.rft.online import online_rows
 from robo.rft.evaluate import success_rate_lockstep
+from robo.rft.online import online_rows
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--tasks", default="metaworld/reach")
@@ -26,14 +32,23 @@ print(vars(a), flush=True)
 tasks = a.tasks.split(",")
 envs = {t: [vla_env(t, "privileged", ()) for _ in range(a.envs)] for t in tasks}
 policy = load_policy(a.ckpt)
+
+
 def ev(tag):
     for t in tasks:
         for temp in (1.0, 0.0):
             torch.manual_seed(123)
             t0 = time.time()
-            r = success_rate_lockstep(envs[t], policy, list(range(1000, 1000 + a.eval)), temperature=temp)
+            r = success_rate_lockstep(
+                envs[t], policy, list(range(1000, 1000 + a.eval)), temperature=temp
+            )
             k = sum(r["per_seed"])
-            print(f"{tag} {t} T={temp}: {r['success']:.3f} ({k}/{a.eval}) {time.time()-t0:.0f}s", flush=True)
+            print(
+                f"{tag} {t} T={temp}: {r['success']:.3f} ({k}/{a.eval}) {time.time() - t0:.0f}s",
+                flush=True,
+            )
+
+
 ev("before")
 torch.manual_seed(0)
 cfg = RFTConfig(lr=a.lr, kl_coef=a.kl, epochs=2, minibatch=128)
@@ -42,12 +57,16 @@ seed = 10000
 for u in range(a.updates):
     t1 = time.time()
     t = tasks[u % len(tasks)]
-    seeds = list(range(seed, seed + a.inits)); seed += a.inits
+    seeds = list(range(seed, seed + a.inits))
+    seed += a.inits
     rows, means = online_rows(envs[t], tr, seeds, a.group, tr.weights)
     t2 = time.time()
     st = tr.update(rows) if len(rows) else {}
-    print(f"upd {u} {t.split('/')[-1]} succ {means['success']:.3f} flat {means['flat_groups']:.2f} rows {len(rows)} "
-          f"kl {st.get('kl', 0):.4f} clip {st.get('clip_frac', 0):.3f} ent {st.get('entropy', 0):.3f} "
-          f"roll {t2-t1:.0f}s upd {time.time()-t2:.0f}s", flush=True)
+    print(
+        f"upd {u} {t.split('/')[-1]} succ {means['success']:.3f} flat {means['flat_groups']:.2f} rows {len(rows)} "
+        f"kl {st.get('kl', 0):.4f} clip {st.get('clip_frac', 0):.3f} ent {st.get('entropy', 0):.3f} "
+        f"roll {t2 - t1:.0f}s upd {time.time() - t2:.0f}s",
+        flush=True,
+    )
 policy.save(a.out)
 ev("after")
