@@ -78,7 +78,7 @@ def test_rft_online_with_a_grm_checkpoint(vla_ckpt, tmp_path):
     rc = main([
         "rft", f"policy={vla_ckpt}", "mode=online", f"grm={grm}", "rewards.grm=1",
         "rewards.ctar=0", "steps=1", "eval_episodes=1", "max_episode_steps=4",
-        "online.group=2", f"out={out}",
+        "online.group=2", "online.seeds_per_step=1", f"out={out}",
     ])  # fmt: skip
     assert rc == 0
     curve = json.loads((out / "metrics.json").read_text())["curves"][0]
