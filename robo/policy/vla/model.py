@@ -21,6 +21,7 @@ token by token with a key/value cache (:mod:`robo.policy.vla.decode`).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -324,26 +325,37 @@ class VLAPolicy(nn.Module):
         finally:
             self.train(was_training)
 
+    def _decode_resampling(
+        self, draw: Callable[[list[int], bool], torch.Tensor], n: int
+    ) -> tuple[torch.Tensor, int, int]:
+        """Decode ``draw(rows, valid_only) -> tokens`` for rows ``0..n-1``; rows that do not
+        decode are redrawn up to ``config.resample_invalid`` times, then drawn with non-action
+        ids masked out. Returns (chunks float[n, H, A], invalid count, fallback count)."""
+        chunks, valid = self.tokenizer.decode(draw(list(range(n)), False))
+        invalid = int((~valid).sum())
+        for _ in range(self.config.resample_invalid):
+            if bool(valid.all()):
+                break
+            bad = (~valid).nonzero().squeeze(-1)
+            chunks[bad], valid[bad] = self.tokenizer.decode(draw(bad.tolist(), False))
+        fallback = int((~valid).sum())
+        if fallback:
+            bad = (~valid).nonzero().squeeze(-1)
+            chunks[bad], _ = self.tokenizer.decode(draw(bad.tolist(), True))
+        return chunks, invalid, fallback
+
     @torch.no_grad()
     def sample_many(self, obs: list[Observation], temperature: float | None = None) -> torch.Tensor:
         """One chunk per observation, float32[len(obs), H, A] (action units, CPU): the batched
         form of ``sample(o, n=1)`` with the same handling of chunks that do not decode
         (``resample_invalid`` retries, then valid-only decoding; counted in ``last_info``)."""
         temp = self.config.temperature if temperature is None else float(temperature)
-        tokens = self.sample_tokens_many(obs, temp)
-        chunks, valid = self.tokenizer.decode(tokens)
-        invalid = int((~valid).sum())
-        for _ in range(self.config.resample_invalid):
-            if bool(valid.all()):
-                break
-            bad = (~valid).nonzero().squeeze(-1)
-            retry = self.sample_tokens_many([obs[i] for i in bad.tolist()], temp)
-            chunks[bad], valid[bad] = self.tokenizer.decode(retry)
-        fallback = int((~valid).sum())
-        if fallback:
-            bad = (~valid).nonzero().squeeze(-1)
-            retry = self.sample_tokens_many([obs[i] for i in bad.tolist()], temp, valid_only=True)
-            chunks[bad], _ = self.tokenizer.decode(retry)
+        chunks, invalid, fallback = self._decode_resampling(
+            lambda rows, valid_only: self.sample_tokens_many(
+                [obs[i] for i in rows], temp, valid_only=valid_only
+            ),
+            len(obs),
+        )
         self.last_info = {"nfe": self.tokenizer.length, "invalid": invalid, "fallback": fallback}
         return chunks.float().cpu()
 
@@ -371,26 +383,12 @@ class VLAPolicy(nn.Module):
         self.eval()
         try:
             prefix = self.prefix(self.batch_from_obs([obs]))
-            tokens = self.sample_tokens_from_prefix(
-                prefix.expand(n, -1, -1), temp, False, generator
+            chunks, invalid, fallback = self._decode_resampling(
+                lambda rows, valid_only: self.sample_tokens_from_prefix(
+                    prefix.expand(len(rows), -1, -1), temp, valid_only, generator
+                ),
+                n,
             )
-            chunks, valid = self.tokenizer.decode(tokens)
-            invalid = int((~valid).sum())
-            for _ in range(self.config.resample_invalid):
-                if bool(valid.all()):
-                    break
-                bad = (~valid).nonzero().squeeze(-1)
-                retry = self.sample_tokens_from_prefix(
-                    prefix.expand(len(bad), -1, -1), temp, False, generator
-                )
-                chunks[bad], valid[bad] = self.tokenizer.decode(retry)
-            fallback = int((~valid).sum())
-            if fallback:
-                bad = (~valid).nonzero().squeeze(-1)
-                retry = self.sample_tokens_from_prefix(
-                    prefix.expand(len(bad), -1, -1), temp, True, generator
-                )
-                chunks[bad], _ = self.tokenizer.decode(retry)
         finally:
             self.train(was_training)
         self.last_info = {"nfe": self.tokenizer.length, "invalid": invalid, "fallback": fallback}
