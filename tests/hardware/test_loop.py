@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +18,9 @@ from hardware.config import make_shield, robot_config
 from hardware.estop import EStop
 from hardware.loop import ControlLoop, LoopConfig
 from hardware.policies import ScriptedPolicy
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mocks"))
+from fault_policies import ConstantPolicy  # noqa: E402
 
 RATE = 30.0
 
@@ -34,16 +39,6 @@ class StallingPolicy:
         if self.calls > 1:
             self.release.wait(10.0)
         return torch.as_tensor(np.tile(obs["state"], (n, self.horizon, 1)))
-
-
-class ConstantPolicy:
-    horizon, action_dim, executed = 8, 6, 4
-
-    def __init__(self, value):
-        self.value = np.asarray(value, dtype=np.float32)
-
-    def sample(self, obs, n=1, steer=None):
-        return torch.as_tensor(np.tile(self.value, (n, self.horizon, 1)))
 
 
 def _twin(**kw):
