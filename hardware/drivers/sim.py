@@ -119,7 +119,7 @@ def task_scene(key: str) -> tuple[mujoco.MjModel, np.ndarray, dict[str, np.ndarr
     own scene (objects, bin, obstacle or raised step under its shift) after ``reset(seed)``,
     with its privileged keypoints [m] (``goal``, ``table``, ``obstacle``/``step`` + halves)."""
     import sims
-    from robo.cli.cmd_eval_policy import sim_scene
+    from sims.keypoints import sim_scene
 
     task, seed, shift = key[len(TASK_PREFIX) :].rsplit(":", 2)
     env = sims.make(task, **({} if shift in ("", "none") else {"shift": shift}))

@@ -53,37 +53,6 @@ def default_cost(task: str) -> str:
     return DEFAULT_COSTS[family] + (" + reach(goal)" if name.startswith("reach") else "")
 
 
-def sim_scene(env: Any) -> dict[str, np.ndarray]:
-    """Privileged keypoints of a sim task [m]: ``goal``, ``obstacle`` + ``obstacle_half``, ``table``,
-    ``step`` + ``step_half`` (reach's raised table section under ``surface``: centre, half sizes)."""
-    u = env.unwrapped
-    out: dict[str, Any] = {}
-    if u.task_name.startswith("so101/"):
-        lay = u.layout
-        out["goal"] = (
-            np.asarray(lay.target, dtype=np.float64) if lay.target is not None else u.cube_pos()
-        )
-        out["table"] = np.array([0.0, 0.0, lay.surface_z])
-        if lay.obstacle is not None:
-            out["obstacle"] = np.asarray(lay.obstacle.pos, dtype=np.float64) + [0, 0, lay.surface_z]
-            out["obstacle_half"] = np.asarray(lay.obstacle.half, dtype=np.float64)
-        if lay.step is not None:
-            out["step"] = np.asarray(lay.step.pos, dtype=np.float64)
-            out["step_half"] = np.asarray(lay.step.half, dtype=np.float64)
-    elif u.task_name.startswith("metaworld/"):
-        out["goal"] = u.raw_observation[-3:].astype(np.float64)
-        if u.obstacle_position is not None:
-            out["obstacle"] = u.obstacle_position
-            out["obstacle_half"] = np.full(3, u.config.obstacle_half_size)
-        if u.step_box is not None:
-            out["step"], out["step_half"] = u.step_box
-    else:
-        raise ValueError(
-            f"no keypoint glue for {u.task_name!r} yet (supported: so101/*, metaworld/*)"
-        )
-    return out
-
-
 def sim_path_map(env: Any) -> Any:
     """Chunk -> end-effector path map of the task's action space (FK for SO-101, deltas else)."""
     from robo.steer import DeltaPathMap, FKPathMap, KinematicChain
@@ -104,6 +73,8 @@ def sim_path_map(env: Any) -> Any:
 def goal_in_state(env: Any) -> Any:
     """Wrap ``env`` so ``obs["state"]`` ends with the privileged goal [m] (state policies)."""
     import gymnasium as gym
+
+    from sims.keypoints import sim_scene
 
     class GoalInState(gym.ObservationWrapper):
         def observation(self, obs: dict) -> dict:
@@ -177,6 +148,7 @@ def make_eval_env(task: str, shift: str | None, policy: Any, render: bool, **ove
 def make_steer_factory(env: Any, steer_cfg: dict[str, Any]) -> Any:
     """``make_steer(env, obs)`` for :func:`robo.eval.policy_eval.run_episode` (None if unsteered)."""
     from robo.steer import build_steer, compile_cost
+    from sims.keypoints import sim_scene
 
     if steer_cfg.get("method", "none") in (None, "none"):
         return None
@@ -200,6 +172,7 @@ def evaluate(
 
     from robo.eval.media import write_mp4
     from robo.eval.policy_eval import run_episode, summarize
+    from sims.keypoints import sim_scene
 
     env = make_eval_env(task, shift, policy, render_video, **overrides)
     make_steer = make_steer_factory(env, steer_cfg)

@@ -66,7 +66,7 @@ def make_probe(task: str) -> Any:
 
 def scene_or_empty(env: Any) -> dict[str, np.ndarray]:
     """Privileged keypoints of so101 / Meta-World tasks (``robo eval-policy``'s), else {}."""
-    from robo.cli.cmd_eval_policy import sim_scene
+    from sims.keypoints import sim_scene
 
     try:
         return sim_scene(env)

@@ -4,8 +4,9 @@ import numpy as np
 import torch
 
 import sims
-from robo.cli.cmd_eval_policy import default_cost, sim_path_map, sim_scene
+from robo.cli.cmd_eval_policy import default_cost, sim_path_map
 from robo.steer import compile_cost
+from sims.keypoints import sim_scene
 from sims.so101.kinematics import HOME_Q
 
 OPTIONAL = ("obstacle", "obstacle_half", "table", "step", "step_half")

@@ -10,7 +10,7 @@ import pytest
 
 import sims
 from hardware.config import make_shield, robot_config
-from robo.cli.cmd_eval_policy import sim_scene
+from sims.keypoints import sim_scene
 
 TASK, SHIFT, SEED = "so101/reach", "obstacle", 3
 
