@@ -117,7 +117,14 @@ def task_scene_key(task: str, seed: int = 0, shift: str = "none") -> str:
 def task_scene(key: str) -> tuple[mujoco.MjModel, np.ndarray, dict[str, np.ndarray]]:
     """(model, initial qpos float64[nq], keypoints) of a ``task:`` scene key: the sim task's
     own scene (objects, bin, obstacle or raised step under its shift) after ``reset(seed)``,
-    with its privileged keypoints [m] (``goal``, ``table``, ``obstacle``/``step`` + halves)."""
+    with its privileged keypoints [m] (``goal``, ``table``, ``obstacle``/``step`` + halves).
+    Fresh copies each call; the env is built once per key per process."""
+    model, qpos, keypoints = _task_scene(key)
+    return copy.deepcopy(model), qpos.copy(), {k: v.copy() for k, v in keypoints.items()}
+
+
+@functools.lru_cache(maxsize=4)
+def _task_scene(key: str) -> tuple[mujoco.MjModel, np.ndarray, dict[str, np.ndarray]]:
     import sims
     from sims.keypoints import sim_scene
 
@@ -126,8 +133,8 @@ def task_scene(key: str) -> tuple[mujoco.MjModel, np.ndarray, dict[str, np.ndarr
     try:
         env.reset(seed=int(seed))
         u = env.unwrapped
-        model = copy.deepcopy(u.model)
-        return model, u.data.qpos.copy(), sim_scene(env)
+        keypoints = {k: np.asarray(v, dtype=np.float64) for k, v in sim_scene(env).items()}
+        return copy.deepcopy(u.model), u.data.qpos.copy(), keypoints
     finally:
         env.close()
 
