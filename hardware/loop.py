@@ -158,7 +158,9 @@ class ControlLoop:
             raise ValueError(f"rate_hz must be > 0, got {self.config.rate_hz}")
         rt = self.config.rt_priority
         if rt is not None and not 1 <= int(rt) <= 99:
-            raise ValueError(f"rt_priority must be 1..99 or None, got {rt}")
+            raise ValueError(
+                f"rt_priority must be 1..99 or None, got {rt} (hint: null for normal scheduling)"
+            )
         self.estop = estop or EStop()
         self.steer = steer
         self.obs_state = obs_state or (lambda s: s.joint_pos.astype(np.float32))
