@@ -60,12 +60,37 @@ def collect_missing(tasks: list[str], root: str, cfg: DictConfig) -> None:
                 )
 
 
+def _initial_model(cfg: DictConfig, model_cfg, held_out: list[list]):
+    """A fresh model, or (``init=<ckpt>``) that checkpoint's weights to continue training.
+
+    Continuing is refused when the checkpoint's held-out episodes differ from this run's split:
+    the new run would train on episodes the old one was scored on.
+    """
+    from robo.reward.checkpoint import load_checkpoint, read_meta
+    from robo.reward.model import ProgressRewardModel
+
+    init = cfg.get("init")
+    if not init:
+        return ProgressRewardModel(model_cfg)
+    model = load_checkpoint(init)
+    if model.config.to_dict() | {"extra": {}} != model_cfg.to_dict() | {"extra": {}}:
+        raise ValueError(f"init={init} has another model config (hint: pass reward=<its group>)")
+    old = sorted(map(tuple, read_meta(init).get("held_out", [])))
+    if old and old != sorted(map(tuple, held_out)):
+        raise ValueError(
+            f"init={init} was validated on other held-out episodes than this split "
+            "(hint: use its data, val_frac and train.seed)"
+        )
+    model.config.extra.pop("std_scale", None)  # refitted after training
+    return model
+
+
 def run(cfg: DictConfig) -> int:
     import torch
 
     from robo.reward.checkpoint import save_checkpoint
     from robo.reward.data import DEFAULT_TRAIN_TASKS, load_episodes, split_episodes
-    from robo.reward.model import ProgressRewardModel, RewardModelConfig
+    from robo.reward.model import RewardModelConfig
     from robo.reward.pairs import EpisodeStore
     from robo.reward.train import TrainConfig, train
 
@@ -93,7 +118,7 @@ def run(cfg: DictConfig) -> int:
         model_cfg.text_backend,
     )  # fmt: skip
     del episodes, train_eps  # frames now live (subsampled) in the store
-    model = ProgressRewardModel(model_cfg)
+    model = _initial_model(cfg, model_cfg, [episode_key(e) for e in val_eps])
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     hist = train(model, store, train_cfg, val_eps[:64], out / "tb", bool(cfg.progress))
@@ -103,6 +128,7 @@ def run(cfg: DictConfig) -> int:
         "labels": cfg.labels,
         "tasks": sorted(set(store.tasks)),
         "held_out": [episode_key(e) for e in val_eps],
+        "init": cfg.get("init"),
         "steps": hist["steps"],
         "seconds": round(hist["seconds"], 1),
         "final_val": hist["val"][-1] if hist["val"] else None,
