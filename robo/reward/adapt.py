@@ -38,6 +38,8 @@ class AdaptConfig:
         demo_weight: share of sampled episodes that come from the demo's variants.
         rewinds, stalls: number of synthetic rewind / stall variants of the demo.
         shift_px: random image shift [px]; label_mode: auto segments or time.
+        encoder_lr_scale: the per-view encoder's LR as a share of ``lr`` (0 = frozen).
+        anchor_weight: L2-SP pull to the base weights (:class:`robo.reward.train.TrainConfig`).
         hard_frac, fail_decay: hard negatives from the replayed failure episodes and the
             regress target inside them (:class:`robo.reward.train.TrainConfig`); 0 = off.
     """
@@ -53,6 +55,8 @@ class AdaptConfig:
     frames_per_episode: int = 6
     pairs_per_batch: int = 192
     label_mode: LabelMode = "segments"
+    encoder_lr_scale: float = 1.0
+    anchor_weight: float = 0.0
     hard_frac: float = 0.0
     fail_decay: float = 0.0
     seed: int = 0
@@ -133,6 +137,8 @@ def adapt_one_shot(
         frames_per_episode=config.frames_per_episode,
         pairs_per_batch=config.pairs_per_batch,
         shift_px=config.shift_px,
+        encoder_lr_scale=config.encoder_lr_scale,
+        anchor_weight=config.anchor_weight,
         hard_frac=config.hard_frac,
         fail_decay=config.fail_decay,
         eval_every=0,

@@ -41,6 +41,10 @@ class TrainConfig:
         fail_decay: target regress of a failure episode per demo length of its time (pairs
             forward in time inside a failure, see :mod:`robo.reward.pairs`); 0 = off.
         shift_px: random image shift for augmentation [px].
+        encoder_lr_scale: the per-view encoder's LR as a share of ``lr`` (0 = frozen: only
+            fusion, embeddings and head train; fine-tuning uses it to keep features shared).
+        anchor_weight: L2-SP pull to the weights at the start of training, adding
+            ``anchor_weight * sum((theta - theta_0)^2)`` to the loss (0 = off).
         eval_every: steps between held-out evaluations (0 = only at the end).
         seed: RNG seed; device: ``"cpu"`` or ``"cuda"``.
     """
@@ -57,6 +61,8 @@ class TrainConfig:
     hard_frac: float = 0.0
     fail_decay: float = 0.0
     shift_px: int = 4
+    encoder_lr_scale: float = 1.0
+    anchor_weight: float = 0.0
     eval_every: int = 250
     seed: int = 0
     device: str = "cpu"
@@ -100,6 +106,27 @@ def batch_loss(
     return loss, (mean - batch.hop.to(device)).abs().mean()
 
 
+def _optimizer(
+    model: ProgressRewardModel, config: TrainConfig
+) -> tuple[torch.optim.AdamW, list[torch.nn.Parameter]]:
+    """AdamW with the encoder in its own LR group; returns it and the frozen parameters."""
+    if config.encoder_lr_scale < 0:
+        raise ValueError(f"encoder_lr_scale={config.encoder_lr_scale} must be >= 0")
+    enc = list(model.encoder.parameters())
+    enc_ids = {id(p) for p in enc}
+    rest = [p for p in model.parameters() if id(p) not in enc_ids]
+    groups = [{"params": rest, "lr_scale": 1.0}]
+    frozen: list[torch.nn.Parameter] = []
+    if config.encoder_lr_scale > 0:
+        groups.append({"params": enc, "lr_scale": config.encoder_lr_scale})
+    else:  # no gradient through the encoder at all (also skips its backward pass)
+        frozen = [p for p in enc if p.requires_grad]
+        for p in frozen:
+            p.requires_grad_(False)
+    opt = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+    return opt, frozen
+
+
 def quick_eval(model: ProgressRewardModel, episodes: list[Episode]) -> dict[str, float | None]:
     """Metrics on held-out episodes (no reversed scoring, to stay quick)."""
     was_training = model.training
@@ -130,7 +157,10 @@ def train(
     rng = np.random.default_rng(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     model.to(config.device).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    opt, frozen = _optimizer(model, config)
+    anchor = None
+    if config.anchor_weight > 0:
+        anchor = [(p, p.detach().clone()) for g in opt.param_groups for p in g["params"]]
 
     def set_lr(step: int, elapsed: float) -> float:
         # Cosine to 5% over the run; with a time limit the run's end is whichever comes first.
@@ -139,7 +169,7 @@ def train(
             frac = max(frac, elapsed / config.time_limit_s)
         lr = config.lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))))
         for group in opt.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group["lr_scale"]
         return lr
 
     writer = None
@@ -168,7 +198,10 @@ def train(
         )
         loss, mae = batch_loss(model, batch, config.device, gen, config.shift_px)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        total = loss
+        if anchor is not None:
+            total = loss + config.anchor_weight * sum(((p - p0) ** 2).sum() for p, p0 in anchor)
+        total.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         lr = set_lr(step, time.monotonic() - t0)
         opt.step()
@@ -194,6 +227,8 @@ def train(
                 best_score, best = score, copy.deepcopy(model.state_dict())
         if out_of_time:
             break
+    for p in frozen:
+        p.requires_grad_(True)
     if best is not None:
         model.load_state_dict(best)
     model.eval()
