@@ -56,3 +56,14 @@ def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
     assert "train one with" in capsys.readouterr().err
     assert main(["train-reward", "data=no/such-task", f"data_root={tmp_path}"]) == 2
     assert "robo collect" in capsys.readouterr().err
+
+
+def test_train_continues_from_init_and_refuses_another_split(ckpt, tmp_path, capsys):
+    base = ["train-reward", "data=synthetic", "max_episodes=3", "progress=false",
+            "train.steps=2", "train.eval_every=0", "train.pairs_per_batch=32", *SMALL]  # fmt: skip
+    out = tmp_path / "more"
+    assert main([*base, f"init={ckpt}", f"out={out}"]) == 0
+    assert json.loads((out / "config.json").read_text())["meta"]["init"] == str(ckpt)
+    # another split (seed) would train on the init checkpoint's held-out episodes
+    assert main([*base, f"init={ckpt}", f"out={tmp_path}/bad", "train.seed=5"]) == 2
+    assert "held-out" in capsys.readouterr().err
