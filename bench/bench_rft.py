@@ -5,7 +5,9 @@ imitation VLA (``--policy``, ``{seed}`` replaced; default the d20 checkpoints of
 ``bench/bench_vla.py``), measure its success on ``--eval-episodes`` held-out initial states per
 task (seeds 1000+, never used for training), fine-tune it with :func:`robo.rft.loop.run_rft`
 (online by default: lockstep rollouts from training seeds 10000+, rewards success + FCR;
-``--mode offline`` for QACR/CTAR/FCR against expert demos), then measure success again, both
+``--mode offline`` for QACR/CTAR/FCR against expert demos; ``--mode filtered_bc`` for one round
+of BC on the policy's own successful rollouts mixed with the demos,
+:mod:`robo.rft.filtered_bc`), then measure success again, both
 sampled (the checkpoint's temperature, 1.0) and greedy (temperature 0). The greedy "before" of
 the same checkpoints is ``bench/results/vla_d20_greedy.json`` (deterministic decoding; the
 lockstep evaluator reproduces it, see docs/BENCHMARKS.md), so RFT is compared with mere
@@ -43,9 +45,8 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
 
     from robo.cli.cmd_rft import demo_samples
     from robo.cli.vla_envs import load_token_policy, policy_env
-    from robo.rft import GRPOTrainer, RewardWeights, RFTConfig
     from robo.rft.evaluate import success_rate_lockstep
-    from robo.rft.loop import RunConfig, TaskHooks, run_rft, task_envs
+    from robo.rft.loop import TaskHooks, task_envs
 
     torch.set_num_threads(1)
     torch.manual_seed(seed)
@@ -91,19 +92,13 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
         f"[seed {seed}] before: { {t: float(np.mean(v)) for t, v in before.items()} }", flush=True
     )
     torch.manual_seed(seed)
-    trainer = GRPOTrainer(policy, RFTConfig(**args["rft"]), RewardWeights(**args["rewards"]))
-    run_cfg = RunConfig(
-        mode=args["mode"], steps=args["steps"], eval_seeds=tuple(eval_seeds), seed=seed,
-        stages=[train_tasks], online_seeds_per_step=args["online_seeds"],
-        online_group=args["online_group"], lockstep_envs=args["lockstep"],
-    )  # fmt: skip
     t1, c1 = time.time(), time.process_time()
-    run = run_rft(
-        trainer, tasks, hooks, run_cfg, log=lambda m: print(f"[seed {seed}] {m}", flush=True),
-        before={t: float(np.mean(v)) for t, v in before.items()}, envs=envs,
-    )  # fmt: skip
+    if args["mode"] == "filtered_bc":
+        run = filtered_bc_round(args, seed, policy, hooks, envs, tasks, train_tasks, evaluate)
+    else:
+        run = grpo_run(args, seed, policy, hooks, envs, tasks, train_tasks, eval_seeds, before)
     t_run, c_run = time.time() - t1, time.process_time() - c1
-    after = run["success_episodes"]["after_0"]
+    after = run.pop("after")
     greedy = evaluate(0.0)
     for pool in envs.values():
         for env in pool:
@@ -115,11 +110,71 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
         "before": before,
         "after": after,
         "after_greedy": greedy,
-        "run_after_rates": run["success"],
-        "curves": run["curves"],
+        **run,
         "seconds": {"before_eval": t_before, "rft_run": t_run, "total": time.time() - t0},
         "cpu_seconds": {"rft_run": c_run, "total": time.process_time() - c0},
         "load_average_end": os.getloadavg(),
+    }
+
+
+def grpo_run(
+    args: dict[str, Any], seed: int, policy: Any, hooks: Any, envs: dict, tasks: list[str],
+    train_tasks: list[str], eval_seeds: list[int], before: dict[str, list[bool]],
+) -> dict[str, Any]:  # fmt: skip
+    """Chunk-level GRPO (:func:`robo.rft.loop.run_rft`); ``after`` = its sampled evaluation."""
+    from robo.rft import GRPOTrainer, RewardWeights, RFTConfig
+    from robo.rft.loop import RunConfig, run_rft
+
+    trainer = GRPOTrainer(policy, RFTConfig(**args["rft"]), RewardWeights(**args["rewards"]))
+    run_cfg = RunConfig(
+        mode=args["mode"], steps=args["steps"], eval_seeds=tuple(eval_seeds), seed=seed,
+        stages=[train_tasks], online_seeds_per_step=args["online_seeds"],
+        online_group=args["online_group"], lockstep_envs=args["lockstep"],
+    )  # fmt: skip
+    run = run_rft(
+        trainer, tasks, hooks, run_cfg, log=lambda m: print(f"[seed {seed}] {m}", flush=True),
+        before={t: float(np.mean(v)) for t, v in before.items()}, envs=envs,
+    )  # fmt: skip
+    return {
+        "after": run["success_episodes"]["after_0"],
+        "run_after_rates": run["success"],
+        "curves": run["curves"],
+    }
+
+
+def filtered_bc_round(
+    args: dict[str, Any], seed: int, policy: Any, hooks: Any, envs: dict, tasks: list[str],
+    train_tasks: list[str], evaluate: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """One round of filtered BC (:mod:`robo.rft.filtered_bc`): ``fbc.rollouts`` on-policy
+    episodes per training task from seeds ``10000 (seed + 1) + i`` (never evaluated), the
+    successful ones mixed with ``--demos`` expert demos of every task (expert seeds 0.., the
+    imitation VLA's own demos when ``--demos 20``), then the sampled evaluation."""
+    from robo.data.collect import run_seed as expert_episode
+    from robo.rft.filtered_bc import FilteredBCConfig, collect_lockstep, finetune_filtered
+    from robo.rft.loop import task_envs
+
+    cfg = FilteredBCConfig(**{**args["fbc"], "seed": seed})
+    demos = []
+    for task in tasks:
+        env = task_envs(task, hooks, envs, args["lockstep"])[0]
+        eps = [expert_episode(env, "expert", i, {}) for i in range(args["demos"])]
+        demos += [ep for ep in eps if ep.success.any()]
+    own, rollout_success = [], {}
+    t_collect = time.time()
+    for task in train_tasks:
+        pool = task_envs(task, hooks, envs, args["lockstep"])
+        seeds = [10_000 * (seed + 1) + i for i in range(cfg.rollouts)]
+        eps = collect_lockstep(pool, policy, seeds, cfg.temperature) if seeds else []
+        rollout_success[task] = float(np.mean([ep.success.any() for ep in eps])) if eps else None
+        own += eps
+        print(f"[seed {seed}] {task}: rollout success {rollout_success[task]}", flush=True)
+    t_collect = time.time() - t_collect
+    stats = finetune_filtered(policy, demos, own, cfg)
+    print(f"[seed {seed}] filtered BC: {stats}", flush=True)
+    return {
+        "after": evaluate(None),
+        "fbc": {**stats, "rollout_success": rollout_success, "collect_seconds": t_collect},
     }
 
 
@@ -175,7 +230,10 @@ def main() -> None:
     p.add_argument("--train-tasks", default=None, help="fine-tuned tasks (default: --tasks)")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--policy", default=POLICY, help="checkpoint per seed ({seed} is replaced)")
-    p.add_argument("--mode", default=None, help="offline | online (default: configs/rft.yaml)")
+    p.add_argument(
+        "--mode", default=None,
+        help="offline | online | filtered_bc (default: configs/rft.yaml)",
+    )  # fmt: skip
     p.add_argument("--steps", type=int, default=None, help="GRPO updates (default: config)")
     p.add_argument("--eval-episodes", type=int, default=30)
     p.add_argument("--lockstep", type=int, default=None, help="envs per task in lockstep")
@@ -184,6 +242,9 @@ def main() -> None:
     p.add_argument("--rft", default="{}", help='JSON overrides of RFTConfig, e.g. {"lr": 3e-5}')
     p.add_argument("--rewards", default="{}", help="JSON overrides of the reward weights")
     p.add_argument("--online", default="{}", help='JSON overrides of online, e.g. {"group": 8}')
+    p.add_argument(
+        "--fbc", default="{}", help='mode filtered_bc: JSON overrides of FilteredBCConfig'
+    )  # fmt: skip
     p.add_argument("--save", default=None, help="write fine-tuned checkpoints ({seed})")
     p.add_argument(
         "--before-from", default=None,
@@ -213,10 +274,15 @@ def main() -> None:
         "online_seeds": int(online["seeds_per_step"]), "online_group": int(online["group"]),
         "save": a.save, "before_from": a.before_from,
     }  # fmt: skip
+    if args["mode"] == "filtered_bc":
+        args["fbc"] = json.loads(a.fbc)
     if a.quick:
         args.update(steps=1, eval_episodes=2, lockstep=2, max_steps=20, demos=1)
         args.update(online_seeds=1, online_group=2)
         args["rft"] = {**args["rft"], "obs_per_step": 4, "group_size": 2}
+        if "fbc" in args:
+            args["fbc"] = {**args["fbc"], "rollouts": 2, "steps": 3}
+            args["max_steps"] = 80  # long enough for the experts' demos to succeed
     seeds = [int(s) for s in a.seeds.split(",")]
     t0, load0 = time.time(), os.getloadavg()
     per_seed = []
