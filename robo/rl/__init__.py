@@ -6,6 +6,6 @@
 * :mod:`robo.rl.stats`, :mod:`robo.rl.compare`: IQM + stratified bootstrap CIs, tables, plots.
 """
 
-from robo.rl.stats import iqm, stratified_bootstrap_ci
+from robo.rl.stats import iqm, ratio_bootstrap_ci, stratified_bootstrap_ci, wilson_ci
 
-__all__ = ["iqm", "stratified_bootstrap_ci"]
+__all__ = ["iqm", "ratio_bootstrap_ci", "stratified_bootstrap_ci", "wilson_ci"]

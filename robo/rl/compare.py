@@ -18,7 +18,7 @@ import numpy as np
 
 from robo.reward.shaping import POTENTIAL_SCHEMES
 from robo.rl.report import read_metrics
-from robo.rl.stats import iqm, stratified_bootstrap_ci
+from robo.rl.stats import iqm, ratio_bootstrap_ci, stratified_bootstrap_ci, wilson_ci
 
 
 def method_label(metrics: dict[str, Any]) -> str:
@@ -58,7 +58,10 @@ def collect(paths: list[Path]) -> dict[str, dict[str, list[dict[str, Any]]]]:
     for p in paths:
         m = read_metrics(p)
         for run in m["runs"]:
-            table[method_label(m)][m["task"]].append({**run, "budget": m["steps"]})
+            episodes = m.get("config", {}).get("final_episodes")
+            table[method_label(m)][m["task"]].append(
+                {**run, "budget": m["steps"], "final_episodes": episodes}
+            )
     return table
 
 
@@ -96,6 +99,8 @@ def compare(paths: list[Path], out: Path, reps: int = 2000) -> dict[str, Any]:
                 "eval_hover_ratio_gt": _mean([_nan(r["final_eval"]["hover_ratio_gt"]) for r in rs]),
                 "return_gap": _mean([_nan(r["return_gap"]) for r in rs]),
                 "budget": int(rs[0]["budget"]),
+                "final_success_pooled": pooled_wilson(rs),
+                "_s80": {int(r["seed"]): _censored_steps(r, "steps_to_80") for r in rs},
             }
     for methods in result["per_task"].values():
         refs = {"sparse": "sparse"} if "sparse" in methods else {}
@@ -115,11 +120,41 @@ def compare(paths: list[Path], out: Path, reps: int = 2000) -> dict[str, Any]:
                 ):
                     a, b = _point(m[key]), _point(ref[key])
                     m[out_key] = a / b if b and bound != "unknown" else None
+                m[f"steps_to_80_iqm_vs_{tag}_ci"] = (
+                    _ratio_ci(m["_s80"], ref["_s80"], reps) if bound != "unknown" else None
+                )
+    for methods in result["per_task"].values():
+        for m in methods.values():
+            m["steps_to_80_per_seed"] = {str(k): v for k, v in sorted(m.pop("_s80").items())}
     out.mkdir(parents=True, exist_ok=True)
     (out / "compare.json").write_text(json.dumps(_json(result), indent=2))
     (out / "table.md").write_text(markdown_table(result))
     plot_compare(table, result, out / "compare.png")
     return result
+
+
+def pooled_wilson(runs: list[dict[str, Any]]) -> tuple[float, float, float] | None:
+    """Final success pooled over seeds (all final episodes together) with a Wilson 95% CI.
+
+    None when a run does not say how many final episodes it used.
+    """
+    if not runs or any(not r.get("final_episodes") for r in runs):
+        return None
+    n = sum(int(r["final_episodes"]) for r in runs)
+    k = sum(int(round(r["final_success"] * int(r["final_episodes"]))) for r in runs)
+    return wilson_ci(k, n)
+
+
+def _ratio_ci(
+    num: dict[int, float], den: dict[int, float], reps: int
+) -> tuple[float, float, float]:
+    """IQM ratio of steps to 80% with a bootstrap 95% CI; paired by seed when both sides ran
+    the same seeds (same warm start per seed), else independent resampling."""
+    paired = sorted(num) == sorted(den)
+    keys = sorted(num)
+    a = np.array([num[k] for k in keys])
+    b = np.array([den[k] for k in (keys if paired else sorted(den))])
+    return ratio_bootstrap_ci(a, b, iqm, reps=reps, paired=paired)
 
 
 def success_auc(curve: list[dict[str, Any]]) -> float:
@@ -183,11 +218,12 @@ def _ci(t: tuple[float, float, float], fmt: str = "{:.2f}") -> str:
 def markdown_table(result: dict[str, Any]) -> str:
     """Per-task and aggregate tables in Markdown."""
     lines = [
-        "| task | method | seeds | final success IQM [95% CI] | steps to 80% (median) | "
+        "| task | method | seeds | final success IQM [95% CI] | final success pooled "
+        "[Wilson 95%] | steps to 80% (median) | "
         "steps to 80% IQM [95% CI] | reached 80% | vs sparse (median) | vs sparse (IQM) | "
         "vs oracle (IQM) | success AUC IQM [95% CI] | hover (gt Φ, train) | hover (own Φ) | "
         "return gap |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def ratio(m: dict[str, Any], key: str, tag: str) -> str:
@@ -197,12 +233,19 @@ def markdown_table(result: dict[str, Any]) -> str:
         if bound == "unknown":
             return "n/a"
         prefix = {"at_least": "≥", "at_most": "≤"}.get(bound, "")
-        return f"{prefix}{m[key]:.2f}x"
+        ci = m.get(f"{key}_ci") if "iqm" in key else None
+        tail = f" [{ci[1]:.2f}, {ci[2]:.2f}]" if ci and np.isfinite(ci[1]) else ""
+        return f"{prefix}{m[key]:.2f}x{tail}"
+
+    def pooled(m: dict[str, Any]) -> str:
+        p = m.get("final_success_pooled")
+        return _ci(p) if p else "-"
 
     for task, methods in sorted(result["per_task"].items()):
         for name, m in sorted(methods.items()):
             lines.append(
                 f"| {task} | {name} | {m['seeds']} | {_ci(m['final_success_iqm'])} | "
+                f"{pooled(m)} | "
                 f"{m['steps_to_80_median']:.0f} | {_ci(m['steps_to_80_iqm'], '{:.0f}')} | "
                 f"{m['reached_80']}/{m['seeds']} | "
                 f"{ratio(m, 'steps_to_80_vs_sparse', 'sparse')} | "
@@ -215,6 +258,7 @@ def markdown_table(result: dict[str, Any]) -> str:
         "",
         "Ratios: ≥ / ≤ = bound (seeds that never reached 80% count as their budget on one "
         "side); n/a = both sides have such seeds. vs oracle = vs the best oracle variant. "
+        "IQM ratios carry a bootstrap 95% CI (paired by seed when both ran the same seeds). "
         "Success AUC = mean evaluated success over the run (depends on the budget).",
         "",
         "| method | tasks | runs | final success IQM [95% CI] | steps to 80% IQM [95% CI] |",

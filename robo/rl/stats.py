@@ -55,3 +55,58 @@ def stratified_bootstrap_ci(
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(stats, [alpha, 1.0 - alpha])
     return float(point), float(low), float(high)
+
+
+def ratio_bootstrap_ci(
+    num: np.ndarray,
+    den: np.ndarray,
+    statistic: Callable[[np.ndarray], float] = iqm,
+    reps: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    paired: bool = False,
+) -> tuple[float, float, float]:
+    """``(point, low, high)`` of ``statistic(num) / statistic(den)`` with a bootstrap CI.
+
+    Args:
+        num, den: float[n] per-seed scores of two methods (e.g. steps to 80% [env steps]).
+        paired: resample seed indices jointly (``num[i]`` and ``den[i]`` share seed i, e.g. the
+            same warm start); otherwise each side is resampled on its own.
+
+    A resample whose denominator statistic is 0 is dropped; NaN when none is left.
+    """
+    a = np.asarray(num, dtype=np.float64).ravel()
+    b = np.asarray(den, dtype=np.float64).ravel()
+    if a.size == 0 or b.size == 0:
+        raise ValueError("ratio_bootstrap_ci needs at least one score on each side")
+    if paired and a.size != b.size:
+        raise ValueError(f"paired bootstrap needs equal sizes, got {a.size} and {b.size}")
+    d = statistic(b)
+    point = statistic(a) / d if d else float("nan")
+    rng = np.random.default_rng(seed)
+    stats = []
+    for _ in range(reps):
+        ia = rng.integers(0, a.size, size=a.size)
+        ib = ia if paired else rng.integers(0, b.size, size=b.size)
+        d = statistic(b[ib])
+        if d:
+            stats.append(statistic(a[ia]) / d)
+    if not stats:
+        return float(point), float("nan"), float("nan")
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(np.array(stats), [alpha, 1.0 - alpha])
+    return float(point), float(low), float(high)
+
+
+def wilson_ci(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float, float]:
+    """``(rate, low, high)``: the Wilson score interval of a binomial success rate."""
+    if n <= 0 or not 0 <= successes <= n:
+        raise ValueError(f"wilson_ci needs 0 <= successes <= n and n > 0, got {successes}/{n}")
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return float(p), float(max(0.0, centre - half)), float(min(1.0, centre + half))

@@ -80,7 +80,7 @@ def test_ratio_against_the_best_oracle_variant(tmp_path):
     assert per["pbrs[grm]"]["oracle_ref"] == "oracle"
     assert per["pbrs[grm]"]["steps_to_80_iqm_vs_oracle"] == pytest.approx(2.0)
     assert per["pbrs[grm]"]["steps_to_80_vs_oracle_bound"] == "exact"
-    assert "| 2.00x |" in (tmp_path / "cmp" / "table.md").read_text()
+    assert "| 2.00x [2.00, 2.00] |" in (tmp_path / "cmp" / "table.md").read_text()
     assert per["oracle(λ=0.5)"]["steps_to_80_vs_oracle_bound"] == "at_least"
 
 
@@ -98,3 +98,32 @@ def test_read_metrics_errors(tmp_path):
         read_metrics(tmp_path)
     with pytest.raises(ValueError, match="no runs"):
         expand_runs("")
+
+
+def test_ratio_ci_and_pooled_wilson(tmp_path):
+    runs_a = [fake_run(s, 0.5, 800 + 50 * s) for s in range(4)]
+    runs_b = [fake_run(s, 1.0, 400 + 25 * s) for s in range(4)]
+    a = write(tmp_path, "sparse", "sparse", runs_a)
+    b = tmp_path / "pbrs"
+    write_metrics(
+        b,
+        {
+            "task": "toy/a",
+            "reward": "pbrs",
+            "progress_label": "grm",
+            "steps": 1000,
+            "config": {"final_episodes": 20},
+            "runs": runs_b,
+        },
+    )
+    res = compare(expand_runs(f"{a},{b}"), tmp_path / "cmp", reps=200)
+    m = res["per_task"]["toy/a"]["pbrs[grm]"]
+    # every pbrs seed took exactly half of sparse's steps: the paired CI is a point
+    assert m["steps_to_80_vs_sparse_bound"] == "exact"
+    assert m["steps_to_80_iqm_vs_sparse_ci"] == pytest.approx((0.5, 0.5, 0.5))
+    assert m["steps_to_80_per_seed"] == {"0": 400, "1": 425, "2": 450, "3": 475}
+    assert m["final_success_pooled"][0] == pytest.approx(1.0)
+    assert 0.9 < m["final_success_pooled"][1] < 1.0
+    assert res["per_task"]["toy/a"]["sparse"]["final_success_pooled"] is None  # no episode count
+    table = (tmp_path / "cmp" / "table.md").read_text()
+    assert "0.50x [0.50, 0.50]" in table

@@ -37,3 +37,31 @@ def test_stratified_bootstrap_ci_brackets_point_and_shrinks_with_data():
     assert stratified_bootstrap_ci({"a": np.ones(5)}, reps=50) == (1.0, 1.0, 1.0)
     # NaN runs are dropped; all-NaN gives NaN
     assert np.isnan(stratified_bootstrap_ci({"a": np.full(3, np.nan)})[0])
+
+
+def test_wilson_ci_known_values_and_errors():
+    from robo.rl.stats import wilson_ci
+
+    p, lo, hi = wilson_ci(8, 10)
+    assert p == pytest.approx(0.8)
+    assert lo == pytest.approx(0.4902, abs=1e-3) and hi == pytest.approx(0.9433, abs=1e-3)
+    assert wilson_ci(0, 20)[1] == pytest.approx(0.0, abs=1e-12) and wilson_ci(0, 20)[2] > 0.1
+    with pytest.raises(ValueError, match="successes"):
+        wilson_ci(3, 2)
+
+
+def test_ratio_bootstrap_ci_brackets_point_and_pairs_seeds():
+    from robo.rl.stats import ratio_bootstrap_ci
+
+    num = np.array([400.0, 500, 600, 500, 450])
+    den = np.array([1000.0, 900, 1100, 1000, 950])
+    p, lo, hi = ratio_bootstrap_ci(num, den, reps=500)
+    assert p == pytest.approx(iqm(num) / iqm(den))
+    assert lo <= p <= hi and hi < 1.0
+    # Perfectly proportional pairs: the paired ratio has no spread, the unpaired one does.
+    p2, lo2, hi2 = ratio_bootstrap_ci(den / 2, den, reps=300, paired=True)
+    assert lo2 == pytest.approx(0.5) and hi2 == pytest.approx(0.5)
+    _, lo3, hi3 = ratio_bootstrap_ci(den / 2, den, reps=300, paired=False)
+    assert hi3 - lo3 > 0.01
+    with pytest.raises(ValueError, match="equal sizes"):
+        ratio_bootstrap_ci(num[:3], den, paired=True)
