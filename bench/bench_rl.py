@@ -39,6 +39,14 @@ def _run_settings(run: str) -> dict:
     return {"seeds": len(m["runs"]), **{k: c.get(k) for k in keys}}
 
 
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
+        return out.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small CPU budget (minutes)")
@@ -61,6 +69,7 @@ def main() -> int:
     p.add_argument(
         "--note", default="", help="how reused runs were produced (stored in the JSON as is)"
     )
+    p.add_argument("--name", default="rl", help="result name: bench/results/<name>.json")
     args = p.parse_args()
     if args.quick:
         args.seeds, args.steps = min(args.seeds, 2), min(args.steps, 6000)
@@ -94,7 +103,7 @@ def main() -> int:
     if not runs:
         print("no run finished", file=sys.stderr)
         return 1
-    cmp_out = root / "compare"
+    cmp_out = root / ("compare" if args.name == "rl" else f"compare_{args.name}")
     rc = subprocess.call(
         [sys.executable, "-m", "robo.cli.main", "rl-compare", f"runs=[{','.join(runs)}]",
          f"out={cmp_out}"]
@@ -103,12 +112,13 @@ def main() -> int:
         return rc
     result = json.loads((cmp_out / "compare.json").read_text())
     write_result(
-        "rl",
+        args.name,
         {
             "settings": vars(args) | {"eval_every": eval_every},
             "reused_runs": {r: _run_settings(r) for r in runs},
             "wall_s": timings,
             "loadavg": {"start": load_start, "end": os.getloadavg()},
+            "git_commit": _git_commit(),
             "table_md": (cmp_out / "table.md").read_text(),
             **result,
         },

@@ -127,3 +127,13 @@ def test_ratio_ci_and_pooled_wilson(tmp_path):
     assert res["per_task"]["toy/a"]["sparse"]["final_success_pooled"] is None  # no episode count
     table = (tmp_path / "cmp" / "table.md").read_text()
     assert "0.50x [0.50, 0.50]" in table
+
+
+def test_steps_to_sustained_needs_the_level_over_the_window():
+    from robo.rl.compare import steps_to_sustained
+
+    rates = [0.4, 0.8, 0.5, 0.6, 0.8, 0.9, 0.8, 0.7]
+    curve = [{"step": 500 * i, "eval_success_rate": v} for i, v in enumerate(rates)]
+    assert steps_to_sustained(curve, 0.8, window=1) == 500  # the first hit
+    assert steps_to_sustained(curve, 0.8, window=3) == 2000  # 0.8, 0.9, 0.8
+    assert steps_to_sustained(curve[:6], 0.8, window=3) is None  # window runs past the end
