@@ -43,6 +43,9 @@ def ddim_timesteps(num_train_steps: int, num_steps: int) -> list[int]:
 
 EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """``eps_fn(x [B, H, A], t long[B]) -> eps [B, H, A]``: one network evaluation per row."""
+StepEpsFn = Callable[[torch.Tensor, int], torch.Tensor]
+"""``step_eps_fn(x [B, H, A], k) -> eps [B, H, A]``: the same at DDIM step k (every row at
+timestep ``t_k``), for a network that precomputes what depends only on the step."""
 
 
 class DDIMProcess:
@@ -57,6 +60,10 @@ class DDIMProcess:
         eta: DDIM stochasticity (0 deterministic, 1 DDPM-like).
         clip: clip Tweedie estimates to [-clip, clip] (None = no clip).
         context: whatever costs need (the observation, keypoints); read by steering.
+        step_eps_fn: optional faster ``eps_fn`` for a whole batch at DDIM step k (same values
+            as ``eps_fn(x, full(t_k))`` up to float rounding); used by :meth:`denoise`.
+        to_actions_vjp: optional ``g -> g @ d to_actions / d x`` (the vector-Jacobian product
+            of ``to_actions``), so cost gradients need no autograd graph through it.
 
     Attributes:
         nfe: network evaluations so far, counted per sample row.
@@ -74,11 +81,17 @@ class DDIMProcess:
         clip: float | None = 1.0,
         context: dict | None = None,
         generator: torch.Generator | None = None,
+        step_eps_fn: StepEpsFn | None = None,
+        to_actions_vjp: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ):
-        self.eps_fn = eps_fn
+        self.eps_fn, self.step_eps_fn = eps_fn, step_eps_fn
+        self.to_actions_vjp = to_actions_vjp
         self.alphas_cumprod = alphas_cumprod.to(torch.float64)
         self.timesteps = ddim_timesteps(len(alphas_cumprod), num_steps)
         self.num_steps = len(self.timesteps)
+        # (a_t, a_prev) per step as Python floats: read several times per step by every method
+        a = [float(self.alphas_cumprod[t]) for t in self.timesteps]
+        self._a = list(zip(a, [*a[1:], 1.0]))
         self.shape = tuple(shape)
         self.to_actions = to_actions
         self.eta = float(eta)
@@ -89,12 +102,7 @@ class DDIMProcess:
         self.calls = 0
 
     def _alphas(self, k: int) -> tuple[float, float]:
-        t = self.timesteps[k]
-        a_t = float(self.alphas_cumprod[t])
-        a_prev = (
-            float(self.alphas_cumprod[self.timesteps[k + 1]]) if k + 1 < self.num_steps else 1.0
-        )
-        return a_t, a_prev
+        return self._a[k]
 
     def noise(self, n: int) -> torch.Tensor:
         """Standard normal float32[n, H, A] from the process's generator."""
@@ -110,8 +118,10 @@ class DDIMProcess:
 
         ``x0`` is the (clipped) Tweedie estimate; ``eps`` is made consistent with it.
         """
-        t = torch.full((x.shape[0],), self.timesteps[k], dtype=torch.long)
-        eps = self.eps_fn(x, t)
+        if self.step_eps_fn is not None:
+            eps = self.step_eps_fn(x, k)
+        else:
+            eps = self.eps_fn(x, torch.full((x.shape[0],), self.timesteps[k], dtype=torch.long))
         self.nfe += x.shape[0]
         self.calls += 1
         a_t, _ = self._alphas(k)

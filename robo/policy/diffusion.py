@@ -4,11 +4,25 @@ The policy conditions on every configured camera + proprioceptive state (+ the i
 optionally), predicts the noise of a normalised chunk float[H, A] with a FiLM U-Net, and
 samples with :class:`robo.policy.ddim.DDIMProcess`, which a :mod:`robo.steer` object can drive
 step by step without touching the parameters.
+
+Fast sampling path (``policy.fast``, on by default; ``False`` = plain eager ``unet(x, t, cond)``):
+the conditioning is fixed for a chunk and DDIM visits K known timesteps, so the time embedding
+and every block's FiLM projection are computed once per chunk for all K steps
+(:meth:`ConditionalUnet1D.film_table`), the trunk's weights are laid out once per chunk
+(:meth:`ConditionalUnet1D.fast_weights`), and each network call runs only the convolutional
+trunk as time-major matrix products (:meth:`ConditionalUnet1D.forward_fast`). On CPU that trunk
+runs through a ``torch.jit.trace`` of it (deprecated in torch 2.14 but functional; no new
+dependency, no compile step), so its ~100 small ops are dispatched from C++ instead of Python.
+The trace holds no weights (they are inputs, re-read from the parameters every chunk, so
+checkpoints and later weight updates are respected), is built lazily at the first sample per
+device/dtype, and is checked against the eager network on that first call; on a mismatch or a
+tracing error it is dropped with one warning and the eager fast trunk runs instead.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +32,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from robo.policy.ddim import DDIMProcess, cosine_alphas_cumprod, sample_plain
-from robo.policy.nets import ConditionalUnet1D, ObsEncoder, hash_tokens
+from robo.policy.ddim import (
+    DDIMProcess,
+    StepEpsFn,
+    cosine_alphas_cumprod,
+    ddim_timesteps,
+    sample_plain,
+)
+from robo.policy.nets import ConditionalUnet1D, FastTrunk, ObsEncoder, hash_tokens
 from robo.policy.normalizer import Normalizer
 from robo.types import Observation
 
@@ -86,11 +106,18 @@ class DiffusionPolicy(nn.Module):
 
     ``sample`` returns float32[n, H, A] in action units; ``last_info`` then holds ``nfe``
     (network evaluations per chunk, all particles counted), ``calls`` and steering extras.
+
+    Args:
+        config: architecture and sampling options.
+        fast: use the fast sampling path (see the module docstring); a plain attribute, not
+            saved in checkpoints. ``policy.fast = False`` selects the eager network.
     """
 
-    def __init__(self, config: DiffusionConfig):
+    def __init__(self, config: DiffusionConfig, fast: bool = True):
         super().__init__()
         self.config = config
+        self.fast = bool(fast)
+        self._trunks = _TrunkCache()
         self.horizon, self.action_dim, self.executed = (
             config.horizon,
             config.action_dim,
@@ -183,7 +210,42 @@ class DiffusionPolicy(nn.Module):
             eta=self.config.eta if eta is None else eta,
             context={"obs": obs},
             generator=generator,
+            step_eps_fn=self._step_eps_fn(cond) if self.fast else None,
+            to_actions_vjp=self._unnormalize_vjp,
         )
+
+    def _unnormalize_vjp(self, g: torch.Tensor) -> torch.Tensor:
+        """Vector-Jacobian product of ``normalizer.unnormalize_action`` (elementwise affine):
+        ``d L / d x`` from ``d L / d actions`` float[..., A], in autograd's order of operations."""
+        return g * self.normalizer._span() * 0.5
+
+    def _step_eps_fn(self, cond: torch.Tensor) -> StepEpsFn:
+        """``step_eps_fn(x, k)`` for one chunk: the FiLM terms of the K DDIM timesteps and the
+        trunk's weight layout computed once from ``cond`` float[1, cond_dim]; each call runs the
+        (traced) trunk only."""
+        steps = ddim_timesteps(self.config.num_train_steps, self.config.num_inference_steps)
+        with torch.no_grad():
+            t = torch.tensor(steps, dtype=torch.long, device=cond.device)
+            table = self.unet.film_table(t, cond)
+            weights = self.unet.fast_weights()
+        per_step: dict[int, list[torch.Tensor]] = {}
+
+        def eager(x: torch.Tensor, k: int) -> torch.Tensor:
+            return self.unet(x, t[k].expand(x.shape[0]), cond.expand(x.shape[0], -1))
+
+        def step_eps_fn(x: torch.Tensor, k: int) -> torch.Tensor:
+            if k not in per_step:
+                per_step[k] = [f[k : k + 1] for f in table] + weights
+            inputs = per_step[k]
+            with torch.no_grad():
+                key = (x.device, x.dtype)
+                trunks = self._trunks.modules
+                if key not in trunks:
+                    trunks[key] = _checked_trunk(FastTrunk(self.unet), x, inputs, eager(x, k))
+                trunk = trunks[key]
+                return eager(x, k) if trunk is None else trunk(x, *inputs)
+
+        return step_eps_fn
 
     def sample(
         self,
@@ -198,7 +260,8 @@ class DiffusionPolicy(nn.Module):
         (:mod:`robo.steer`); it may ask for a stochastic process via ``steer.eta``.
         """
         was_training = self.training
-        self.eval()
+        if was_training:  # eval()/train() walk every submodule: only when there is a change
+            self.eval()
         try:
             proc = self.process(obs, eta=getattr(steer, "eta", None), generator=generator)
             if steer is None:
@@ -208,7 +271,8 @@ class DiffusionPolicy(nn.Module):
             with torch.no_grad():
                 actions = self.normalizer.unnormalize_action(x.clamp(-1, 1)).float()
         finally:
-            self.train(was_training)
+            if was_training:
+                self.train()
         self.last_info = {"nfe": proc.nfe, "calls": proc.calls, **info}
         return actions.detach()
 
@@ -223,3 +287,58 @@ class DiffusionPolicy(nn.Module):
         from robo.policy.checkpoint import save_policy
 
         save_policy(self, path)
+
+
+class _TrunkCache:
+    """Checked U-Net trunks by (device, dtype) (None: use the eager network); never copied or
+    pickled with the policy (a copy builds its own on first use)."""
+
+    def __init__(self) -> None:
+        self.modules: dict[tuple[torch.device, torch.dtype], nn.Module | None] = {}
+
+    def __deepcopy__(self, memo: dict) -> _TrunkCache:
+        return _TrunkCache()
+
+    def __getstate__(self) -> dict:
+        return {"modules": {}}
+
+
+TRACE_ATOL = 1e-5
+"""Largest |fast - eager| network output accepted on the first call."""
+
+
+def _checked_trunk(
+    trunk: FastTrunk, x: torch.Tensor, inputs: list[torch.Tensor], reference: torch.Tensor
+) -> nn.Module | None:
+    """The first of ``torch.jit.trace(trunk)`` (CPU only) and ``trunk`` whose output for
+    ``(x, *inputs)`` matches ``reference`` (the eager network's) within :data:`TRACE_ATOL`;
+    None (= use the eager network) if neither does. Anything but the trace warns once.
+    Off CPU the trace is skipped: kernel launches, not Python dispatch, bound the time there."""
+    candidates: list[tuple[str, nn.Module]] = []
+    problems: list[str] = []
+    if x.device.type == "cpu":
+        try:
+            with warnings.catch_warnings():
+                # torch.jit.trace is deprecated from torch 2.14 (FutureWarning) but works; the
+                # eager path stays one attribute away (policy.fast = False)
+                warnings.simplefilter("ignore", FutureWarning)
+                warnings.simplefilter("ignore", torch.jit.TracerWarning)
+                candidates.append(
+                    ("traced", torch.jit.trace(trunk, (x, *inputs), check_trace=False))
+                )
+        except Exception as exc:  # noqa: BLE001 - any tracing failure means: do not trace
+            problems.append(f"tracing the U-Net failed ({type(exc).__name__}: {exc})")
+    candidates.append(("fast", trunk))
+    for name, module in candidates:
+        err = float((module(x, *inputs) - reference).abs().max())
+        if err <= TRACE_ATOL:
+            if problems:
+                warnings.warn(f"{'; '.join(problems)}; using the eager fast U-Net", stacklevel=4)
+            return module
+        problems.append(
+            f"the {name} U-Net differs from the eager one by {err:.2e} > {TRACE_ATOL:g}"
+        )
+    warnings.warn(
+        f"{'; '.join(problems)}; using the eager network (hint: policy.fast = False)", stacklevel=4
+    )
+    return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -128,6 +129,156 @@ class ConditionalUnet1D(nn.Module):
             h = torch.cat([h, skips.pop()], dim=1)
             h = up(res2(res1(h, c), c))
         return self.final(h).transpose(1, 2)
+
+    def film_blocks(self) -> list[FiLMResBlock1D]:
+        """The FiLM residual blocks in the order :meth:`forward` runs them."""
+        blocks = [blk for res1, res2, _ in self.down for blk in (res1, res2)]
+        blocks += list(self.mid)
+        return blocks + [blk for res1, res2, _ in self.up for blk in (res1, res2)]
+
+    def film_table(self, t: torch.Tensor, cond: torch.Tensor) -> list[torch.Tensor]:
+        """FiLM modulation of every block for timesteps t long[T] and conditioning cond
+        float[T or 1, cond_dim]: ``[1 + scale_0, shift_0, 1 + scale_1, ...]``, each float[T, 1, C_i]
+        (channels last: broadcast over a chunk's time axis).
+
+        What :meth:`forward` computes per row from ``(t, cond)`` before any convolution; a
+        sampler whose conditioning is fixed for a chunk computes it once for its K timesteps
+        and passes row k to :meth:`forward_fast` at step k.
+        """
+        c = torch.cat([self.time_emb(t), cond.expand(t.shape[0], -1)], dim=-1)
+        table = []
+        for blk in self.film_blocks():
+            scale, shift = blk.film(c).unsqueeze(1).chunk(2, dim=2)
+            table += [(1 + scale).contiguous(), shift.contiguous()]
+        return table
+
+    def fast_weights(self) -> list[torch.Tensor]:
+        """The trunk's tensors in the layout :meth:`forward_fast` reads (copies, made from the
+        current parameters: call again after they change). Convolutions become matrices
+        float[C_out, K * C_in] over time-major windows; the stride-2 transposed convolution
+        becomes one matrix over 3-step windows giving the even and odd output steps."""
+        out: list[torch.Tensor] = []
+        for res1, res2, down in self.down:
+            out += _pack_res(res1) + _pack_res(res2)
+            if isinstance(down, nn.Conv1d):
+                out += _pack_conv(down)
+        for block in self.mid:
+            out += _pack_res(block)
+        for res1, res2, up in self.up:
+            out += _pack_res(res1) + _pack_res(res2) + _pack_up(up)
+        return out + _pack_block(self.final[0]) + _pack_conv(self.final[1])
+
+    def forward_fast(
+        self, x: torch.Tensor, films: Sequence[torch.Tensor], weights: Sequence[torch.Tensor]
+    ) -> torch.Tensor:
+        """:meth:`forward` for x float[B, H, A] given the FiLM rows (``film_table`` rows,
+        float[1, 1, C_i]) and :meth:`fast_weights`: eps float[B, H, A].
+
+        The same maths as :meth:`forward` (equal up to float rounding, ~1e-6), laid out for
+        small batches on a CPU: activations stay time-major float[B, H, C], every convolution
+        is one matrix product over [B * H, K * C] windows instead of a per-sample convolution
+        kernel, and no module is called (tensors in, tensors out: traceable).
+        """
+        f, w = iter(films), iter(weights)
+        h = x
+        skips = []
+        for res1, res2, down in self.down:
+            h = _res_fast(res1, h, next(f), next(f), w)
+            h = _res_fast(res2, h, next(f), next(f), w)
+            skips.append(h)
+            if isinstance(down, nn.Conv1d):
+                h = _conv_fast(h, next(w), next(w), 3, stride=2)
+        for block in self.mid:
+            h = _res_fast(block, h, next(f), next(f), w)
+        for res1, res2, _ in self.up:
+            h = torch.cat([h, skips.pop()], dim=2)
+            h = _res_fast(res1, h, next(f), next(f), w)
+            h = _res_fast(res2, h, next(f), next(f), w)
+            h = _up_fast(h, next(w), next(w))
+        h = _block_fast(self.final[0], h, w)
+        return _conv_fast(h, next(w), next(w), 1)
+
+
+class FastTrunk(nn.Module):
+    """``forward(x, *films, *weights)`` = ``unet.forward_fast(x, films, weights)``: tensors in,
+    tensors out, no parameter read (what :func:`torch.jit.trace` needs, and the trace then
+    holds no weights: they are passed in on every call)."""
+
+    def __init__(self, unet: ConditionalUnet1D):
+        super().__init__()
+        self.unet = unet
+        self.num_films = 2 * len(unet.film_blocks())
+
+    def forward(self, x: torch.Tensor, *tensors: torch.Tensor) -> torch.Tensor:
+        n = self.num_films
+        return self.unet.forward_fast(x, tensors[:n], tensors[n:])
+
+
+def _pack_conv(conv: nn.Conv1d) -> list[torch.Tensor]:
+    """weight [C_out, C_in, K] -> [C_out, K * C_in] (window-step major), and the bias."""
+    w = conv.weight
+    return [w.permute(0, 2, 1).reshape(w.shape[0], -1).contiguous(), conv.bias]
+
+
+def _pack_block(block: Conv1dBlock) -> list[torch.Tensor]:
+    return _pack_conv(block[0]) + [block[1].weight, block[1].bias]
+
+
+def _pack_res(block: FiLMResBlock1D) -> list[torch.Tensor]:
+    out = _pack_block(block.block1) + _pack_block(block.block2)
+    return out + (_pack_conv(block.skip) if isinstance(block.skip, nn.Conv1d) else [])
+
+
+def _pack_up(up: nn.ConvTranspose1d) -> list[torch.Tensor]:
+    """ConvTranspose1d(C, C', 4, stride=2, padding=1) as one matrix float[2 C', 3 C] over the
+    windows ``(x[m-1], x[m], x[m+1])``: ``y[2m] = x[m-1] W_3 + x[m] W_1``, ``y[2m+1] = x[m] W_2 +
+    x[m+1] W_0`` (W_j = weight[:, :, j], float[C, C'])."""
+    if (up.kernel_size, up.stride, up.padding) != ((4,), (2,), (1,)):
+        raise ValueError(f"fast path supports ConvTranspose1d(k=4, s=2, p=1), got {up}")
+    w = up.weight
+    zero = torch.zeros_like(w[:, :, 0])
+    even = torch.cat([w[:, :, 3], w[:, :, 1], zero], dim=0)
+    odd = torch.cat([zero, w[:, :, 2], w[:, :, 0]], dim=0)
+    return [torch.cat([even, odd], dim=1).t().contiguous(), torch.cat([up.bias, up.bias])]
+
+
+def _conv_fast(
+    h: torch.Tensor, w: torch.Tensor, b: torch.Tensor, kernel: int, stride: int = 1
+) -> torch.Tensor:
+    """Conv1d (padding kernel // 2) on time-major h float[B, H, C] -> float[B, H', C_out]."""
+    if kernel == 1:
+        return F.linear(h, w, b)
+    pad = kernel // 2
+    windows = F.pad(h, (0, 0, pad, pad)).unfold(1, kernel, stride)  # [B, H', C, K]
+    bsz, steps = windows.shape[:2]
+    windows = windows.transpose(2, 3).reshape(bsz * steps, -1)
+    return F.linear(windows, w, b).view(bsz, steps, -1)
+
+
+def _up_fast(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """The stride-2 transposed convolution of :func:`_pack_up`: float[B, H, C] -> [B, 2H, C']."""
+    bsz, steps = h.shape[:2]
+    windows = F.pad(h, (0, 0, 1, 1)).unfold(1, 3, 1).transpose(2, 3).reshape(bsz * steps, -1)
+    return F.linear(windows, w, b).view(bsz, 2 * steps, -1)  # (even, odd) pairs interleave
+
+
+def _block_fast(block: Conv1dBlock, h: torch.Tensor, w) -> torch.Tensor:
+    conv, norm = block[0], block[1]
+    h = _conv_fast(h, next(w), next(w), conv.kernel_size[0])
+    # torch.group_norm = F.group_norm without its Python-side batch check (a data-dependent
+    # branch that tracing would warn about; our batches always have H > 1 values per channel)
+    h = torch.group_norm(h.transpose(1, 2), norm.num_groups, next(w), next(w), norm.eps, False)
+    return F.mish(h).transpose(1, 2)
+
+
+def _res_fast(
+    block: FiLMResBlock1D, x: torch.Tensor, scale1: torch.Tensor, shift: torch.Tensor, w
+) -> torch.Tensor:
+    """``FiLMResBlock1D.forward`` on time-major x with its modulation ``(1 + scale, shift)``."""
+    h = torch.addcmul(shift, _block_fast(block.block1, x, w), scale1)
+    h = _block_fast(block.block2, h, w)
+    skip = _conv_fast(x, next(w), next(w), 1) if isinstance(block.skip, nn.Conv1d) else x
+    return h + skip
 
 
 class ViewEncoder(nn.Module):

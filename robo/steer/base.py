@@ -59,7 +59,18 @@ def evaluate_cost(cost: Cost, process: DenoisingProcess, x0: torch.Tensor) -> to
 def cost_gradient(
     cost: Cost, process: DenoisingProcess, x0: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(cost float[B], d cost / d x0 float[B, H, A])`` at normalised clean chunks ``x0``."""
+    """``(cost float[B], d cost / d x0 float[B, H, A])`` at normalised clean chunks ``x0``.
+
+    Without autograd when it can: a cost with a closed-form gradient
+    (:attr:`robo.steer.cost.CostProgram.closed_form`) and a process that gives the VJP of its
+    ``to_actions`` map (``to_actions_vjp``, e.g. the policy's affine unnormaliser) are chained
+    directly; the same numbers as the autograd path, without its graph.
+    """
+    vjp = getattr(process, "to_actions_vjp", None)
+    if vjp is not None and getattr(cost, "closed_form", False):
+        with torch.no_grad():
+            c, g = cost.value_and_grad(process.to_actions(x0), process.context)
+            return c.float(), vjp(g)
     with torch.enable_grad():
         x = x0.detach().clone().requires_grad_(True)
         c = cost(process.to_actions(x), process.context)
