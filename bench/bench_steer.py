@@ -10,7 +10,8 @@ clearance, reach the goal).
 Part ``speed``: ms per chunk of unsteered sampling vs SMC (8 particles x 10 DDIM steps, guided
 proposals, repulsion, whole-arm FK cost) vs best-of-8 vs guidance, same process and threads,
 for the CPU-sized image policy (3 views at 64 px) and the state-only policy of the success
-table; NFE, the ratio to unsteered, and the load average are recorded.
+table; NFE, the ratio to unsteered, and the load average are recorded. The fast sampling path
+(``policy.fast``, default) and the eager network are timed in the same run.
 
 Usage::
 
@@ -121,10 +122,15 @@ def train_command(task: str) -> list[str]:
     ]  # fmt: skip
 
 
-def speed(threads: int, repeats: int) -> dict:
+def speed(threads: int, repeats: int, paths: tuple[str, ...] = ("fast", "eager")) -> dict:
     """ms per chunk (p50/p99 wall clock, p50 CPU time of this process), NFE and ratio to
     unsteered for two policy sizes. Every SO-101 cost term is active: the scene has the
-    obstacle block and the raised step (surface shift) at once, a superset of any eval cell."""
+    obstacle block and the raised step (surface shift) at once, a superset of any eval cell.
+
+    ``paths``: ``fast`` (the default sampling path, ``policy.fast = True``) is written under
+    ``state_only`` / ``image_3x64px`` as before; ``eager`` (``policy.fast = False``, the plain
+    network) under ``<policy>_eager``, timed in the same run with the chunks interleaved, and
+    each fast row gets ``speedup_vs_eager`` (eager p50 / fast p50)."""
     import torch
 
     from robo.cli.cmd_eval_policy import DEFAULT_COSTS
@@ -161,7 +167,7 @@ def speed(threads: int, repeats: int) -> dict:
     ).stdout.strip()
     out: dict = {
         "threads": threads, "cost": expr, "scene": scene, "settings": settings,
-        "git_commit": commit,
+        "git_commit": commit, "paths": list(paths),
         "load_average_before": os.getloadavg(),
     }  # fmt: skip
     for pname, (config, images, state_dim) in policies.items():
@@ -172,25 +178,36 @@ def speed(threads: int, repeats: int) -> dict:
             "timestamp": np.float64(0),
         }  # fmt: skip
         methods = {name: build_steer(cfg, cost) for name, cfg in settings.items()}
-        rows: dict = {}
+        rows: dict = {path: {} for path in paths}
         for name, steer in methods.items():
-            for _ in range(2):
-                policy.sample(obs, steer=steer)
-            ms, cpu = [], []
+            for path in paths:  # warm-up (the fast path builds and checks its trace here)
+                policy.fast = path == "fast"
+                for _ in range(2):
+                    policy.sample(obs, steer=steer)
+            ms: dict = {path: [] for path in paths}
+            cpu: dict = {path: [] for path in paths}
             for _ in range(repeats):
-                t0, c0 = time.perf_counter(), time.process_time()
-                policy.sample(obs, steer=steer)
-                ms.append(1000 * (time.perf_counter() - t0))
-                cpu.append(1000 * (time.process_time() - c0))
-            rows[name] = {
-                "ms_p50": float(np.percentile(ms, 50)), "ms_p99": float(np.percentile(ms, 99)),
-                "cpu_ms_p50": float(np.percentile(cpu, 50)),
-                "nfe_per_chunk": policy.last_info["nfe"], "network_calls": policy.last_info["calls"],
-            }  # fmt: skip
-            print(pname, name, rows[name], flush=True)
-        for name in rows:
-            rows[name]["ratio_to_unsteered"] = rows[name]["ms_p50"] / rows["none"]["ms_p50"]
-        out[pname] = rows
+                for path in paths:  # interleaved: both paths see the same machine load
+                    policy.fast = path == "fast"
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    policy.sample(obs, steer=steer)
+                    ms[path].append(1000 * (time.perf_counter() - t0))
+                    cpu[path].append(1000 * (time.process_time() - c0))
+            for path in paths:
+                rows[path][name] = {
+                    "ms_p50": float(np.percentile(ms[path], 50)),
+                    "ms_p99": float(np.percentile(ms[path], 99)),
+                    "cpu_ms_p50": float(np.percentile(cpu[path], 50)),
+                    "nfe_per_chunk": policy.last_info["nfe"],
+                    "network_calls": policy.last_info["calls"], "fast": path == "fast",
+                }  # fmt: skip
+                print(pname, path, name, rows[path][name], flush=True)
+        for path in paths:
+            for name, row in rows[path].items():
+                row["ratio_to_unsteered"] = row["ms_p50"] / rows[path]["none"]["ms_p50"]
+                if path == "fast" and "eager" in rows:
+                    row["speedup_vs_eager"] = rows["eager"][name]["ms_p50"] / row["ms_p50"]
+            out[pname if path == "fast" else f"{pname}_{path}"] = rows[path]
     out["load_average_after"] = os.getloadavg()
     return out
 
@@ -282,6 +299,10 @@ def main() -> int:
     parser.add_argument("--speed-only", action="store_true", help="only the speed part")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for speed")
     parser.add_argument("--repeats", type=int, default=20, help="timed chunks per method")
+    parser.add_argument(
+        "--paths", nargs="+", default=["fast", "eager"], choices=["fast", "eager"],
+        help="sampling paths timed by the speed part (policy.fast on / off)",
+    )  # fmt: skip
     parser.add_argument("--tasks", nargs="*", default=["so101/reach", "metaworld/reach"])
     parser.add_argument("--shifts", nargs="*", default=None, help="default: per family")
     parser.add_argument("--methods", nargs="*", default=list(STEER), choices=list(STEER))
@@ -304,7 +325,7 @@ def main() -> int:
         ).stdout.split("\n")[:40],
     }  # fmt: skip
     if not args.no_speed:
-        payload["speed"] = speed(args.threads, args.repeats)
+        payload["speed"] = speed(args.threads, args.repeats, tuple(args.paths))
     name = args.name or ("steer_speed" if args.speed_only else "steer")
     if not args.speed_only:
         payload["train_commands"] = {}
