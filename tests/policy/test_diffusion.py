@@ -1,4 +1,5 @@
 import dataclasses
+import warnings
 
 import numpy as np
 import pytest
@@ -105,3 +106,153 @@ def test_image_windows_and_a_training_step(tiny_config):
     assert data.actions.shape == (24, 8, 2)
     torch.testing.assert_close(data.actions[11], torch.from_numpy(episodes[0].action[[11] * 8]))
     assert np.isfinite(stats["loss_last"])
+
+
+# -- fast sampling path (policy.fast): same maths as the eager network ---------------------
+
+
+def _policy(config, seed=0):
+    torch.manual_seed(seed)
+    policy = DiffusionPolicy(config).eval()
+    with torch.no_grad():  # non-trivial normaliser and FiLM/GroupNorm affine terms
+        policy.normalizer.action_low.copy_(-0.5 - torch.rand(config.action_dim))
+        policy.normalizer.action_high.copy_(0.5 + torch.rand(config.action_dim))
+        for m in policy.unet.modules():
+            if isinstance(m, torch.nn.GroupNorm):
+                m.weight.normal_(1.0, 0.2)
+                m.bias.normal_(0.0, 0.2)
+    return policy
+
+
+SHAPES = {  # (config overrides) small, state-only bench-sized, 3-level
+    "tiny": {},
+    "state_32_64": {"cameras": (), "unet_dims": (32, 64), "horizon": 16, "executed": 8},
+    "three_levels": {"cameras": (), "unet_dims": (8, 16, 32), "horizon": 16, "executed": 8},
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_fast_trunk_matches_the_eager_unet(tiny_config, shape):
+    from robo.policy.nets import FastTrunk
+
+    config = dataclasses.replace(tiny_config, **SHAPES[shape])
+    unet = _policy(config).unet
+    g = torch.Generator().manual_seed(1)
+    cond = torch.randn(1, unet.film_blocks()[0].film[1].in_features - 64, generator=g)
+    steps = ddim_timesteps(config.num_train_steps, config.num_inference_steps)
+    t = torch.tensor(steps)
+    traced = None
+    with torch.no_grad():
+        table, weights = unet.film_table(t, cond), unet.fast_weights()
+        for k in (0, len(steps) // 2, len(steps) - 1):
+            for b in (1, 3, 8):
+                x = torch.randn(b, config.horizon, config.action_dim, generator=g)
+                ref = unet(x, t[k].expand(b), cond.expand(b, -1))
+                films = [f[k : k + 1] for f in table]
+                torch.testing.assert_close(
+                    unet.forward_fast(x, films, weights), ref, atol=1e-5, rtol=0
+                )
+                if traced is None:  # traced once (batch 1), then reused for other batches
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", FutureWarning)  # deprecated, works
+                        traced = torch.jit.trace(
+                            FastTrunk(unet), (x, *films, *weights), check_trace=False
+                        )
+                torch.testing.assert_close(traced(x, *films, *weights), ref, atol=1e-5, rtol=0)
+
+
+def _steers(particles=6):
+    return {
+        "none": None,
+        "guidance": GradientGuidance(_cost, scale=0.5, inner_steps=2, eta=0.5),
+        "smc": ParticleSteering(
+            _cost,
+            particles=particles,
+            beta=20.0,
+            guidance_scale=0.2,
+            inner_steps=2,
+            repulsion_scale=0.1,
+        ),  # fmt: skip
+        "best_of_n": BestOfN(_cost, num_samples=particles, eta=1.0),
+    }
+
+
+@pytest.mark.parametrize("method", ["none", "guidance", "smc", "best_of_n"])
+@pytest.mark.parametrize("shape", ["tiny", "state_32_64"])
+def test_fast_and_eager_sampling_give_the_same_chunks(tiny_config, method, shape):
+    config = dataclasses.replace(tiny_config, **SHAPES[shape])
+    policy = _policy(config)
+    obs = obs_of(toy_episode(0))
+    obs["state"] = np.asarray(obs["state"], np.float32)
+    out = {}
+    for fast in (False, True):
+        policy.fast = fast
+        steer = _steers()[method]
+        if steer is not None and hasattr(steer, "generator"):
+            steer.generator = torch.Generator().manual_seed(5)
+        n = 1 if steer is None else 2
+        out[fast] = policy.sample(obs, n=n, steer=steer, generator=torch.Generator().manual_seed(4))
+        info = dict(policy.last_info)
+        assert (
+            info["nfe"] == (n if method in ("none", "guidance") else 6) * config.num_inference_steps
+        )
+    torch.testing.assert_close(out[True], out[False], atol=1e-5, rtol=0)
+    assert policy._trunks.modules, "the fast path was not used"
+
+
+def test_fast_path_reads_the_current_weights_and_stays_out_of_checkpoints(tiny_config, tmp_path):
+    import copy
+
+    policy = _policy(dataclasses.replace(tiny_config, cameras=()))
+    keys = set(policy.state_dict())
+    obs = {"images": {}, "state": np.array([0.7, 0.1, 0.0], np.float32), "instruction": ""}
+
+    def both():
+        res = []
+        for fast in (False, True):
+            policy.fast = fast
+            res.append(policy.sample(obs, n=2, generator=torch.Generator().manual_seed(0)))
+        return res
+
+    eager, fast = both()  # builds and checks the trace
+    torch.testing.assert_close(fast, eager, atol=1e-5, rtol=0)
+    with torch.no_grad():  # an in-place update (optimizer step, EMA, load_state_dict)
+        for p in policy.unet.parameters():
+            p.mul_(1.3).add_(0.01)
+    eager2, fast2 = both()
+    assert (eager2 - eager).abs().max() > 1e-2  # the update matters...
+    torch.testing.assert_close(fast2, eager2, atol=1e-5, rtol=0)  # ...and the fast path sees it
+    assert set(policy.state_dict()) == keys
+    clone = copy.deepcopy(policy)  # the trace cache is not copied; the copy builds its own
+    assert not clone._trunks.modules
+    torch.testing.assert_close(
+        clone.sample(obs, n=2, generator=torch.Generator().manual_seed(0)), fast2, atol=0, rtol=0
+    )
+    policy.save(tmp_path / "ckpt")
+    from robo.policy import load_policy
+
+    loaded = load_policy(tmp_path / "ckpt")
+    torch.testing.assert_close(
+        loaded.sample(obs, n=2, generator=torch.Generator().manual_seed(0)), fast2, atol=0, rtol=0
+    )
+
+
+def test_fast_path_falls_back_to_eager_with_one_warning(tiny_config, monkeypatch):
+    from robo.policy.nets import ConditionalUnet1D
+
+    policy = _policy(dataclasses.replace(tiny_config, cameras=()))
+    obs = {"images": {}, "state": np.array([0.7, 0.1, 0.0], np.float32), "instruction": ""}
+    policy.fast = False
+    eager = policy.sample(obs, n=2, generator=torch.Generator().manual_seed(0))
+    real = ConditionalUnet1D.forward_fast
+    monkeypatch.setattr(  # a wrong fast trunk (e.g. a future layer it does not know)
+        ConditionalUnet1D, "forward_fast", lambda self, x, f, w: real(self, x, f, w) + 1e-3
+    )
+    policy.fast = True
+    with pytest.warns(UserWarning, match="differs from the eager one.*using the eager network"):
+        out = policy.sample(obs, n=2, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(out, eager, atol=0, rtol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once: the decision is cached
+        out = policy.sample(obs, n=2, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(out, eager, atol=0, rtol=0)
