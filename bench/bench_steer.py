@@ -213,9 +213,15 @@ def speed(threads: int, repeats: int, paths: tuple[str, ...] = ("fast", "eager")
 
 
 def success(
-    tasks: list[str], shifts: list[str] | None, methods: list[str], episodes: int, seed: int
+    tasks: list[str],
+    shifts: list[str] | None,
+    methods: list[str],
+    episodes: int,
+    seed: int,
+    fast: bool = True,
 ) -> dict:
-    """Closed-loop success per task x shift x method (same seeds for every cell)."""
+    """Closed-loop success per task x shift x method (same seeds for every cell); ``fast``
+    False samples with the eager network (``policy.fast = False``)."""
     import json
 
     import torch
@@ -228,9 +234,12 @@ def success(
     for task in tasks:
         path = ckpt_dir(task)
         policy = load_policy(path)
+        policy.fast = fast
         meta = json.loads((path / "config.json").read_text()).get("meta", {})
         family = task.split("/", 1)[0]
-        cells: dict = {"ckpt": str(path), "train_meta": meta, "cost": default_cost(task)}
+        cells: dict = {
+            "ckpt": str(path), "train_meta": meta, "cost": default_cost(task), "fast": fast,
+        }  # fmt: skip
         for shift in shifts or SHIFTS.get(family, ("none", "obstacle")):
             for method in methods:
                 t0 = time.time()
@@ -312,6 +321,9 @@ def main() -> int:
     parser.add_argument("--no-speed", action="store_true", help="skip the speed part")
     parser.add_argument("--name", default=None, help="result name (default steer/steer_speed)")
     parser.add_argument("--set", nargs="*", default=[], help="method.key=value overrides")
+    parser.add_argument(
+        "--eager", action="store_true", help="success part: sample with policy.fast = False"
+    )
     args = parser.parse_args()
     OVERRIDES.update(parse_set(args.set))
     os.environ.setdefault("MUJOCO_GL", "egl")
@@ -338,7 +350,7 @@ def main() -> int:
                 subprocess.run(cmd, check=True)
         payload["load_average_before"] = os.getloadavg()
         payload["success"] = success(
-            args.tasks, args.shifts, args.methods, args.episodes, args.seed
+            args.tasks, args.shifts, args.methods, args.episodes, args.seed, not args.eager
         )
         payload["load_average_after"] = os.getloadavg()
         plot(payload["success"], RESULTS / f"{name}.png")
