@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,15 @@ import numpy as np
 
 from robo.reward.shaping import POTENTIAL_SCHEMES
 from robo.rl.report import read_metrics
-from robo.rl.stats import iqm, ratio_bootstrap_ci, stratified_bootstrap_ci, wilson_ci
+from robo.rl.stats import (
+    exact_under_censoring,
+    iqm,
+    iqm_weights,
+    median_weights,
+    ratio_bootstrap_ci,
+    stratified_bootstrap_ci,
+    wilson_ci,
+)
 
 
 def method_label(metrics: dict[str, Any]) -> str:
@@ -101,8 +110,13 @@ def compare(paths: list[Path], out: Path, reps: int = 2000) -> dict[str, Any]:
                 "budget": int(rs[0]["budget"]),
                 "final_success_pooled": pooled_wilson(rs),
                 "_s80": {int(r["seed"]): _censored_steps(r, "steps_to_80") for r in rs},
+                "_s80_c": {int(r["seed"]): r["steps_to_80"] is None for r in rs},
                 "_s80_sustained": {
                     int(r["seed"]): _sustained_or_budget(r, 0.8, SUSTAIN_EVALS) for r in rs
+                },
+                "_s80_sustained_c": {
+                    int(r["seed"]): steps_to_sustained(r["curve"], 0.8, SUSTAIN_EVALS) is None
+                    for r in rs
                 },
                 "reached_80_sustained": int(
                     sum(steps_to_sustained(r["curve"], 0.8, SUSTAIN_EVALS) is not None for r in rs)
@@ -122,18 +136,18 @@ def compare(paths: list[Path], out: Path, reps: int = 2000) -> dict[str, Any]:
             ref = methods[ref_name]
             for m in methods.values():
                 m[f"{tag}_ref"] = ref_name
-                bound = censoring_bound(m, ref)
-                m[f"steps_to_80_vs_{tag}_bound"] = bound
-                for key, out_key in (
-                    ("steps_to_80_median", f"steps_to_80_vs_{tag}"),
-                    ("steps_to_80_iqm", f"steps_to_80_iqm_vs_{tag}"),
+                for key, out_key, weights in (
+                    ("steps_to_80_median", f"steps_to_80_vs_{tag}", median_weights),
+                    ("steps_to_80_iqm", f"steps_to_80_iqm_vs_{tag}", iqm_weights),
                 ):
+                    bound = censoring_bound(m, ref, "_s80", weights)
+                    m[f"{out_key}_bound"] = bound
                     a, b = _point(m[key]), _point(ref[key])
                     m[out_key] = a / b if b and bound != "unknown" else None
                 m[f"steps_to_80_iqm_vs_{tag}_ci"] = (
                     _ratio_ci(m["_s80"], ref["_s80"], reps) if bound != "unknown" else None
                 )
-                sbound = censoring_bound(m, ref, "reached_80_sustained")
+                sbound = censoring_bound(m, ref, "_s80_sustained", iqm_weights)
                 m[f"steps_to_80_sustained_vs_{tag}_bound"] = sbound
                 m[f"steps_to_80_sustained_iqm_vs_{tag}_ci"] = (
                     _ratio_ci(m["_s80_sustained"], ref["_s80_sustained"], reps)
@@ -143,6 +157,8 @@ def compare(paths: list[Path], out: Path, reps: int = 2000) -> dict[str, Any]:
     for methods in result["per_task"].values():
         for m in methods.values():
             m["steps_to_80_per_seed"] = {str(k): v for k, v in sorted(m.pop("_s80").items())}
+            m.pop("_s80_c")
+            m.pop("_s80_sustained_c")
             m["steps_to_80_sustained_per_seed"] = {
                 str(k): v for k, v in sorted(m.pop("_s80_sustained").items())
             }
@@ -217,17 +233,30 @@ def success_auc(curve: list[dict[str, Any]]) -> float:
 
 
 def censoring_bound(
-    method: dict[str, Any], ref: dict[str, Any], reached: str = "reached_80"
+    method: dict[str, Any],
+    ref: dict[str, Any],
+    key: str = "_s80",
+    weights: Callable[[int], np.ndarray] = median_weights,
 ) -> str:
     """What a steps-to-80% ratio method / ref means when seeds never reached 80%.
 
-    A never-reached seed counts as its budget, a lower bound on its true steps. Returns
-    ``exact`` (no censored seed on either side), ``at_least`` (only the method has censored
-    seeds: the true ratio is >= the shown one), ``at_most`` (only the reference has) or
-    ``unknown`` (both have: no ratio is reported).
+    A never-reached seed counts as its budget, a lower bound on its true steps, so a statistic
+    over seeds is exact only when no censored seed carries weight in it (e.g. one censored seed
+    of 5 sits in the IQM's discarded top quarter) and a lower bound otherwise (see
+    :func:`robo.rl.stats.exact_under_censoring`). ``method[key]`` / ``method[key + "_c"]`` are
+    seed -> steps and seed -> censored. Returns ``exact``, ``at_least`` (only the method's
+    statistic is a lower bound: the true ratio is >= the shown one), ``at_most`` (only the
+    reference's is) or ``unknown`` (both are: no ratio is reported).
     """
-    a = method[reached] < method["seeds"]
-    b = ref[reached] < ref["seeds"]
+
+    def exact(m: dict[str, Any]) -> bool:
+        seeds = sorted(m[key])
+        return exact_under_censoring(
+            np.array([m[key][s] for s in seeds]), np.array([m[key + "_c"][s] for s in seeds]),
+            weights,
+        )  # fmt: skip
+
+    a, b = not exact(method), not exact(ref)
     if a and b:
         return "unknown"
     return "at_least" if a else ("at_most" if b else "exact")
@@ -274,7 +303,7 @@ def markdown_table(result: dict[str, Any]) -> str:
     ]
 
     def ratio(m: dict[str, Any], key: str, tag: str) -> str:
-        bound = m.get(f"steps_to_80_vs_{tag}_bound")
+        bound = m.get(f"{key}_bound")
         if bound is None:
             return "-"
         if bound == "unknown":

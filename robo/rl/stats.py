@@ -17,14 +17,44 @@ def iqm(scores: np.ndarray) -> float:
     percentile, with fractional weights at the cut points (as ``scipy.stats.trim_mean(.25)``
     for n divisible by 4)."""
     x = np.sort(np.asarray(scores, dtype=np.float64).ravel())
-    n = x.size
-    if n == 0:
+    if x.size == 0:
         return float("nan")
-    lo, hi = 0.25 * n, 0.75 * n
-    # weight of sample i = overlap of [i, i+1) with [lo, hi)
-    idx = np.arange(n)
-    w = np.clip(np.minimum(idx + 1, hi) - np.maximum(idx, lo), 0.0, 1.0)
+    w = iqm_weights(x.size)
     return float(np.dot(w, x) / w.sum())
+
+
+def iqm_weights(n: int) -> np.ndarray:
+    """float[n] weights of the sorted samples in the IQM: the overlap of [i, i+1) with
+    [n/4, 3n/4) (0 for the bottom and top quarter)."""
+    lo, hi = 0.25 * n, 0.75 * n
+    idx = np.arange(n)
+    return np.clip(np.minimum(idx + 1, hi) - np.maximum(idx, lo), 0.0, 1.0)
+
+
+def median_weights(n: int) -> np.ndarray:
+    """float[n] weights of the sorted samples in the median (the middle one or two)."""
+    w = np.zeros(n)
+    if n:
+        w[(n - 1) // 2] += 0.5
+        w[n // 2] += 0.5
+    return w
+
+
+def exact_under_censoring(
+    values: np.ndarray, censored: np.ndarray, weights: Callable[[int], np.ndarray] = iqm_weights
+) -> bool:
+    """Whether a sorted-weights statistic (IQM, median) of right-censored samples is exact.
+
+    A censored sample is stored at its budget, a lower bound on its true value; its true value
+    can only move it up the order. If every censored sample sits (after ties with uncensored
+    ones) at a position of weight 0, moving it up changes nothing: the statistic is exact.
+    Otherwise it is a lower bound on the true statistic.
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    censored = np.asarray(censored, dtype=bool).ravel()
+    order = np.lexsort((censored, values))  # by value, censored after uncensored ties
+    w = weights(values.size)
+    return bool(np.all(w[np.flatnonzero(censored[order])] == 0.0))
 
 
 def stratified_bootstrap_ci(

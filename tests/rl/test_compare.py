@@ -137,3 +137,20 @@ def test_steps_to_sustained_needs_the_level_over_the_window():
     assert steps_to_sustained(curve, 0.8, window=1) == 500  # the first hit
     assert steps_to_sustained(curve, 0.8, window=3) == 2000  # 0.8, 0.9, 0.8
     assert steps_to_sustained(curve[:6], 0.8, window=3) is None  # window runs past the end
+
+
+def test_iqm_ratio_stays_an_upper_bound_with_one_censored_seed(tmp_path):
+    a = write(tmp_path, "sparse", "sparse", [fake_run(s, 0.4, None) for s in range(5)])
+    runs = [fake_run(s, 0.9, v) for s, v in enumerate((200, 300, 400, 500, None))]
+    b = write(tmp_path, "pbrs", "pbrs", runs, label="grm")
+    res = compare(expand_runs(f"{a},{b}"), tmp_path / "cmp", reps=100)
+    m = res["per_task"]["toy/a"]["pbrs[grm]"]
+    # both sides have never-reached seeds, but pbrs's one is in the IQM's top quarter
+    assert m["steps_to_80_iqm_vs_sparse_bound"] == "at_most"
+    assert m["steps_to_80_iqm_vs_sparse"] == pytest.approx(400 / 1000)
+    assert m["steps_to_80_vs_sparse_bound"] == "at_most"  # the median (400) is exact too
+    runs2 = [fake_run(s, 0.9, v) for s, v in enumerate((200, 300, 400, None, None))]
+    c = write(tmp_path, "pbrs2", "pbrs", runs2, label="grm2")
+    res2 = compare(expand_runs(f"{a},{c}"), tmp_path / "cmp2", reps=100)
+    assert res2["per_task"]["toy/a"]["pbrs[grm2]"]["steps_to_80_iqm_vs_sparse_bound"] == "unknown"
+    assert res2["per_task"]["toy/a"]["pbrs[grm2]"]["steps_to_80_iqm_vs_sparse"] is None

@@ -65,3 +65,17 @@ def test_ratio_bootstrap_ci_brackets_point_and_pairs_seeds():
     assert hi3 - lo3 > 0.01
     with pytest.raises(ValueError, match="equal sizes"):
         ratio_bootstrap_ci(num[:3], den, paired=True)
+
+
+def test_exact_under_censoring_iqm_and_median():
+    from robo.rl.stats import exact_under_censoring, median_weights
+
+    v = np.array([1000.0, 1500, 5000, 8000, 8000])
+    # one censored seed of 5 at the top: the IQM gives it weight 0, so the IQM is exact
+    assert exact_under_censoring(v, np.array([0, 0, 0, 0, 1], bool))
+    # two censored seeds: the second one has IQM weight 0.75 -> only a lower bound
+    assert not exact_under_censoring(v, np.array([0, 0, 0, 1, 1], bool))
+    # a tie with an uncensored value at the budget is ordered before the censored one
+    assert exact_under_censoring(v, np.array([0, 0, 0, 1, 0], bool))
+    assert exact_under_censoring(v, np.array([0, 0, 0, 1, 1], bool), median_weights)
+    assert not exact_under_censoring(v, np.ones(5, bool), median_weights)
