@@ -119,6 +119,8 @@ class CostProgram:
         self.gripper_dim, self.keypoints = gripper_dim, keypoints
         self.optional = frozenset(optional)
         self._tensors: tuple[Any, dict] = (None, {})  # (keypoint dict, its tensors by dtype)
+        self.fast = True
+        self._traces: dict[tuple, Any] = {}
 
     @property
     def closed_form(self) -> bool:
@@ -207,7 +209,101 @@ class CostProgram:
         self, actions: torch.Tensor, context: dict[str, Any], need_grad: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(cost float[B], d cost / d actions float[B, H, A])`` in closed form, no autograd
-        (needs :attr:`closed_form`); the gradient is None when ``need_grad`` is False."""
+        (needs :attr:`closed_form`); the gradient is None when ``need_grad`` is False.
+
+        With :attr:`fast` (default), for float32 chunks on CPU (what samplers pass), the whole
+        computation runs as a ``torch.jit.trace`` of it per program structure (batch shape,
+        which keypoints are present and their shapes; keypoint values and the state are
+        inputs), built on first use and checked against this eager code on that call
+        (``torch.jit.trace`` is deprecated from torch 2.14 but works; ``program.fast = False``
+        keeps the eager code). A trace computes every term's gradient (the eager code skips
+        all-zero ones, which add exact zeros): the same numbers. Not for float64: a trace
+        turns shape-derived Python numbers (``2 / H``) into float32 tensors.
+        """
+        if (
+            self.fast
+            and actions.dtype == torch.float32
+            and actions.device.type == "cpu"
+            and not torch.jit.is_tracing()
+        ):
+            traced = self._traced(actions, context, need_grad)
+            if traced is not None:
+                return traced
+        return self._value_and_grad(actions, context, need_grad)
+
+    def _traced(
+        self, actions: torch.Tensor, context: dict[str, Any], need_grad: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+        """:meth:`_value_and_grad` through a checked trace (None: no usable trace)."""
+        named = self.resolve_keypoints(context)
+        kp = self._kp(context)
+        obs = context.get("obs") or {}
+        state = torch.as_tensor(obs["state"], dtype=torch.float32) if "state" in obs else None
+        try:
+            names = sorted(named)
+            tensors = [kp(name, actions) for name in names]
+        except (TypeError, ValueError, RuntimeError):  # a keypoint that is not numeric
+            return None
+        key = (
+            need_grad, tuple(actions.shape), actions.dtype,
+            None if state is None else tuple(state.shape),
+            tuple((n, tuple(t.shape)) for n, t in zip(names, tensors)),
+        )  # fmt: skip
+        inputs = (actions, *([] if state is None else [state]), *tensors)
+        if key not in self._traces:
+            self._traces[key] = self._build_trace(key, names, state is not None, inputs, context)
+        fn = self._traces[key]
+        if fn is None:
+            return None
+        out = fn(*inputs)
+        return (out[0], out[1]) if need_grad else (out, None)
+
+    def _build_trace(
+        self, key: tuple, names: list[str], has_state: bool, inputs: tuple, context: dict
+    ) -> Any:
+        import warnings
+
+        need_grad = key[0]
+
+        def program(actions: torch.Tensor, *rest: torch.Tensor):
+            state, kps = (rest[0], rest[1:]) if has_state else (None, rest)
+            ctx: dict[str, Any] = {"keypoints": dict(zip(names, kps))}
+            if has_state:
+                ctx["obs"] = {"state": state}
+            value, grad = self._value_and_grad(actions, ctx, need_grad)
+            return (value, grad) if need_grad else value
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # torch.jit.trace: deprecated
+                warnings.simplefilter("ignore", torch.jit.TracerWarning)
+                fn = torch.jit.trace(program, inputs, check_trace=False)
+            got = fn(*inputs)
+        except CostError:  # a bad program or context: the eager code raises it too
+            raise
+        except Exception as exc:  # noqa: BLE001 - any tracing failure means: stay eager
+            msg = f"cost trace failed ({type(exc).__name__}: {exc}); using the eager code"
+            warnings.warn(msg, stacklevel=4)
+            return None
+        finally:
+            self._tensors = (None, {})  # the trace's keypoint dict is not the context's
+        value, grad = self._value_and_grad(inputs[0], context, need_grad)
+        got_value, got_grad = (got[0], got[1]) if need_grad else (got, None)
+        ok = torch.allclose(got_value, value, rtol=1e-6, atol=1e-9) and (
+            grad is None or torch.allclose(got_grad, grad, rtol=1e-6, atol=1e-9)
+        )
+        if not ok:
+            warnings.warn(
+                "traced cost differs from the eager one; using the eager code "
+                "(hint: program.fast = False)",
+                stacklevel=4,
+            )
+            return None
+        return fn
+
+    def _value_and_grad(
+        self, actions: torch.Tensor, context: dict[str, Any], need_grad: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         kp = self._kp(context)
         path, body, vjp = self.path_map.path_body_vjp(actions, context, self._needs_body())
         if body is not None:

