@@ -273,6 +273,9 @@ class CostProgram:
             value, grad = self._value_and_grad(actions, ctx, need_grad)
             return (value, grad) if need_grad else value
 
+        # eager first: the reference, and it fills every lazy cache (the chain's constants in
+        # this dtype, interpolation matrices), which the trace then holds as constants
+        value, grad = self._value_and_grad(inputs[0], context, need_grad)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FutureWarning)  # torch.jit.trace: deprecated
@@ -287,7 +290,6 @@ class CostProgram:
             return None
         finally:
             self._tensors = (None, {})  # the trace's keypoint dict is not the context's
-        value, grad = self._value_and_grad(inputs[0], context, need_grad)
         got_value, got_grad = (got[0], got[1]) if need_grad else (got, None)
         ok = torch.allclose(got_value, value, rtol=1e-6, atol=1e-9) and (
             grad is None or torch.allclose(got_grad, grad, rtol=1e-6, atol=1e-9)
