@@ -127,10 +127,11 @@ def speed(threads: int, repeats: int, paths: tuple[str, ...] = ("fast", "eager")
     unsteered for two policy sizes. Every SO-101 cost term is active: the scene has the
     obstacle block and the raised step (surface shift) at once, a superset of any eval cell.
 
-    ``paths``: ``fast`` (the default sampling path, ``policy.fast = True``) is written under
-    ``state_only`` / ``image_3x64px`` as before; ``eager`` (``policy.fast = False``, the plain
-    network) under ``<policy>_eager``, timed in the same run with the chunks interleaved, and
-    each fast row gets ``speedup_vs_eager`` (eager p50 / fast p50)."""
+    ``paths``: ``fast`` (the defaults: ``policy.fast`` and ``cost.fast`` True, traced U-Net
+    trunk and traced cost) is written under ``state_only`` / ``image_3x64px`` as before;
+    ``eager`` (both False: the plain network and the eager cost code) under ``<policy>_eager``,
+    timed in the same run with the chunks interleaved, and each fast row gets
+    ``speedup_vs_eager`` (eager p50 / fast p50)."""
     import torch
 
     from robo.cli.cmd_eval_policy import DEFAULT_COSTS
@@ -180,15 +181,15 @@ def speed(threads: int, repeats: int, paths: tuple[str, ...] = ("fast", "eager")
         methods = {name: build_steer(cfg, cost) for name, cfg in settings.items()}
         rows: dict = {path: {} for path in paths}
         for name, steer in methods.items():
-            for path in paths:  # warm-up (the fast path builds and checks its trace here)
-                policy.fast = path == "fast"
+            for path in paths:  # warm-up (the fast path builds and checks its traces here)
+                policy.fast = cost.fast = path == "fast"
                 for _ in range(2):
                     policy.sample(obs, steer=steer)
             ms: dict = {path: [] for path in paths}
             cpu: dict = {path: [] for path in paths}
             for _ in range(repeats):
                 for path in paths:  # interleaved: both paths see the same machine load
-                    policy.fast = path == "fast"
+                    policy.fast = cost.fast = path == "fast"
                     t0, c0 = time.perf_counter(), time.process_time()
                     policy.sample(obs, steer=steer)
                     ms[path].append(1000 * (time.perf_counter() - t0))
