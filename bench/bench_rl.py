@@ -78,8 +78,8 @@ def main() -> int:
     root = Path(args.root)
     load_start = os.getloadavg()
     runs, timings = [], {}
-    for task in args.tasks.split(","):
-        for reward in args.rewards.split(","):
+    for task in [t for t in args.tasks.split(",") if t]:
+        for reward in [r for r in args.rewards.split(",") if r]:
             out = root / task.replace("/", "_") / reward
             if args.reuse and (out / "metrics.json").exists():
                 runs.append(str(out))
