@@ -6,7 +6,7 @@ import torch
 from robo.reward.model import ProgressRewardModel, RewardModelConfig
 from robo.reward.pairs import EpisodeStore
 from robo.reward.synthetic import make_dataset
-from robo.reward.train import TrainConfig, train
+from robo.reward.train import TrainConfig, selection_score, train
 
 CFG = RewardModelConfig(image_size=32, text_backend="hash", embed_dim=32, fusion_layers=1)
 
@@ -58,3 +58,11 @@ def test_anchor_pulls_towards_the_start(store):
 def test_negative_encoder_lr_scale_is_refused(store):
     with pytest.raises(ValueError, match="encoder_lr_scale"):
         _run(store, encoder_lr_scale=-1.0)
+
+
+def test_selection_prefers_voc_s_once_voc_fail_meets_its_target():
+    early = {"voc_s": 0.85, "auroc": 0.96, "voc_fail": 0.01}
+    later = {"voc_s": 0.94, "auroc": 1.0, "voc_fail": 0.21}
+    assert selection_score(later) > selection_score(early)
+    # above the target, failures that look like progress still cost
+    assert selection_score({**later, "voc_fail": 0.9}) < selection_score(early)
