@@ -15,8 +15,9 @@ runs through a ``torch.jit.trace`` of it (deprecated in torch 2.14 but functiona
 dependency, no compile step), so its ~100 small ops are dispatched from C++ instead of Python.
 The trace holds no weights (they are inputs, re-read from the parameters every chunk, so
 checkpoints and later weight updates are respected), is built lazily at the first sample per
-device/dtype, and is checked against the eager network on that first call; on a mismatch or a
-tracing error it is dropped with one warning and the eager fast trunk runs instead.
+device/dtype, and is checked against the eager network on that first call (max abs error
+<= ``TRACE_ATOL``); on a mismatch or a tracing error it warns once and falls back to the eager
+fast trunk, or to the plain network if that does not match either.
 """
 
 from __future__ import annotations
