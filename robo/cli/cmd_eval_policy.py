@@ -163,11 +163,46 @@ def make_steer_factory(env: Any, steer_cfg: dict[str, Any]) -> Any:
     return lambda env_, obs: steer
 
 
+def steer_seed(episode_seed: int, chunk: int) -> int:
+    """Seed (uint32) of the steering RNG for chunk ``chunk`` (0, 1, ...) of the episode with seed
+    ``episode_seed``: a hash of the pair (``numpy.random.SeedSequence``), so nearby pairs give
+    unrelated streams."""
+    return int(np.random.SeedSequence([int(episode_seed), int(chunk)]).generate_state(1)[0])
+
+
+def seeded_steers(make_steer: Any, episode_seed: int) -> Any:
+    """``make_steer`` for one episode whose steering objects draw their own randomness (SMC
+    resampling / selection: any steer with a ``generator`` attribute) from a fresh
+    ``torch.Generator`` seeded by :func:`steer_seed` (episode seed, chunk index) on every chunk,
+    never from torch's global RNG: the same command gives the same cells whatever else consumed
+    the global RNG before. (DDIM step noise comes from the process generator that
+    :func:`evaluate` passes to ``policy.sample``.) None stays None."""
+    import itertools
+
+    import torch
+
+    if make_steer is None:
+        return None
+    chunks = itertools.count()
+
+    def make(env: Any, obs: dict) -> Any:
+        steer = make_steer(env, obs)
+        if steer is not None and hasattr(steer, "generator"):
+            steer.generator = torch.Generator().manual_seed(steer_seed(episode_seed, next(chunks)))
+        return steer
+
+    return make
+
+
 def evaluate(
     policy: Any, task: str, shift: str | None, steer_cfg: dict, episodes: int, seed: int,
     videos: int = 0, out: Path | None = None, render_video: bool = False, **overrides: Any,
 ) -> dict[str, Any]:  # fmt: skip
-    """Evaluate and (if ``out``) write metrics.json and videos; returns the metrics dict."""
+    """Evaluate and (if ``out``) write metrics.json and videos; returns the metrics dict.
+
+    Reproducible: the same arguments give the same per-episode results. DDIM noise comes from
+    one ``torch.Generator`` seeded with ``seed`` (shared by the episodes in order); steering
+    randomness from a generator per episode and chunk (:func:`seeded_steers`)."""
     import torch
 
     from robo.eval.media import write_mp4
@@ -194,7 +229,7 @@ def evaluate(
                 env,
                 policy,
                 seed + i,
-                make_steer,
+                seeded_steers(make_steer, seed + i),
                 generator=gen,
                 frame=frame if want_video else None,
                 path_of=path_of if want_video else None,
@@ -221,6 +256,8 @@ def run(cfg: DictConfig) -> int:
     if not cfg.ckpt:
         raise ValueError("ckpt=<dir> is required (hint: `robo train-policy out=<dir>` writes one)")
     policy = load_policy(cfg.ckpt)
+    if hasattr(policy, "fast"):  # diffusion policies: fast sampling path (false: eager network)
+        policy.fast = bool(cfg.get("fast", True))
     task = str(cfg.task or (getattr(policy, "meta", {}) or {}).get("task") or "")
     if not task:
         raise ValueError("task=<family/task> is required (the checkpoint does not name one)")
