@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -295,7 +296,9 @@ class _TrunkCache:
     pickled with the policy (a copy builds its own on first use)."""
 
     def __init__(self) -> None:
-        self.modules: dict[tuple[torch.device, torch.dtype], nn.Module | None] = {}
+        self.modules: dict[
+            tuple[torch.device, torch.dtype], Callable[..., torch.Tensor] | None
+        ] = {}
 
     def __deepcopy__(self, memo: dict) -> _TrunkCache:
         return _TrunkCache()
@@ -310,12 +313,12 @@ TRACE_ATOL = 1e-5
 
 def _checked_trunk(
     trunk: FastTrunk, x: torch.Tensor, inputs: list[torch.Tensor], reference: torch.Tensor
-) -> nn.Module | None:
+) -> Callable[..., torch.Tensor] | None:
     """The first of ``torch.jit.trace(trunk)`` (CPU only) and ``trunk`` whose output for
     ``(x, *inputs)`` matches ``reference`` (the eager network's) within :data:`TRACE_ATOL`;
     None (= use the eager network) if neither does. Anything but the trace warns once.
     Off CPU the trace is skipped: kernel launches, not Python dispatch, bound the time there."""
-    candidates: list[tuple[str, nn.Module]] = []
+    candidates: list[tuple[str, Callable[..., torch.Tensor]]] = []
     problems: list[str] = []
     if x.device.type == "cpu":
         try:
@@ -324,9 +327,8 @@ def _checked_trunk(
                 # eager path stays one attribute away (policy.fast = False)
                 warnings.simplefilter("ignore", FutureWarning)
                 warnings.simplefilter("ignore", torch.jit.TracerWarning)
-                candidates.append(
-                    ("traced", torch.jit.trace(trunk, (x, *inputs), check_trace=False))
-                )
+                traced = torch.jit.trace(trunk.forward, (x, *inputs), check_trace=False)
+                candidates.append(("traced", traced))
         except Exception as exc:  # noqa: BLE001 - any tracing failure means: do not trace
             problems.append(f"tracing the U-Net failed ({type(exc).__name__}: {exc})")
     candidates.append(("fast", trunk))

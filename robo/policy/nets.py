@@ -199,19 +199,21 @@ class ConditionalUnet1D(nn.Module):
         return _conv_fast(h, next(w), next(w), 1)
 
 
-class FastTrunk(nn.Module):
-    """``forward(x, *films, *weights)`` = ``unet.forward_fast(x, films, weights)``: tensors in,
-    tensors out, no parameter read (what :func:`torch.jit.trace` needs, and the trace then
-    holds no weights: they are passed in on every call)."""
+class FastTrunk:
+    """``trunk(x, *films, *weights)`` = ``unet.forward_fast(x, films, weights)``: tensors in,
+    tensors out, no parameter read, so :func:`torch.jit.trace` can trace :meth:`forward` as a
+    plain function (no module hierarchy to script: a fraction of the build time) and the trace
+    holds no weights (they are passed in on every call)."""
 
     def __init__(self, unet: ConditionalUnet1D):
-        super().__init__()
         self.unet = unet
         self.num_films = 2 * len(unet.film_blocks())
 
     def forward(self, x: torch.Tensor, *tensors: torch.Tensor) -> torch.Tensor:
         n = self.num_films
         return self.unet.forward_fast(x, tensors[:n], tensors[n:])
+
+    __call__ = forward
 
 
 def _pack_conv(conv: nn.Conv1d) -> list[torch.Tensor]:

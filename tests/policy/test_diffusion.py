@@ -156,7 +156,7 @@ def test_fast_trunk_matches_the_eager_unet(tiny_config, shape):
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", FutureWarning)  # deprecated, works
                         traced = torch.jit.trace(
-                            FastTrunk(unet), (x, *films, *weights), check_trace=False
+                            FastTrunk(unet).forward, (x, *films, *weights), check_trace=False
                         )
                 torch.testing.assert_close(traced(x, *films, *weights), ref, atol=1e-5, rtol=0)
 
