@@ -55,6 +55,8 @@ class InferenceWorker(Protocol):
 
     def submit(self, obs: dict[str, Any], step: int) -> None: ...
 
+    def warmup(self, obs: dict[str, Any], timeout_s: float) -> float: ...
+
     def poll(self) -> None: ...
 
     def stop(self) -> None: ...
@@ -104,6 +106,35 @@ class ThreadInference:
             self._req = (obs, step)
             self._cv.notify()
 
+    def warmup(self, obs: dict[str, Any], timeout_s: float) -> float:
+        """Sample one chunk for ``obs`` and throw it away, so one-time costs (a sampler's
+        first-call tracing, lazy caches, allocator growth) are paid before the loop's first tick.
+
+        Returns:
+            The warm-up's wall time [ms].
+
+        Raises:
+            HardwareError: the policy raised or took longer than ``timeout_s`` [s].
+        """
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                _sample_chunk(self.policy, obs, self.steer)
+            except Exception as err:  # noqa: BLE001 - reported to the caller below
+                box["error"] = err
+
+        t0 = time.perf_counter()
+        thread = threading.Thread(target=run, name="inference-warmup", daemon=True)
+        thread.start()
+        thread.join(timeout_s)
+        if thread.is_alive():
+            raise HardwareError(_warmup_timeout(timeout_s))
+        if "error" in box:
+            err = box["error"]
+            raise HardwareError(f"policy failed during warm-up: {type(err).__name__}: {err}")
+        return (time.perf_counter() - t0) * 1e3
+
     def poll(self) -> None:
         """Nothing to collect: the thread adds its chunks to the ensembler itself."""
 
@@ -151,9 +182,20 @@ def _serve(conn: Connection, policy: Any, steer: Any, torch_threads: int, nice: 
         try:
             t0 = time.perf_counter()
             chunk, nfe = _sample_chunk(policy, obs, steer)
-            conn.send(("chunk", step, chunk, (time.perf_counter() - t0) * 1e3, nfe))
+            ms = (time.perf_counter() - t0) * 1e3
+            if step is None:  # warm-up: the chunk is thrown away
+                conn.send(("warm", ms))
+            else:
+                conn.send(("chunk", step, chunk, ms, nfe))
         except Exception as err:
             conn.send(("error", f"{type(err).__name__}: {err}"))
+
+
+def _warmup_timeout(timeout_s: float) -> str:
+    return (
+        f"the policy's warm-up chunk took longer than {timeout_s:g} s (hint: a slower policy "
+        "needs a larger warmup_timeout_s; fewer particles or DDIM steps make it faster)"
+    )
 
 
 def _context() -> Any:
@@ -253,6 +295,33 @@ class ProcessInference:
             self._conn.send((obs, step))
         except (BrokenPipeError, OSError) as err:
             self.error = HardwareError(f"inference process is gone: {err}")
+
+    def warmup(self, obs: dict[str, Any], timeout_s: float) -> float:
+        """Have the child sample one chunk for ``obs`` and throw it away (before the loop's
+        first tick; see :meth:`ThreadInference.warmup`). Blocks until it answers.
+
+        Returns:
+            The child's sampling time [ms].
+
+        Raises:
+            HardwareError: not started, the policy raised, the child died, or no answer within
+                ``timeout_s`` [s].
+        """
+        conn = self._conn
+        if conn is None:
+            raise HardwareError("inference process not started (hint: call start() first)")
+        self._busy = True  # until it answers: a timed-out child is terminated on stop()
+        try:
+            conn.send((obs, None))
+            if not conn.poll(timeout_s):
+                raise HardwareError(_warmup_timeout(timeout_s))
+            msg = conn.recv()
+        except (EOFError, OSError) as err:
+            raise HardwareError(f"inference process died during warm-up: {err}") from None
+        self._busy = False
+        if msg[0] == "error":
+            raise HardwareError(f"policy failed during warm-up: {msg[1]}")
+        return float(msg[1])
 
     def poll(self) -> None:
         """Move finished chunks into the ensembler (call once per tick; never blocks)."""

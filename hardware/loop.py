@@ -73,6 +73,11 @@ class LoopConfig:
             :mod:`hardware.inference`.
         inference_nice: CPU priority offset of the inference process (``process`` only).
         torch_threads: torch threads of the inference process (``process`` only).
+        warmup_timeout_s: before the first tick, the worker samples one chunk for the first
+            observation and throws it away, so one-time costs (the diffusion sampler traces its
+            network on first use) neither delay the first commands nor trip the watchdog; a
+            warm-up that fails or takes longer than this [s] stops the run before any command
+            is sent. ``None``: no warm-up.
         rt_priority: run the loop thread under ``SCHED_FIFO`` with this priority (1-99) for
             the duration of :meth:`ControlLoop.run` (Linux; needs root or CAP_SYS_NICE, else
             a warning and normal scheduling). ``None``: normal scheduling.
@@ -93,6 +98,7 @@ class LoopConfig:
     inference: InferenceMode = "thread"
     inference_nice: int = 5
     torch_threads: int = 1
+    warmup_timeout_s: float | None = 30.0
     rt_priority: int | None = None
 
 
@@ -240,13 +246,18 @@ class ControlLoop:
         sys.setswitchinterval(0.0005)  # let the loop thread preempt the inference thread fast
         self.shield.reset()
         worker.start()
-        old_sched = _set_realtime(cfg.rt_priority)
-        watchdog.start()
-        t0 = time.perf_counter()
+        old_sched = None
         n_steps = None if cfg.duration_s is None else int(round(cfg.duration_s * cfg.rate_hz))
         step = 0
         outside = 0
         try:
+            if cfg.warmup_timeout_s is not None:
+                obs, _ = self._observation(self.robot.read())
+                ms = worker.warmup(obs, cfg.warmup_timeout_s)
+                logger.info("policy warm-up chunk: %.0f ms", ms)
+            old_sched = _set_realtime(cfg.rt_priority)
+            watchdog.start()
+            t0 = time.perf_counter()
             while True:
                 now = time.perf_counter()
                 late = now - (t0 + step * period)

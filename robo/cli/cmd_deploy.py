@@ -185,6 +185,9 @@ def _run_once(
         inference=str(cfg.get("inference", "process")),  # type: ignore[arg-type]
         inference_nice=int(cfg.get("inference_nice", 5)),
         torch_threads=int(cfg.get("torch_threads", 1)),
+        warmup_timeout_s=(
+            None if cfg.get("warmup_timeout_s", 30.0) is None else float(cfg.warmup_timeout_s)
+        ),
         rt_priority=None if cfg.get("rt_priority") is None else int(cfg.rt_priority),
     )
     journal = None

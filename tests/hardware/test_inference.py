@@ -19,7 +19,12 @@ from hardware.policies import ScriptedPolicy
 from hardware.stats import LoopStats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mocks"))
-from fault_policies import ConstantPolicy, RaisingPolicy, SleepingPolicy  # noqa: E402
+from fault_policies import (  # noqa: E402
+    ConstantPolicy,
+    RaisingPolicy,
+    SleepingPolicy,
+    SlowFirstCallPolicy,
+)
 
 RATE = 30.0
 OBS = {"state": np.zeros(6, np.float32), "images": {}, "instruction": "", "timestamp": 12.5}
@@ -132,3 +137,28 @@ def test_rt_priority_is_applied_or_warned_and_always_restored(caplog):
     assert os.sched_getscheduler(0) == before
     with pytest.raises(ValueError, match="rt_priority"):
         _run(ScriptedPolicy(control_dt=1 / RATE), 0.2, "thread", rt_priority=0)
+
+
+@pytest.mark.parametrize("inference", ["thread", "process"])
+def test_warmup_keeps_a_slow_first_chunk_out_of_the_loop(inference):
+    # the first sample takes 1.5 s (as a sampler tracing its network would); the watchdog
+    # allows 0.5 s without a fresh policy action
+    slow = SlowFirstCallPolicy(first_s=1.5)
+    result, _, _ = _run(slow, 1.0, inference, watchdog_timeout_s=0.5)
+    assert result.stop_reason == "duration" and result.error is None
+    assert result.stats.watchdog_trips == 0
+    assert result.frames[-1].from_policy
+    cold, _, _ = _run(SlowFirstCallPolicy(first_s=1.5), 1.0, inference, watchdog_timeout_s=0.5,
+                      warmup_timeout_s=None)  # fmt: skip
+    assert cold.stats.watchdog_trips >= 1  # without the warm-up the same policy trips it
+
+
+@pytest.mark.parametrize("inference", ["thread", "process"])
+def test_failed_or_slow_warmup_stops_before_any_command(inference):
+    result, final, _ = _run(RaisingPolicy(fail_on=1), 1.0, inference)
+    assert result.stop_reason.startswith("fault") and "warm-up" in result.error
+    assert "injected policy fault" in result.error
+    assert result.stats.commands == 0 and final.torque_enabled  # nothing sent; safe_state=hold
+    result, _, _ = _run(SlowFirstCallPolicy(first_s=3.0), 1.0, inference, warmup_timeout_s=0.2)
+    assert result.stop_reason.startswith("fault") and "warmup_timeout_s" in result.error
+    assert result.stats.commands == 0

@@ -53,3 +53,20 @@ class RaisingPolicy:
         if self.calls >= self.fail_on:
             raise RuntimeError("injected policy fault")
         return torch.as_tensor(np.tile(obs["state"], (n, self.horizon, 1)))
+
+
+class SlowFirstCallPolicy:
+    """Sleeps ``first_s`` on its first call only (like a sampler that traces its network on
+    first use), then holds the current pose instantly."""
+
+    horizon, action_dim, executed = 8, 6, 4
+
+    def __init__(self, first_s: float = 2.0):
+        self.first_s = first_s
+        self.calls = 0
+
+    def sample(self, obs, n=1, steer=None):
+        self.calls += 1
+        if self.calls == 1:
+            time.sleep(self.first_s)
+        return torch.as_tensor(np.tile(obs["state"], (n, self.horizon, 1)))
