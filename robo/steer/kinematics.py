@@ -112,8 +112,12 @@ def _points_vjp(
     anchor = (frame[..., :3, :] * c.anchor[:, None, None, :]).sum(-1).transpose(0, 1)
     # dL/dq_j = sum_k moves[j, k] (w_j x (p_k - o_j)) . g_k
     #         = w_j . (sum_k moves[j, k] p_k x g_k - o_j x sum_k moves[j, k] g_k)
-    torque = c.moves @ torch.linalg.cross(points, grad_points)  # [N, J, 3]
-    force = c.moves @ grad_points
+    # both sums over k as one GEMM [N * 6, K] @ moves^T [K, J] (a broadcast matmul of moves
+    # over N would be a batched GEMM of N tiny products)
+    n, k = points.shape[:2]
+    src = torch.cat([torch.linalg.cross(points, grad_points), grad_points], -1)  # [N, K, 6]
+    sums = (src.transpose(1, 2).reshape(n * 6, k) @ c.moves.T).view(n, 6, -1).transpose(1, 2)
+    torque, force = sums[..., :3], sums[..., 3:]  # [N, J, 3]
     return (axis * (torque - torch.linalg.cross(anchor, force))).sum(-1)
 
 
@@ -324,7 +328,15 @@ class KinematicChain:
         knots = self._points(q)
         if per_segment <= 0:
             return knots
-        return self.mixing(per_segment, q) @ knots
+        return mix_points(self.mixing(per_segment, q), knots)
+
+
+def mix_points(mix: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """``mix @ points`` for mix float[P, K] and points float[N, K, 3] -> float[N, P, 3], as one
+    GEMM over [N * 3, K] (``torch.matmul`` would broadcast ``mix`` into N tiny products)."""
+    n, k, d = points.shape
+    out = points.transpose(1, 2).reshape(n * d, k) @ mix.T
+    return out.view(n, d, -1).transpose(1, 2).contiguous()
 
 
 def interpolation(knots: int, per_segment: int, like: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from robo.steer.kinematics import KinematicChain
+from robo.steer.kinematics import KinematicChain, mix_points
 
 Vjp = Callable[[torch.Tensor | None, torch.Tensor | None], torch.Tensor]
 """``vjp(d/d path float[B, H, 3] | None, d/d body float[B, H, P, 3] | None) -> d/d actions``."""
@@ -31,6 +31,14 @@ def _state(context: dict[str, Any]) -> torch.Tensor:
     if obs is None or "state" not in obs:
         raise ValueError("path maps need context['obs']['state'] (the current proprioception)")
     return torch.as_tensor(obs["state"], dtype=torch.float32)
+
+
+def _dims(dims: list[int]) -> list[int] | slice:
+    """``dims`` as a slice when they are consecutive and ascending (indexing by a slice is a
+    view, by a list a gather; the same values), else the list."""
+    if dims and dims == list(range(dims[0], dims[0] + len(dims))):
+        return slice(dims[0], dims[0] + len(dims))
+    return dims
 
 
 class DeltaPathMap:
@@ -54,6 +62,7 @@ class DeltaPathMap:
         body_offsets: Sequence[Sequence[float]] | None = None,
     ):
         self.pos_dims, self.state_pos_dims = list(pos_dims), list(state_pos_dims)
+        self._pos = _dims(self.pos_dims)
         self.scale = torch.as_tensor(scale, dtype=torch.float32)
         self.clip = clip
         offsets = [[0.0, 0.0, 0.0]] if body_offsets is None else body_offsets
@@ -64,7 +73,7 @@ class DeltaPathMap:
         return _state(context)[self.state_pos_dims]
 
     def __call__(self, actions: torch.Tensor, context: dict[str, Any]) -> torch.Tensor:
-        d = actions[..., self.pos_dims]
+        d = actions[..., self._pos]
         if self.clip is not None:
             d = d.clamp(-self.clip, self.clip)
         return self.start(context).to(actions) + torch.cumsum(d * self.scale.to(actions), dim=-2)
@@ -86,7 +95,7 @@ class DeltaPathMap:
         """``(path, body or None, vjp)`` with ``vjp(d/d path float[B, H, 3] | None, d/d body
         float[B, H, P, 3] | None) -> d/d actions float[B, H, A]`` (no autograd graph)."""
         with torch.no_grad():
-            d = actions[..., self.pos_dims]
+            d = actions[..., self._pos]
             scale = self.scale.to(actions)
             clipped = d if self.clip is None else d.clamp(-self.clip, self.clip)
             path = self.start(context).to(actions) + torch.cumsum(clipped * scale, dim=-2)
@@ -100,7 +109,7 @@ class DeltaPathMap:
             if self.clip is not None:  # clamp passes the gradient inside [-clip, clip]
                 g = g * ((d >= -self.clip) & (d <= self.clip))
             out = torch.zeros_like(actions)
-            out[..., self.pos_dims] = g
+            out[..., self._pos] = g
             return out
 
         return path, pts, vjp
@@ -133,6 +142,7 @@ class FKPathMap:
             list(joint_dims),
             list(state_joint_dims),
         )
+        self._joints = _dims(self.joint_dims)
 
     def start(self, context: dict[str, Any]) -> torch.Tensor:
         """Current end-effector position float[3] [m] (FK of the measured joints)."""
@@ -140,13 +150,13 @@ class FKPathMap:
 
     def __call__(self, actions: torch.Tensor, context: dict[str, Any]) -> torch.Tensor:
         b, h = actions.shape[:2]
-        q = actions[..., self.joint_dims].reshape(b * h, -1)
+        q = actions[..., self._joints].reshape(b * h, -1)
         return self.chain.forward(q).view(b, h, 3)
 
     def body(self, actions: torch.Tensor, context: dict[str, Any]) -> torch.Tensor:
         """Points along the arm's links float[B, H, P, 3] [m]; the last point is the tip."""
         b, h = actions.shape[:2]
-        q = actions[..., self.joint_dims].reshape(b * h, -1)
+        q = actions[..., self._joints].reshape(b * h, -1)
         pts = self.chain.forward_points(q, self.per_segment)
         return pts.view(b, h, *pts.shape[1:])
 
@@ -164,23 +174,23 @@ class FKPathMap:
         maps d/d path float[B, H, 3] and d/d body float[B, H, P, 3] (either may be None) to
         d/d actions float[B, H, A] through the arm's geometric Jacobian."""
         b, h = actions.shape[:2]
-        q = actions[..., self.joint_dims].reshape(b * h, -1)
+        q = actions[..., self._joints].reshape(b * h, -1)
         knots, knots_vjp = self.chain.points_with_vjp(q)
         mix = self.chain.mixing(self.per_segment, q) if self.per_segment > 0 else None
         pts = None
         if body:
-            pts = knots if mix is None else mix @ knots
+            pts = knots if mix is None else mix_points(mix, knots)
             pts = pts.view(b, h, -1, 3)
 
         def vjp(g_path: torch.Tensor | None, g_body: torch.Tensor | None) -> torch.Tensor:
             g = torch.zeros_like(knots)
             if g_body is not None:
                 gb = g_body.reshape(b * h, -1, 3)
-                g = mix.T @ gb if mix is not None else gb.clone()
+                g = mix_points(mix.T, gb) if mix is not None else gb.clone()
             if g_path is not None:
                 g[:, -1] += g_path.reshape(b * h, 3)
             out = torch.zeros_like(actions)
-            out[..., self.joint_dims] = knots_vjp(g).view(b, h, -1)
+            out[..., self._joints] = knots_vjp(g).view(b, h, -1)
             return out
 
         return knots[:, -1].view(b, h, 3), pts, vjp

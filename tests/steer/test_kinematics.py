@@ -122,3 +122,30 @@ def test_vectorised_fk_and_jacobian_match_the_link_loop(chain, dtype, tol):
 def test_dense_points_gradcheck(chain):
     q = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda x: chain.forward_points(x, per_segment=2), (q,))
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+def test_body_points_and_vjp_match_autograd_of_dense_points(chain, dtype, tol):
+    """FKPathMap.path_body_vjp (knots mixed by one GEMM, knot gradients by one GEMM, joint sums
+    by one GEMM) against ``mixing @ knots`` and autograd through forward_points."""
+    from robo.steer.kinematics import mix_points
+
+    g = torch.Generator().manual_seed(1)
+    actions = (torch.rand(3, 4, 6, generator=g, dtype=torch.float64) * 3 - 1.5).to(dtype)
+    pm = FKPathMap(chain, per_segment=2)
+    path, body, vjp = pm.path_body_vjp(actions, {}, True)
+    q = actions[..., :5].reshape(12, 5).clone().requires_grad_(True)
+    dense = chain.forward_points(q, per_segment=2)
+    mix = chain.mixing(2, q)
+    torch.testing.assert_close(
+        mix_points(mix, dense.detach()[:, ::3]), mix @ dense.detach()[:, ::3]
+    )
+    torch.testing.assert_close(body.reshape(12, -1, 3), dense.detach(), atol=tol, rtol=0)
+    torch.testing.assert_close(path.reshape(12, 3), dense.detach()[:, -1], atol=tol, rtol=0)
+    w_body = torch.randn(body.shape, generator=g, dtype=torch.float64).to(dtype)
+    w_path = torch.randn(path.shape, generator=g, dtype=torch.float64).to(dtype)
+    loss = (dense * w_body.reshape(12, -1, 3)).sum() + (dense[:, -1] * w_path.reshape(12, 3)).sum()
+    (g_ref,) = torch.autograd.grad(loss, q)
+    got = vjp(w_path, w_body)
+    torch.testing.assert_close(got[..., :5].reshape(12, 5), g_ref, atol=tol * 10, rtol=tol)
+    assert torch.equal(got[..., 5], torch.zeros_like(got[..., 5]))  # the gripper: no path
