@@ -198,6 +198,15 @@ class DiffusionPolicy(nn.Module):
         """A fresh denoising process for ``obs`` (conditioning encoded once, frozen network)."""
         with torch.no_grad():
             cond = self.condition(self.batch_from_obs(obs))
+            # the unnormaliser's span once per chunk, not at every cost call (same ops and
+            # order as Normalizer.unnormalize_action, so the same numbers)
+            span, low = self.normalizer._span(), self.normalizer.action_low
+
+        def to_actions(x: torch.Tensor) -> torch.Tensor:
+            return (x + 1.0) * 0.5 * span + low
+
+        def to_actions_vjp(g: torch.Tensor) -> torch.Tensor:
+            return g * span * 0.5
 
         def eps_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             with torch.no_grad():
@@ -208,18 +217,13 @@ class DiffusionPolicy(nn.Module):
             self.alphas_cumprod,
             self.config.num_inference_steps,
             (self.horizon, self.action_dim),
-            to_actions=self.normalizer.unnormalize_action,
+            to_actions=to_actions,
             eta=self.config.eta if eta is None else eta,
             context={"obs": obs},
             generator=generator,
             step_eps_fn=self._step_eps_fn(cond) if self.fast else None,
-            to_actions_vjp=self._unnormalize_vjp,
+            to_actions_vjp=to_actions_vjp,
         )
-
-    def _unnormalize_vjp(self, g: torch.Tensor) -> torch.Tensor:
-        """Vector-Jacobian product of ``normalizer.unnormalize_action`` (elementwise affine):
-        ``d L / d x`` from ``d L / d actions`` float[..., A], in autograd's order of operations."""
-        return g * self.normalizer._span() * 0.5
 
     def _step_eps_fn(self, cond: torch.Tensor) -> StepEpsFn:
         """``step_eps_fn(x, k)`` for one chunk: the FiLM terms of the K DDIM timesteps and the

@@ -33,8 +33,12 @@ def systematic_resample(
     log_w: torch.Tensor, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """Indices long[B] drawn by systematic resampling from normalised weights."""
-    b = log_w.shape[0]
-    w = torch.softmax(log_w.double(), 0)
+    return _systematic(torch.softmax(log_w.double(), 0), generator)
+
+
+def _systematic(w: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """:func:`systematic_resample` from normalised weights float64[B]."""
+    b = w.shape[0]
     u = (torch.rand((), generator=generator, dtype=torch.float64) + torch.arange(b)) / b
     idx = torch.searchsorted(torch.cumsum(w, 0), u)
     return idx.clamp_max(b - 1)
@@ -113,10 +117,11 @@ class ParticleSteering(Steer):
                 c, grad = evaluate_cost(self.cost, process, x0), None
             log_w = log_w - self.beta * (c - prev_c)
             prev_c = c
-            ess = effective_sample_size(log_w)
+            w = torch.softmax(log_w.double(), 0)  # one softmax for the ESS and resampling
+            ess = float(1.0 / (w * w).sum())  # effective_sample_size(log_w)
             ess_trace.append(ess)
             if ess < self.ess_threshold * b:
-                idx = systematic_resample(log_w, self.generator)
+                idx = _systematic(w, self.generator)  # systematic_resample(log_w, generator)
                 x, x0, prev_c = x[idx], x0[idx], prev_c[idx]
                 grad = None if grad is None else grad[idx]
                 log_w = torch.zeros(b)

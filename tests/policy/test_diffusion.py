@@ -256,3 +256,18 @@ def test_fast_path_falls_back_to_eager_with_one_warning(tiny_config, monkeypatch
         warnings.simplefilter("error")  # once: the decision is cached
         out = policy.sample(obs, n=2, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(out, eager, atol=0, rtol=0)
+
+
+def test_process_action_map_and_vjp_are_the_normalizers(tiny_config):
+    """The per-chunk ``to_actions`` (span computed once) is bitwise
+    ``normalizer.unnormalize_action``, and ``to_actions_vjp`` is bitwise autograd's VJP."""
+    torch.manual_seed(0)
+    policy = DiffusionPolicy(tiny_config).eval()
+    policy.normalizer.fit(torch.randn(50, 2) * 3, torch.randn(50, 3))
+    proc = policy.process(obs_of(toy_episode(0)))
+    x = torch.rand(4, 8, 2) * 2 - 1
+    assert torch.equal(proc.to_actions(x), policy.normalizer.unnormalize_action(x))
+    xg = x.clone().requires_grad_(True)
+    g = torch.randn(4, 8, 2)
+    (ref,) = torch.autograd.grad((policy.normalizer.unnormalize_action(xg) * g).sum(), xg)
+    assert torch.equal(proc.to_actions_vjp(g), ref)

@@ -55,3 +55,14 @@ def test_unit_and_repulsion():
     f = repulsion(x)
     assert f[0, 0, 0] < 0 < f[1, 0, 0]  # pushed apart along x
     assert repulsion(x[:1]).abs().sum() == 0
+
+
+def test_repulsion_bandwidth_uses_exactly_the_off_diagonal_distances():
+    """The strided off-diagonal view is the boolean-mask selection, element for element."""
+    g = torch.Generator().manual_seed(0)
+    for b in (2, 3, 8):
+        d2 = torch.rand(b, b, generator=g)
+        masked = d2[~torch.eye(b, dtype=torch.bool)]
+        strided = d2.flatten()[1:].view(b - 1, b + 1)[:, :-1]
+        assert torch.equal(strided.flatten(), masked)
+        assert torch.equal(strided.median(), masked.median())
