@@ -87,6 +87,7 @@ class DDIMProcess:
         self.eps_fn, self.step_eps_fn = eps_fn, step_eps_fn
         self.to_actions_vjp = to_actions_vjp
         self.alphas_cumprod = alphas_cumprod.to(torch.float64)
+        self.device = alphas_cumprod.device  # where chunks, noise and timesteps live
         self.timesteps = ddim_timesteps(len(alphas_cumprod), num_steps)
         self.num_steps = len(self.timesteps)
         # (a_t, a_prev) per step as Python floats: read several times per step by every method
@@ -105,8 +106,14 @@ class DDIMProcess:
         return self._a[k]
 
     def noise(self, n: int) -> torch.Tensor:
-        """Standard normal float32[n, H, A] from the process's generator."""
-        return torch.randn((n, *self.shape), generator=self.generator)
+        """Standard normal float32[n, H, A] on :attr:`device`, drawn from the process's generator
+        on the generator's device (a CPU generator gives the same noise to a CUDA policy as to
+        a CPU one), or from the device's default RNG without one."""
+        g = self.generator
+        z = torch.randn(
+            (n, *self.shape), generator=g, device=self.device if g is None else g.device
+        )
+        return z.to(self.device)
 
     def init(self, n: int) -> torch.Tensor:
         """Initial noise x_{t_0}: float32[n, H, A]."""
@@ -121,7 +128,8 @@ class DDIMProcess:
         if self.step_eps_fn is not None:
             eps = self.step_eps_fn(x, k)
         else:
-            eps = self.eps_fn(x, torch.full((x.shape[0],), self.timesteps[k], dtype=torch.long))
+            t = torch.full((x.shape[0],), self.timesteps[k], dtype=torch.long, device=x.device)
+            eps = self.eps_fn(x, t)
         self.nfe += x.shape[0]
         self.calls += 1
         a_t, _ = self._alphas(k)

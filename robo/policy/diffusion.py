@@ -196,8 +196,9 @@ class DiffusionPolicy(nn.Module):
         self, obs: Observation, eta: float | None = None, generator: torch.Generator | None = None
     ) -> DDIMProcess:
         """A fresh denoising process for ``obs`` (conditioning encoded once, frozen network)."""
+        device = self.alphas_cumprod.device
         with torch.no_grad():
-            cond = self.condition(self.batch_from_obs(obs))
+            cond = self.condition({k: v.to(device) for k, v in self.batch_from_obs(obs).items()})
             # the unnormaliser's span once per chunk, not at every cost call (same ops and
             # order as Normalizer.unnormalize_action, so the same numbers)
             span, low = self.normalizer._span(), self.normalizer.action_low
@@ -275,7 +276,7 @@ class DiffusionPolicy(nn.Module):
             else:
                 x, info = steer.run(proc, n)
             with torch.no_grad():
-                actions = self.normalizer.unnormalize_action(x.clamp(-1, 1)).float()
+                actions = self.normalizer.unnormalize_action(x.clamp(-1, 1)).float().cpu()
         finally:
             if was_training:
                 self.train()

@@ -40,7 +40,7 @@ def _systematic(w: torch.Tensor, generator: torch.Generator | None) -> torch.Ten
     """:func:`systematic_resample` from normalised weights float64[B]."""
     b = w.shape[0]
     u = (torch.rand((), generator=generator, dtype=torch.float64) + torch.arange(b)) / b
-    idx = torch.searchsorted(torch.cumsum(w, 0), u)
+    idx = torch.searchsorted(torch.cumsum(w, 0), u.to(w.device))  # u from a CPU generator
     return idx.clamp_max(b - 1)
 
 
@@ -105,8 +105,8 @@ class ParticleSteering(Steer):
             raise ValueError(f"asked for n={n} chunks from only {b} particles")
         w_guide = schedule_weights(self.guidance_schedule, steps)
         x = process.init(b)
-        log_w = torch.zeros(b)
-        prev_c = torch.zeros(b)
+        log_w = torch.zeros(b, device=x.device)
+        prev_c = torch.zeros(b, device=x.device)
         resamples, ess_trace, last_exact = 0, [], False
         for k in range(steps):
             _, x0 = process.denoise(x, k)
@@ -124,7 +124,7 @@ class ParticleSteering(Steer):
                 idx = _systematic(w, self.generator)  # systematic_resample(log_w, generator)
                 x, x0, prev_c = x[idx], x0[idx], prev_c[idx]
                 grad = None if grad is None else grad[idx]
-                log_w = torch.zeros(b)
+                log_w = torch.zeros(b, device=x.device)
                 resamples += 1
             s = process.sigma(k)
             if s == 0.0:  # deterministic (last) step: no proposal to correct, no guidance
@@ -159,9 +159,10 @@ class ParticleSteering(Steer):
         if self.select == "best":
             idx = torch.argsort(c)[:n]
         else:
-            idx = torch.multinomial(
-                torch.softmax(log_w.double(), 0), n, replacement=True, generator=self.generator
-            )
+            idx = torch.multinomial(  # on the CPU (where the eval generators live)
+                torch.softmax(log_w.double(), 0).cpu(), n, replacement=True,
+                generator=self.generator,
+            ).to(x.device)  # fmt: skip
         info = {
             "cost": c[idx].tolist(),
             "cost_all": c.tolist(),

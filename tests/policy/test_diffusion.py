@@ -271,3 +271,35 @@ def test_process_action_map_and_vjp_are_the_normalizers(tiny_config):
     g = torch.randn(4, 8, 2)
     (ref,) = torch.autograd.grad((policy.normalizer.unnormalize_action(xg) * g).sum(), xg)
     assert torch.equal(proc.to_actions_vjp(g), ref)
+
+
+def test_sampler_tensors_follow_the_process_device():
+    """Noise, timesteps and chunks live on the process's device (no GPU here: the ``meta``
+    device stands in, which the old CPU-only noise and timesteps would fail); a CPU generator
+    still gives bitwise the CPU noise, so the CPU path is unchanged."""
+    from robo.policy.ddim import DDIMProcess
+
+    seen = []
+
+    def eps_fn(x, t):
+        seen.append((t.device, t.dtype))
+        return torch.zeros_like(x)
+
+    proc = DDIMProcess(eps_fn, cosine_alphas_cumprod(50), 5, (8, 2), eta=1.0,
+                       generator=torch.Generator().manual_seed(3))  # fmt: skip
+    assert proc.device == torch.device("cpu")
+    ref = torch.randn((4, 8, 2), generator=torch.Generator().manual_seed(3))
+    assert torch.equal(proc.noise(4), ref)
+    meta = torch.device("meta")
+    proc.device = meta
+    assert proc.noise(2).device == meta  # drawn on the CPU generator, moved
+    proc.generator = None
+    assert proc.noise(2).device == meta  # the device's own RNG
+    _, x0 = proc.denoise(torch.empty(3, 8, 2, device=meta), 1)
+    assert seen == [(meta, torch.long)] and x0.device == meta
+
+
+def test_sample_returns_cpu_chunks(tiny_config):
+    policy = DiffusionPolicy(tiny_config).eval()
+    chunk = policy.sample(obs_of(toy_episode(0)), generator=torch.Generator().manual_seed(0))
+    assert chunk.device == torch.device("cpu") and chunk.shape == (1, 8, 2)
