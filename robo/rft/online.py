@@ -1,9 +1,10 @@
 """Online rows for the GRPO trainer: rollouts in a simulator, scored by the GRM and success.
 
 Our sims envs expose no snapshot/restore of the full simulator state (Meta-World's own
-``set_env_state`` restores qpos/qvel but not the mocap targets nor the episode counters), so G
-chunks cannot be branched honestly from one mid-episode state. The group is formed one level up
-instead: ``K`` rollouts start from the same initial state (``env.reset(seed=s)``, the env's own
+``set_env_state`` restores qpos/qvel but not the mocap targets nor the episode counters).
+``env.reset(seed=s)`` followed by a replay of the recorded actions does restore a mid-episode
+state exactly (``bench/results/rft_diag/replay_determinism.log``), but branching G chunks from
+such states is not implemented yet. The group is formed one level up instead: ``K`` rollouts start from the same initial state (``env.reset(seed=s)``, the env's own
 API, reproduces it exactly), every chunk is sampled from the policy and its executed prefix is
 sent through ``env.step`` (an invalid chunk makes the robot hold still), and each rollout's
 return — weighted GRM progress gain over its executed chunks, sparse success, and the fraction
