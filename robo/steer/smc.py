@@ -67,7 +67,8 @@ class ParticleSteering(Steer):
             ``k / K < repulsion_until``.
         eta: DDIM stochasticity of the proposal (> 0 for exact weights).
         select: ``"best"`` returns the lowest-cost particles; ``"sample"`` draws by weight.
-        generator: torch RNG for resampling / selection.
+        generator: torch RNG for resampling / selection: a CPU generator (None: torch's global
+            CPU RNG); its draws are moved to the particles' device.
     """
 
     def __init__(
