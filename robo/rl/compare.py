@@ -359,7 +359,8 @@ def markdown_table(result: dict[str, Any]) -> str:
     lines += [
         "",
         "Ratios: ≥ / ≤ = bound (seeds that never reached 80% count as their budget on one "
-        "side); n/a = both sides have such seeds. vs oracle = vs the best oracle variant. "
+        "side); n/a = on both sides such seeds carry weight in the statistic. "
+        "vs oracle = vs the best oracle variant. "
         "IQM ratios carry a bootstrap 95% CI (paired by seed when both ran the same seeds). "
         "Success AUC = mean evaluated success over the run (depends on the budget).",
         "",
