@@ -145,9 +145,12 @@ def make_eval_env(task: str, shift: str | None, policy: Any, render: bool, **ove
     return env
 
 
-def make_steer_factory(env: Any, steer_cfg: dict[str, Any]) -> Any:
-    """``make_steer(env, obs)`` for :func:`robo.eval.policy_eval.run_episode` (None if unsteered)."""
-    from robo.steer import build_steer, compile_cost
+def make_steer_factory(env: Any, steer_cfg: dict[str, Any], critic: Any = None) -> Any:
+    """``make_steer(env, obs)`` for :func:`robo.eval.policy_eval.run_episode` (None if unsteered).
+
+    ``critic``: an optional :class:`robo.steer.CriticCost` (a chunk critic distilled from the
+    GRM) added to the task's cost expression."""
+    from robo.steer import SumCost, build_steer, compile_cost
     from sims.keypoints import sim_scene
 
     if steer_cfg.get("method", "none") in (None, "none"):
@@ -159,7 +162,7 @@ def make_steer_factory(env: Any, steer_cfg: dict[str, Any]) -> Any:
         expr, sim_path_map(env), gripper_dim=gripper, keypoints=lambda obs: sim_scene(env),
         optional=("obstacle", "obstacle_half", "table", "step", "step_half"),  # shift-only
     )  # fmt: skip
-    steer = build_steer(steer_cfg, cost)
+    steer = build_steer(steer_cfg, cost if critic is None else SumCost(cost, critic))
     return lambda env_, obs: steer
 
 
@@ -196,9 +199,11 @@ def seeded_steers(make_steer: Any, episode_seed: int) -> Any:
 
 def evaluate(
     policy: Any, task: str, shift: str | None, steer_cfg: dict, episodes: int, seed: int,
-    videos: int = 0, out: Path | None = None, render_video: bool = False, **overrides: Any,
+    videos: int = 0, out: Path | None = None, render_video: bool = False, critic: Any = None,
+    **overrides: Any,
 ) -> dict[str, Any]:  # fmt: skip
     """Evaluate and (if ``out``) write metrics.json and videos; returns the metrics dict.
+    ``critic``: see :func:`make_steer_factory`.
 
     Reproducible: the same arguments give the same per-episode results. DDIM noise comes from
     one ``torch.Generator`` seeded with ``seed`` (shared by the episodes in order); steering
@@ -210,7 +215,7 @@ def evaluate(
     from sims.keypoints import sim_scene
 
     env = make_eval_env(task, shift, policy, render_video, **overrides)
-    make_steer = make_steer_factory(env, steer_cfg)
+    make_steer = make_steer_factory(env, steer_cfg, critic)
     path_map = sim_path_map(env)
     gen = torch.Generator().manual_seed(seed)
 
@@ -237,7 +242,10 @@ def evaluate(
             )  # fmt: skip
         )
     env.close()
-    metrics = summarize(logs, {"task": task, "shift": shift or "none", "steer": steer_cfg})
+    meta = {"task": task, "shift": shift or "none", "steer": steer_cfg}
+    if critic is not None:
+        meta["critic_weight"] = critic.weight
+    metrics = summarize(logs, meta)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         for log in logs:
@@ -265,10 +273,22 @@ def run(cfg: DictConfig) -> int:
     steer_cfg = OmegaConf.to_container(cfg.steer, resolve=True) or {}
     out = Path(cfg.out) if cfg.out else Path("outputs") / "eval_policy" / task.replace("/", "-")
     overrides = {"max_episode_steps": int(cfg.max_episode_steps)} if cfg.max_episode_steps else {}
+    critic = None
+    if cfg.get("critic"):
+        from robo.steer import ChunkCritic, CriticCost
+
+        if steer_cfg.get("method", "none") in (None, "none"):
+            raise ValueError(
+                "critic= only acts through steering (hint: add steer=smc or steer=guidance)"
+            )
+        critic = CriticCost(ChunkCritic.load(cfg.critic), float(cfg.get("critic_weight", 1.0)))
     m = evaluate(
         policy, task, shift, steer_cfg, int(cfg.episodes), int(cfg.seed), int(cfg.videos), out,
-        bool(cfg.render_video), **overrides,
+        bool(cfg.render_video), critic=critic, **overrides,
     )  # fmt: skip
+    if critic is not None:
+        m["critic"] = str(cfg.critic)
+        (out / "metrics.json").write_text(json.dumps(m, indent=2))
     print(
         f"{task} shift={m['shift']} steer={steer_cfg.get('method', 'none')}: success {m['success']:.2f} "
         f"[{m['ci_low']:.2f}, {m['ci_high']:.2f}] n={m['n']}, NFE/chunk {m['nfe_per_chunk']:.0f}, "

@@ -8,7 +8,7 @@ small DSL compiled to torch (:func:`compile_cost`) over end-effector paths
 (:class:`DeltaPathMap`, :class:`FKPathMap`), or from a learned :class:`ChunkCritic`.
 """
 
-from robo.steer.base import Cost, DenoisingProcess, Steer
+from robo.steer.base import Cost, DenoisingProcess, Steer, SumCost
 from robo.steer.best_of_n import BestOfN
 from robo.steer.cost import CostError, CostProgram, compile_cost
 from robo.steer.critic import ChunkCritic, CriticCost, distill_critic, progress_from_gt
@@ -33,6 +33,7 @@ __all__ = [
     "KinematicChain",
     "ParticleSteering",
     "Steer",
+    "SumCost",
     "build_steer",
     "compile_cost",
     "distill_critic",

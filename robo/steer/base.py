@@ -19,6 +19,33 @@ Cost = Callable[[torch.Tensor, dict[str, Any]], torch.Tensor]
 """``cost(actions [B, H, A] action units, context) -> float[B]`` (lower is better)."""
 
 
+class SumCost:
+    """``sum_i cost_i(actions, context)`` -> float[B]: e.g. a DSL program plus a learned
+    :class:`robo.steer.critic.CriticCost`. Its gradient goes through autograd (the sum has no
+    closed form); setting ``fast`` forwards to every part that has the switch."""
+
+    def __init__(self, *costs: Cost):
+        if not costs:
+            raise ValueError("SumCost needs at least one cost")
+        self.costs = costs
+
+    @property
+    def fast(self) -> bool:
+        return all(getattr(c, "fast", True) for c in self.costs)
+
+    @fast.setter
+    def fast(self, value: bool) -> None:
+        for c in self.costs:
+            if hasattr(c, "fast"):
+                c.fast = value
+
+    def __call__(self, actions: torch.Tensor, context: dict[str, Any]) -> torch.Tensor:
+        total = self.costs[0](actions, context)
+        for c in self.costs[1:]:
+            total = total + c(actions, context)
+        return total
+
+
 class DenoisingProcess(Protocol):
     """A K-step sampler over normalised chunks [B, H, A] (see ``robo.policy.ddim``)."""
 

@@ -155,8 +155,10 @@ def distill_critic(
 class CriticCost:
     """Steering cost ``-Q(state, chunk)``: ``cost(actions [B, H, A], context) -> float[B]``.
 
-    The state comes from ``context["obs"]["state"]``. Chunks longer/shorter than the critic's
-    horizon are cut / padded with their last action.
+    The state comes from ``context["obs"]["state"]``: its first ``config.state_dim`` entries
+    (the environment's own state; privileged entries a wrapper appends after it, such as
+    ``goal_in_state``'s goal, are not seen by the critic). Chunks longer/shorter than the
+    critic's horizon are cut / padded with their last action.
     """
 
     def __init__(self, critic: ChunkCritic, weight: float = 1.0):
@@ -169,7 +171,13 @@ class CriticCost:
         if actions.shape[1] < h:
             pad = actions[:, -1:].expand(-1, h - actions.shape[1], -1)
             actions = torch.cat([actions, pad], dim=1)
-        state = torch.as_tensor(context["obs"]["state"], dtype=actions.dtype).expand(
-            actions.shape[0], -1
-        )
-        return -self.weight * self.critic.to(actions.dtype)(state, actions[:, :h])
+        state = torch.as_tensor(context["obs"]["state"], dtype=actions.dtype)
+        d = self.critic.config.state_dim
+        if state.shape[-1] < d:
+            raise ValueError(
+                f"the critic expects a state of {d} entries, the observation has "
+                f"{state.shape[-1]} (hint: distill it on episodes of the task the policy runs)"
+            )
+        state = state[..., :d].to(actions.device).expand(actions.shape[0], -1)
+        critic = self.critic.to(device=actions.device, dtype=actions.dtype)
+        return -self.weight * critic(state, actions[:, :h])

@@ -1,8 +1,10 @@
 import numpy as np
+import pytest
 import torch
 
 from robo.steer.critic import (
     ChunkCritic,
+    CriticConfig,
     CriticCost,
     critic_windows,
     distill_critic,
@@ -47,3 +49,32 @@ def test_distilled_critic_ranks_chunks_and_steers(tmp_path):
     critic.save(tmp_path)
     again = ChunkCritic.load(tmp_path)
     torch.testing.assert_close(again(torch.zeros(1, 2), up), critic(torch.zeros(1, 2), up))
+
+
+def test_sum_cost_adds_parts_and_forwards_fast():
+    from robo.steer import SumCost
+
+    class Part:
+        def __init__(self, k):
+            self.k, self.fast = k, True
+
+        def __call__(self, actions, ctx):
+            return self.k * actions.sum(dim=(1, 2))
+
+    a, b = Part(1.0), Part(2.0)
+    total = SumCost(a, b, lambda actions, ctx: torch.ones(actions.shape[0]))
+    x = torch.ones(3, 4, 2)
+    torch.testing.assert_close(total(x, {}), torch.full((3,), 8.0 + 16.0 + 1.0))
+    total.fast = False
+    assert a.fast is False and b.fast is False and total.fast is False
+
+
+def test_critic_cost_reads_the_leading_state_entries():
+    critic = ChunkCritic(CriticConfig(state_dim=2, action_dim=2, horizon=4, hidden=8)).eval()
+    cost = CriticCost(critic)
+    chunk = torch.zeros(2, 4, 2)
+    plain = cost(chunk, {"obs": {"state": np.array([0.1, 0.2], np.float32)}})
+    goal_appended = np.array([0.1, 0.2, 9.0, 9.0, 9.0], np.float32)  # goal_in_state adds 3
+    torch.testing.assert_close(cost(chunk, {"obs": {"state": goal_appended}}), plain)
+    with pytest.raises(ValueError, match="expects a state of 2"):
+        cost(chunk, {"obs": {"state": np.array([0.1], np.float32)}})
