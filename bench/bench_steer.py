@@ -18,6 +18,11 @@ Usage::
     python -m bench.bench_steer --speed-only [--threads 2]            # ~1 min idle
     python -m bench.bench_steer --tasks so101/reach metaworld/reach --train --episodes 10
     python -m bench.bench_steer --tasks so101/reach --shifts none surface --methods none smc
+    python -m bench.bench_steer --policy image --tasks so101/reach --shifts none --train
+
+``--policy image`` evaluates (and with ``--train`` trains) the camera-conditioned policy: the
+default network of ``configs/policy/diffusion.yaml`` (all cameras + state) on the same demos
+and optimiser settings, checkpoints in ``outputs/policies/<task>-img``.
 
 Writes ``bench/results/steer_speed.json`` (``--speed-only``) or ``bench/results/steer.json``
 (or ``--name``) and, with success rows, ``bench/results/<name>.png`` (success per shift x method).
@@ -103,22 +108,36 @@ SHIFTS = {
 }  # fmt: skip
 
 
-def ckpt_dir(task: str) -> Path:
-    suffix = "-v2" if task in TASK_TRAIN else ""
+POLICIES = ("state", "image")
+"""``--policy``: ``state`` = the state-only networks of :data:`TRAIN`; ``image`` = the same
+demos and optimiser settings with the default network of ``configs/policy/diffusion.yaml``
+(every camera of the task + state, its U-Net widths), checkpoints in ``<task>-img``."""
+IMAGE_DROPS = ("policy.model.cameras", "policy.model.unet_dims")
+"""Keys of :data:`TRAIN` the ``image`` policy leaves at the config's defaults."""
+
+
+def ckpt_dir(task: str, policy: str = "state") -> Path:
+    if policy == "image":
+        suffix = "-img"
+    else:
+        suffix = "-v2" if task in TASK_TRAIN else ""
     return Path("outputs") / "policies" / (task.replace("/", "-") + suffix)
 
 
-def train_command(task: str) -> list[str]:
+def train_command(task: str, policy: str = "state") -> list[str]:
+    if policy not in POLICIES:
+        raise ValueError(f"policy={policy!r}; use one of {POLICIES}")
     changes = dict(TASK_TRAIN.get(task, {}))
     args = [
         f"{key}={changes.pop(key)}" if key in changes else arg
         for arg in TRAIN
         for key in [arg.split("=", 1)[0]]
+        if not (policy == "image" and key in IMAGE_DROPS)
     ]
     args += [f"{k}={v}" for k, v in changes.items()]
     return [
         sys.executable, "-m", "robo.cli.main", "train-policy", f"task={task}", *args,
-        f"out={ckpt_dir(task)}",
+        f"out={ckpt_dir(task, policy)}",
     ]  # fmt: skip
 
 
@@ -220,9 +239,11 @@ def success(
     episodes: int,
     seed: int,
     fast: bool = True,
+    policy_kind: str = "state",
 ) -> dict:
     """Closed-loop success per task x shift x method (same seeds for every cell); ``fast``
-    False samples with the eager network (``policy.fast = False``)."""
+    False samples with the eager network (``policy.fast = False``); ``policy_kind`` picks the
+    checkpoint (:func:`ckpt_dir`)."""
     import json
 
     import torch
@@ -233,13 +254,14 @@ def success(
     torch.set_num_threads(1)
     table: dict = {}
     for task in tasks:
-        path = ckpt_dir(task)
+        path = ckpt_dir(task, policy_kind)
         policy = load_policy(path)
         policy.fast = fast
         meta = json.loads((path / "config.json").read_text()).get("meta", {})
         family = task.split("/", 1)[0]
         cells: dict = {
             "ckpt": str(path), "train_meta": meta, "cost": default_cost(task), "fast": fast,
+            "cameras": list(policy.config.cameras),
         }  # fmt: skip
         for shift in shifts or SHIFTS.get(family, ("none", "obstacle")):
             for method in methods:
@@ -325,6 +347,10 @@ def main() -> int:
     parser.add_argument(
         "--eager", action="store_true", help="success part: sample with policy.fast = False"
     )
+    parser.add_argument(
+        "--policy", default="state", choices=POLICIES,
+        help="success part: state-only checkpoints or camera-conditioned ones (<task>-img)",
+    )  # fmt: skip
     args = parser.parse_args()
     OVERRIDES.update(parse_set(args.set))
     os.environ.setdefault("MUJOCO_GL", "egl")
@@ -342,17 +368,20 @@ def main() -> int:
     name = args.name or ("steer_speed" if args.speed_only else "steer")
     if not args.speed_only:
         payload["train_commands"] = {}
+        payload["policy"] = args.policy
         for task in args.tasks:
-            cmd = train_command(task)
+            cmd = train_command(task, args.policy)
             payload["train_commands"][task] = " ".join(shlex.quote(c) for c in cmd[1:])
-            if not (ckpt_dir(task) / "config.json").exists():
+            path = ckpt_dir(task, args.policy)
+            if not (path / "config.json").exists():
                 if not args.train:
-                    raise SystemExit(f"no checkpoint at {ckpt_dir(task)} (hint: add --train)")
+                    raise SystemExit(f"no checkpoint at {path} (hint: add --train)")
                 subprocess.run(cmd, check=True)
         payload["load_average_before"] = os.getloadavg()
         payload["success"] = success(
-            args.tasks, args.shifts, args.methods, args.episodes, args.seed, not args.eager
-        )
+            args.tasks, args.shifts, args.methods, args.episodes, args.seed, not args.eager,
+            args.policy,
+        )  # fmt: skip
         payload["load_average_after"] = os.getloadavg()
         plot(payload["success"], RESULTS / f"{name}.png")
     write_result(name, payload, command)
