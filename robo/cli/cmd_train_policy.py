@@ -144,7 +144,7 @@ def run(cfg: DictConfig) -> int:
         **arch,
     )
     train = TrainConfig(**OmegaConf.to_container(cfg.policy.train, resolve=True))
-    policy, stats = train_diffusion(ok, config, train)
+    policy, stats = train_diffusion(ok, config, train, device=str(cfg.device))
     out = Path(cfg.out) if cfg.out else Path("outputs") / "policies" / task.replace("/", "-")
     meta = {"task": task, "goal_in_state": goal, "data": cfg.data, "demos": len(ok), "train": stats}
     save_policy(policy, out, meta=meta)

@@ -184,8 +184,9 @@ class DiffusionPolicy(nn.Module):
         """DDPM epsilon-prediction MSE for a batch with ``actions`` float[B, H, A] (action units)."""
         x0 = self.normalizer.normalize_action(batch["actions"])
         b = x0.shape[0]
-        t = torch.randint(0, self.config.num_train_steps, (b,), generator=generator)
-        noise = torch.randn(x0.shape, generator=generator)
+        # drawn where the generator lives (CPU by default), then moved: CPU runs are unchanged
+        t = torch.randint(0, self.config.num_train_steps, (b,), generator=generator).to(x0.device)
+        noise = torch.randn(x0.shape, generator=generator).to(x0.device)
         a = self.alphas_cumprod[t].view(b, 1, 1)
         xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
         pred = self.unet(xt, t, self.condition(batch))

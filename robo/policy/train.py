@@ -102,14 +102,21 @@ def train_diffusion(
     policy_config: DiffusionConfig,
     train: TrainConfig | None = None,
     log: Callable[[str], None] = print,
+    device: str | torch.device = "cpu",
 ) -> tuple[DiffusionPolicy, dict]:
-    """Train a diffusion policy by BC; returns the EMA policy and a stats dict
-    (``loss_first``, ``loss_last`` (mean of the last 10%), ``steps``, ``seconds``, ``windows``)."""
+    """Train a diffusion policy by BC; returns the EMA policy (on the CPU, eval mode) and a
+    stats dict (``loss_first``, ``loss_last`` (mean of the last 10%), ``steps``, ``seconds``,
+    ``windows``).
+
+    ``device``: where the network trains (``"cpu"``, ``"cuda"``, ``"cuda:1"``); the windows stay
+    in CPU memory and each minibatch is moved there, the random draws come from a CPU generator
+    (so a CPU run is the same whatever the device option's default)."""
     train = train or TrainConfig()
     torch.manual_seed(train.seed)
     policy = DiffusionPolicy(policy_config)
     data = ChunkWindows(episodes, policy)
     policy.normalizer.fit(data.actions.reshape(-1, policy_config.action_dim), data.state)
+    policy.to(device)
     ema = copy.deepcopy(policy).eval()
     for p in ema.parameters():
         p.requires_grad_(False)
@@ -129,7 +136,8 @@ def train_diffusion(
     policy.train()
     for step in range(train.steps):
         idx = torch.randint(0, len(data), (min(train.batch_size, len(data)),), generator=g)
-        loss = policy.loss(data.batch(idx, train.shift_px, g), generator=g)
+        batch = {k: v.to(device) for k, v in data.batch(idx, train.shift_px, g).items()}
+        loss = policy.loss(batch, generator=g)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
@@ -154,4 +162,4 @@ def train_diffusion(
         "seconds": time.time() - t0,
         "windows": len(data),
     }
-    return ema, stats
+    return ema.cpu(), stats

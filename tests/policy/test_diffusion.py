@@ -303,3 +303,26 @@ def test_sample_returns_cpu_chunks(tiny_config):
     policy = DiffusionPolicy(tiny_config).eval()
     chunk = policy.sample(obs_of(toy_episode(0)), generator=torch.Generator().manual_seed(0))
     assert chunk.device == torch.device("cpu") and chunk.shape == (1, 8, 2)
+
+
+def test_training_loss_runs_on_the_policy_device(tiny_config):
+    """``device=cuda`` training: the loss's noise and timesteps come from the CPU generator and
+    follow the batch to the network's device (no GPU here: the ``meta`` device stands in)."""
+    policy = DiffusionPolicy(dataclasses.replace(tiny_config, cameras=())).to("meta")
+    batch = {
+        "state": torch.zeros(4, 3, device="meta"),
+        "actions": torch.zeros(4, 8, 2, device="meta"),
+    }
+    loss = policy.loss(batch, generator=torch.Generator().manual_seed(0))
+    assert loss.device.type == "meta" and loss.shape == ()
+
+
+def test_train_on_an_explicit_device_is_seeded_and_returns_a_cpu_policy(tiny_config):
+    episodes = [toy_episode(s) for s in range(2)]
+    config = dataclasses.replace(tiny_config, cameras=())
+    train = TrainConfig(steps=3, batch_size=4, log_every=1000)
+    a, _ = train_diffusion(episodes, config, train, log=lambda s: None)
+    b, _ = train_diffusion(episodes, config, train, log=lambda s: None, device="cpu")
+    assert all(t.device.type == "cpu" for t in b.state_dict().values())
+    for k, v in a.state_dict().items():
+        torch.testing.assert_close(b.state_dict()[k], v, rtol=0, atol=0)
