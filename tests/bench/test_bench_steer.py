@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.bench_steer import ckpt_dir, train_command
+from bench.bench_steer import IMAGE_TASK_TRAIN, ckpt_dir, train_command
 
 
 def _overrides(cmd: list[str]) -> dict[str, str]:
@@ -30,9 +30,11 @@ def test_image_policy_keeps_the_default_network_and_the_same_demos(task):
         == f"outputs/policies/{task.replace('/', '-')}-img"
     )
     dropped = {"policy.model.cameras", "policy.model.unet_dims", "out"}
-    assert {k: v for k, v in state.items() if k not in dropped} == {
-        k: v for k, v in image.items() if k != "out"
+    changed = set(IMAGE_TASK_TRAIN.get(task, {})) | {"out"}
+    assert {k: v for k, v in state.items() if k not in dropped | changed} == {
+        k: v for k, v in image.items() if k not in changed
     }
+    assert all(image[k] == v for k, v in IMAGE_TASK_TRAIN.get(task, {}).items())
     assert image["goal_in_state"] == "true"
 
 
