@@ -39,6 +39,7 @@ from robo.data.schema import (
     write_json_atomic,
     write_text_atomic,
 )
+from robo.data.threads import restore_scheduling
 from robo.types import Episode
 
 _ROLLBACK_DIRS = ("data", "meta/episodes", "videos", "images")
@@ -180,8 +181,9 @@ class EpisodeWriter:
             # LeRobot's stats cast the bool `success` column to uint8 and says so per episode.
             warnings.filterwarnings("ignore", message="Converting input from bool")
             _quiet()  # LeRobot re-enables datasets' progress bars after loading
-            ds.save_episode(parallel_encoding=False)
-        ds.finalize()
+            with restore_scheduling():  # SVT-AV1 leaves its threads under SCHED_FIFO 99
+                ds.save_episode(parallel_encoding=False)
+                ds.finalize()
         # The next episode goes to new files, as when LeRobot resumes a dataset: its writers
         # reopen from meta.episodes[-1] instead of appending to the closed files.
         row = {k: (v[0] if isinstance(v, list) else v) for k, v in ds.meta.latest_episode.items()}
@@ -195,7 +197,8 @@ class EpisodeWriter:
     def close(self) -> None:
         """Release LeRobot's writers (every written episode is already durable)."""
         if self.dataset is not None:
-            self.dataset.finalize()
+            with restore_scheduling():
+                self.dataset.finalize()
             self.dataset = None
         if self._lock is not None:
             self._lock.close()  # releases the flock
