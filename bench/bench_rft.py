@@ -7,7 +7,10 @@ task (seeds 1000+, never used for training), fine-tune it with :func:`robo.rft.l
 (online by default: lockstep rollouts from training seeds 10000+, rewards success + FCR;
 ``--mode offline`` for QACR/CTAR/FCR against expert demos; ``--mode filtered_bc`` for one round
 of BC on the policy's own successful rollouts mixed with the demos,
-:mod:`robo.rft.filtered_bc`), then measure success again, both
+:mod:`robo.rft.filtered_bc`; ``--mode visited`` for chunk-level GRPO at the states the policy
+visits, scored by ``expert_ctar``/``expert_qacr`` against the scripted expert's chunk there;
+``--mode dagger`` for one DAgger round on the same kind of labelled states,
+:mod:`robo.rft.visited`), then measure success again, both
 sampled (the checkpoint's temperature, 1.0) and greedy (temperature 0). The greedy "before" of
 the same checkpoints is ``bench/results/vla_d20_greedy.json`` (deterministic decoding; the
 lockstep evaluator reproduces it, see docs/BENCHMARKS.md), so RFT is compared with mere
@@ -47,6 +50,7 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
     from robo.cli.vla_envs import load_token_policy, policy_env
     from robo.rft.evaluate import success_rate_lockstep
     from robo.rft.loop import TaskHooks, task_envs
+    from sims.experts.lookahead import ExpertLookahead
 
     torch.set_num_threads(1)
     torch.manual_seed(seed)
@@ -61,10 +65,18 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
         finally:
             env.close()
 
+    labelers: dict[str, Any] = {}
+
+    def labeler(task: str) -> Any:  # the scripted expert's chunk, from a private sim copy
+        if task not in labelers:
+            labelers[task] = ExpertLookahead(lambda: policy_env(task, policy), policy.horizon)
+        return labelers[task]
+
     hooks = TaskHooks(
         make_env=lambda task: policy_env(task, policy, **over),
         demos=demos,
         progress=lambda task: None,
+        labeler=labeler,
     )
     eval_seeds = list(range(1000, 1000 + args["eval_episodes"]))
     envs: dict[str, Any] = {}
@@ -85,8 +97,12 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
         if any(saved["args"][k] != args[k] for k in same) or saved["per_seed"]["seed"] != seed:
             raise SystemExit(f"--before-from {reuse}: different {same} or seed")
         before = saved["per_seed"]["before"]
+        before_greedy = saved["per_seed"].get("before_greedy")
     else:
         before = evaluate(None)
+        before_greedy = None
+    if args.get("greedy_before") and before_greedy is None:
+        before_greedy = evaluate(0.0)
     t_before = time.time() - t0
     print(
         f"[seed {seed}] before: { {t: float(np.mean(v)) for t, v in before.items()} }", flush=True
@@ -95,6 +111,8 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
     t1, c1 = time.time(), time.process_time()
     if args["mode"] == "filtered_bc":
         run = filtered_bc_round(args, seed, policy, hooks, envs, tasks, train_tasks, evaluate)
+    elif args["mode"] == "dagger":
+        run = dagger_round(args, seed, policy, hooks, envs, tasks, train_tasks, evaluate)
     else:
         run = grpo_run(args, seed, policy, hooks, envs, tasks, train_tasks, eval_seeds, before)
     t_run, c_run = time.time() - t1, time.process_time() - c1
@@ -103,11 +121,14 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
     for pool in envs.values():
         for env in pool:
             env.close()
+    for lab in labelers.values():
+        lab.close()
     if args["save"]:
         policy.save(Path(args["save"].format(seed=seed)))
     return {
         "seed": seed,
         "before": before,
+        **({"before_greedy": before_greedy} if before_greedy is not None else {}),
         "after": after,
         "after_greedy": greedy,
         **run,
@@ -130,6 +151,7 @@ def grpo_run(
         mode=args["mode"], steps=args["steps"], eval_seeds=tuple(eval_seeds), seed=seed,
         stages=[train_tasks], online_seeds_per_step=args["online_seeds"],
         online_group=args["online_group"], lockstep_envs=args["lockstep"],
+        label_prob=float(args.get("visited", {}).get("label_prob", 0.25)),
     )  # fmt: skip
     run = run_rft(
         trainer, tasks, hooks, run_cfg, log=lambda m: print(f"[seed {seed}] {m}", flush=True),
@@ -178,6 +200,44 @@ def filtered_bc_round(
     }
 
 
+def dagger_round(
+    args: dict[str, Any], seed: int, policy: Any, hooks: Any, envs: dict, tasks: list[str],
+    train_tasks: list[str], evaluate: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """One DAgger round (:mod:`robo.rft.visited`): ``dagger.rollouts`` on-policy episodes per
+    training task from seeds ``10000 (seed + 1) + i`` (never evaluated), a random
+    ``visited.label_prob`` share of their chunk-start states labelled with the scripted
+    expert's chunk, then token cross-entropy on those mixed with ``--demos`` expert demos of
+    every task; then the sampled evaluation."""
+    from robo.rft.loop import task_envs
+    from robo.rft.visited import DaggerConfig, finetune_on_samples, visited_samples
+
+    conf = dict(args["dagger"])
+    rollouts = int(conf.pop("rollouts", 64))
+    cfg = DaggerConfig(**{**conf, "seed": seed})
+    label_prob = float(args.get("visited", {}).get("label_prob", 0.25))
+    demos = [d for task in tasks for d in hooks.demos(task)]
+    labelled, stats = [], {}
+    t_collect = time.time()
+    for task in train_tasks:
+        pool = task_envs(task, hooks, envs, args["lockstep"])
+        seeds = [10_000 * (seed + 1) + i for i in range(rollouts)]
+        got, st = visited_samples(
+            pool, policy, seeds, hooks.labeler(task), label_prob,
+            np.random.default_rng([seed, 7]),
+        )  # fmt: skip
+        labelled += got
+        stats[task] = st
+        print(f"[seed {seed}] {task}: {st}", flush=True)
+    t_collect = time.time() - t_collect
+    fit = finetune_on_samples(policy, demos, labelled, cfg)
+    print(f"[seed {seed}] dagger: {fit}", flush=True)
+    return {
+        "after": evaluate(None),
+        "dagger": {**fit, "visited": stats, "collect_seconds": t_collect, "config": cfg.to_dict()},
+    }
+
+
 def pooled(per_seed: list[dict[str, Any]], key: str, tasks: list[str]) -> dict[str, Any]:
     from robo.eval.stats import success_summary
 
@@ -191,6 +251,24 @@ def pooled(per_seed: list[dict[str, Any]], key: str, tasks: list[str]) -> dict[s
     means = [float(np.mean([np.mean(r[key][t]) for t in tasks])) for r in per_seed]
     out["mean"] = float(np.mean(means))
     out["mean_per_seed"] = means
+    return out
+
+
+def paired_counts(
+    per_seed: list[dict[str, Any]], before: str, after: str, tasks: list[str]
+) -> dict[str, Any]:
+    """Episode-by-episode pairing of two evaluations on the same initial states: episodes
+    solved only after (``gained``) / only before (``lost``), and the exact two-sided McNemar p."""
+    from scipy.stats import binomtest
+
+    out: dict[str, Any] = {}
+    for task in [*tasks, "all"]:
+        names = tasks if task == "all" else [task]
+        pairs = [(b, a) for r in per_seed for t in names for b, a in zip(r[before][t], r[after][t])]
+        gained = sum(1 for b, a in pairs if a and not b)
+        lost = sum(1 for b, a in pairs if b and not a)
+        p = binomtest(gained, gained + lost, 0.5).pvalue if gained + lost else 1.0
+        out[task] = {"gained": gained, "lost": lost, "mcnemar_p": float(p), "n": len(pairs)}
     return out
 
 
@@ -232,7 +310,7 @@ def main() -> None:
     p.add_argument("--policy", default=POLICY, help="checkpoint per seed ({seed} is replaced)")
     p.add_argument(
         "--mode", default=None,
-        help="offline | online | filtered_bc (default: configs/rft.yaml)",
+        help="offline | online | visited | filtered_bc | dagger (default: configs/rft.yaml)",
     )  # fmt: skip
     p.add_argument("--steps", type=int, default=None, help="GRPO updates (default: config)")
     p.add_argument("--eval-episodes", type=int, default=30)
@@ -244,6 +322,16 @@ def main() -> None:
     p.add_argument("--online", default="{}", help='JSON overrides of online, e.g. {"group": 8}')
     p.add_argument(
         "--fbc", default="{}", help='mode filtered_bc: JSON overrides of FilteredBCConfig'
+    )  # fmt: skip
+    p.add_argument(
+        "--visited", default="{}", help='modes visited/dagger: JSON, e.g. {"label_prob": 0.25}'
+    )  # fmt: skip
+    p.add_argument(
+        "--dagger", default="{}", help='mode dagger: JSON overrides of DaggerConfig + "rollouts"'
+    )  # fmt: skip
+    p.add_argument(
+        "--greedy-before", action="store_true",
+        help="also measure the greedy 'before' in the run (paired with the greedy 'after')",
     )  # fmt: skip
     p.add_argument("--save", default=None, help="write fine-tuned checkpoints ({seed})")
     p.add_argument(
@@ -276,6 +364,11 @@ def main() -> None:
     }  # fmt: skip
     if args["mode"] == "filtered_bc":
         args["fbc"] = json.loads(a.fbc)
+    if args["mode"] in ("visited", "dagger"):
+        args["visited"] = json.loads(a.visited)
+    if args["mode"] == "dagger":
+        args["dagger"] = json.loads(a.dagger)
+    args["greedy_before"] = bool(a.greedy_before)
     if a.quick:
         args.update(steps=1, eval_episodes=2, lockstep=2, max_steps=20, demos=1)
         args.update(online_seeds=1, online_group=2)
@@ -283,6 +376,8 @@ def main() -> None:
         if "fbc" in args:
             args["fbc"] = {**args["fbc"], "rollouts": 2, "steps": 3}
             args["max_steps"] = 80  # long enough for the experts' demos to succeed
+        if "dagger" in args:
+            args["dagger"] = {**args["dagger"], "rollouts": 2, "steps": 3}
     seeds = [int(s) for s in a.seeds.split(",")]
     t0, load0 = time.time(), os.getloadavg()
     per_seed = []
@@ -299,9 +394,19 @@ def main() -> None:
             json.dumps({"command": command, "args": args, "per_seed": per_seed[-1]}, indent=2)
         )
     tasks = list(args["tasks"])
-    summary: dict[str, Any] = {
-        k: pooled(per_seed, k, tasks) for k in ("before", "after", "after_greedy")
-    }
+    keys = ["before", "after", "after_greedy"]
+    keys += ["before_greedy"] if all("before_greedy" in r for r in per_seed) else []
+    summary: dict[str, Any] = {k: pooled(per_seed, k, tasks) for k in keys}
+    if "before_greedy" in summary:
+        summary["lift_points_greedy_paired"] = 100 * (
+            summary["after_greedy"]["mean"] - summary["before_greedy"]["mean"]
+        )
+        summary["paired"] = {
+            k: paired_counts(per_seed, b, a, tasks)
+            for k, (b, a) in {
+                "sampled": ("before", "after"), "greedy": ("before_greedy", "after_greedy"),
+            }.items()
+        }  # fmt: skip
     summary["lift_points"] = 100 * (summary["after"]["mean"] - summary["before"]["mean"])
     summary["lift_points_per_seed"] = [
         100 * (x - y)
@@ -312,7 +417,8 @@ def main() -> None:
     )
     summary["target_lift_points"] = 15.0
     greedy_ref = RESULTS / "vla_d20_greedy.json"
-    if args["policy"] == POLICY and args["eval_episodes"] == 30 and greedy_ref.exists():
+    session2 = args["policy"] == POLICY and not args.get("greedy_before")  # retrained since
+    if session2 and args["eval_episodes"] == 30 and greedy_ref.exists():
         # deterministic decoding of the same checkpoints on the same seeds 1000-1029
         ref = json.loads(greedy_ref.read_text())["success"]
         used = [str(r["seed"]) for r in per_seed]

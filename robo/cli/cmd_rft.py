@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 HELP = (
     "fine-tune a token policy with chunk-level GRPO (policy=<ckpt> tasks=[..] "
-    "mode=offline|online rewards.<name>=<w> steps= out=)"
+    "mode=offline|online|visited rewards.<name>=<w> steps= out=)"
 )
 
 
@@ -82,6 +82,12 @@ def run(cfg: DictConfig) -> int:
     if not weights.active():
         raise ValueError("every reward weight is 0 (hint: rewards.ctar=1)")
     online_only = [k for k in ("grm", "success") if getattr(weights, k) > 0]
+    expert = [k for k in ("expert_qacr", "expert_ctar") if getattr(weights, k) > 0]
+    if (cfg.mode == "visited") != bool(expert) or (cfg.mode == "visited" and online_only):
+        raise ValueError(
+            "mode=visited scores rewards.expert_qacr/expert_ctar (+ fcr) only, and those need "
+            "mode=visited (hint: mode=visited rewards.ctar=0 rewards.expert_ctar=1)"
+        )
     if cfg.mode == "offline" and online_only:
         raise ValueError(
             f"rewards {online_only} need rollouts but mode=offline scores demo chunks (hint: "
@@ -112,10 +118,20 @@ def run(cfg: DictConfig) -> int:
         finally:
             env.close()
 
+    labelers: dict[str, Any] = {}
+
+    def labeler(task: str) -> Any:  # the scripted expert's chunk, from a private sim copy
+        from sims.experts.lookahead import ExpertLookahead
+
+        if task not in labelers:
+            labelers[task] = ExpertLookahead(lambda: policy_env(task, policy), policy.horizon)
+        return labelers[task]
+
     hooks = TaskHooks(
         make_env=make_env,
         demos=demos,
         progress=lambda task: GRMProgress(grm_model) if grm_model is not None else None,
+        labeler=labeler,
     )
     run_cfg = RunConfig(
         mode=str(cfg.mode),
@@ -132,12 +148,15 @@ def run(cfg: DictConfig) -> int:
         eval_temperature=(
             float(cfg.eval_temperature) if cfg.get("eval_temperature") is not None else None
         ),
+        label_prob=float(cfg.get("visited", {}).get("label_prob", 0.25)),
     )
     rft_cfg = RFTConfig(**OmegaConf.to_container(cfg.rft, resolve=True))
     trainer = GRPOTrainer(policy, rft_cfg, weights)
     out = Path(cfg.out) if cfg.out else Path("outputs") / "rft" / Path(str(cfg.policy)).name
     out.mkdir(parents=True, exist_ok=True)
     metrics = run_rft(trainer, tasks, hooks, run_cfg)
+    for lab in labelers.values():
+        lab.close()
     metrics["config"] = {
         "policy": str(cfg.policy), "rewards": weights.active(), "rft": rft_cfg.to_dict(),
         "run": {k: v for k, v in vars(run_cfg).items() if k != "eval_seeds"},

@@ -23,22 +23,27 @@ from tqdm import tqdm
 from robo.rft.evaluate import success_rate, success_rate_lockstep
 from robo.rft.online import ProgressFn, online_rows
 from robo.rft.trainer import DemoSample, GRPOTrainer
+from robo.rft.visited import ChunkLabeler, visited_samples
 
 
 @dataclass
 class TaskHooks:
     """What the run needs from the world, per task name: ``make_env(task)`` (a gym env in the
     policy's observation format), ``demos(task)`` (demo samples for offline rewards and replay;
-    may be empty online) and ``progress(task)`` (a GRM :data:`ProgressFn` or ``None``)."""
+    may be empty online), ``progress(task)`` (a GRM :data:`ProgressFn` or ``None``) and, for
+    mode ``visited``, ``labeler(task)`` (a :data:`~robo.rft.visited.ChunkLabeler`: the expert's
+    chunk at a visited state)."""
 
     make_env: Callable[[str], Any]
     demos: Callable[[str], list[DemoSample]]
     progress: Callable[[str], ProgressFn | None]
+    labeler: Callable[[str], ChunkLabeler] | None = None
 
 
 @dataclass
 class RunConfig:
-    """mode: ``offline`` | ``online``. steps: GRPO updates per stage. continual: one stage per
+    """mode: ``offline`` | ``online`` | ``visited`` (rollouts of the policy, groups sampled at
+    visited states scored against the expert's chunk there, :mod:`robo.rft.visited`). steps: GRPO updates per stage. continual: one stage per
     task (else one stage for all). replay: share of each offline batch drawn from earlier
     stages' tasks (continual only). eval_seeds: seeds of the success evaluation (kept apart from
     demo seeds). online_seeds_per_step, online_group: initial states and rollouts per state
@@ -48,7 +53,9 @@ class RunConfig:
     (None = all; the last stage is always measured). lockstep_envs: envs per task run in
     lockstep (one batched policy call per chunk step) for evaluation and online rollouts; 1 =
     one episode at a time. eval_temperature: sampling temperature of the success evaluation
-    (None = the policy's own; 0 = greedy)."""
+    (None = the policy's own; 0 = greedy). label_prob: mode ``visited``: probability that a
+    visited chunk-start state is labelled (labels cost ``horizon`` expert steps each); each
+    update then scores ``obs_per_step`` of the labelled states drawn at random."""
 
     mode: str = "offline"
     steps: int = 40
@@ -63,12 +70,13 @@ class RunConfig:
     seed: int = 0
     lockstep_envs: int = 1
     eval_temperature: float | None = None
+    label_prob: float = 0.25
 
     def __post_init__(self) -> None:
         if self.lockstep_envs < 1:
             raise ValueError(f"lockstep_envs={self.lockstep_envs} must be >= 1")
-        if self.mode not in ("offline", "online"):
-            raise ValueError(f"mode={self.mode!r}; use offline or online")
+        if self.mode not in ("offline", "online", "visited"):
+            raise ValueError(f"mode={self.mode!r}; use offline, online or visited")
         if not 0.0 <= self.replay < 1.0:
             raise ValueError(f"replay={self.replay} must be in [0, 1)")
 
@@ -154,6 +162,8 @@ def run_rft(
     caller's env pools; the caller then closes them (otherwise they are closed at the end).
     """
     rng = random.Random(config.seed)
+    if config.mode == "visited" and hooks.labeler is None:
+        raise ValueError("mode=visited needs an expert labeler (hint: TaskHooks(labeler=...))")
     if config.stages:
         stages = [list(s) for s in config.stages]
         unknown = sorted({t for s in stages for t in s} - set(tasks))
@@ -191,6 +201,11 @@ def run_rft(
                 batch += [rng.choice(demos[rng.choice(learned)]) for _ in range(n_old)]
                 rows, means = trainer.offline_rows(batch)
                 anchor: list[DemoSample] = []
+            elif config.mode == "visited":
+                rows, means = _visited_rows(trainer, stage[step % len(stage)], hooks, envs,
+                                            config, train_seed, rng)  # fmt: skip
+                train_seed += config.lockstep_envs
+                anchor = []
             else:
                 task = stage[step % len(stage)]
                 pool = task_envs(task, hooks, envs, config.lockstep_envs)
@@ -238,3 +253,21 @@ def run_rft(
         "seconds": time.time() - t0,
         "eval_seeds": list(config.eval_seeds),
     }
+
+
+def _visited_rows(
+    trainer: GRPOTrainer, task: str, hooks: TaskHooks, envs: dict, config: RunConfig,
+    seed: int, rng: random.Random,
+) -> tuple[Any, dict[str, float]]:  # fmt: skip
+    """One lockstep batch of rollouts (the policy's own temperature, like the evaluator) from
+    seeds ``seed..``; GRPO rows at ``obs_per_step`` of its expert-labelled visited states
+    (rewards ``expert_*`` + ``fcr``)."""
+    assert hooks.labeler is not None
+    pool = task_envs(task, hooks, envs, config.lockstep_envs)
+    samples, stats = visited_samples(
+        pool, trainer.policy, [seed + i for i in range(len(pool))], hooks.labeler(task),
+        config.label_prob, np.random.default_rng([config.seed, seed]),
+    )  # fmt: skip
+    batch = rng.sample(samples, min(len(samples), trainer.config.obs_per_step))
+    rows, means = trainer.offline_rows(batch, term_prefix="expert_")
+    return rows, {**means, **stats}

@@ -12,7 +12,10 @@ that observation, and return float32[n] in [0, 1]:
 * **FCR** (format compliance): 1 if the chunk decodes, else 0.
 
 The online terms (GRM progress gain over the executed chunk, sparse success) are computed in
-:mod:`robo.rft.online`; :class:`RewardWeights` combines all five by config weights.
+:mod:`robo.rft.online`. ``expert_qacr`` / ``expert_ctar`` are QACR and CTAR against the
+*scripted expert's* chunk at a state the policy itself visited (mode ``visited``,
+:mod:`robo.rft.visited`): dense per-chunk credit exactly where the policy drifts off the demos.
+:class:`RewardWeights` combines all seven by config weights.
 """
 
 from __future__ import annotations
@@ -21,8 +24,11 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-REWARD_NAMES: tuple[str, ...] = ("qacr", "ctar", "fcr", "grm", "success")
+REWARD_NAMES: tuple[str, ...] = (
+    "qacr", "ctar", "fcr", "grm", "success", "expert_qacr", "expert_ctar"
+)  # fmt: skip
 OFFLINE_REWARDS: tuple[str, ...] = ("qacr", "ctar", "fcr")
+EXPERT_REWARDS: tuple[str, ...] = ("expert_qacr", "expert_ctar", "fcr")
 
 
 @dataclass(frozen=True)
@@ -55,13 +61,17 @@ def gripper_spec(task: str) -> GripperSpec:
 
 @dataclass
 class RewardWeights:
-    """Weights of the five chunk rewards (0 switches one off)."""
+    """Weights of the seven chunk rewards (0 switches one off). ``expert_qacr`` /
+    ``expert_ctar`` score against the scripted expert's chunk at visited states (mode
+    ``visited``); the others as in the module docstring."""
 
     qacr: float = 0.0
     ctar: float = 1.0
     fcr: float = 0.1
     grm: float = 0.0
     success: float = 0.0
+    expert_qacr: float = 0.0
+    expert_ctar: float = 0.0
 
     def __post_init__(self) -> None:
         for name, w in asdict(self).items():

@@ -150,9 +150,13 @@ class GRPOTrainer:
         return tokens.cpu(), chunks.cpu(), valid.cpu()
 
     @torch.no_grad()
-    def offline_rows(self, samples: Sequence[DemoSample]) -> tuple[Rows, dict[str, float]]:
+    def offline_rows(
+        self, samples: Sequence[DemoSample], term_prefix: str = ""
+    ) -> tuple[Rows, dict[str, float]]:
         """Sample a group per demo observation, score QACR/CTAR/FCR, normalise per group.
 
+        ``term_prefix="expert_"`` names the QACR/CTAR terms ``expert_qacr``/``expert_ctar``
+        (samples are visited states labelled by the scripted expert, :mod:`robo.rft.visited`).
         Returns the rows and the mean of each reward term (and ``reward``) over all samples,
         plus ``flat_groups``: the fraction of groups with equal rewards (left out of the rows
         when ``drop_flat_groups``).
@@ -178,6 +182,7 @@ class GRPOTrainer:
                 cfg.alpha,
                 cfg.beta,
             )
+            parts = {(k if k == "fcr" else term_prefix + k): v for k, v in parts.items()}
             reward = self.weights.combine(parts)
             for k, v in {**parts, "reward": reward}.items():
                 sums[k] = sums.get(k, 0.0) + float(v.sum())

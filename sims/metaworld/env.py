@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import mujoco
 import numpy as np
 from gymnasium import spaces
 
@@ -93,6 +94,29 @@ class MetaWorldEnv(TaskEnv):
         if self._shift.step_pos is None:
             return None
         return self._shift.step_pos.copy(), np.array(STEP_HALF)
+
+    def copy_sim_state(self, src: MetaWorldEnv) -> None:
+        """Make this env's physics and observation state a copy of ``src``'s (same task, and
+        reset with the same seed so the goal and object layout agree). For lookahead labels in
+        a private copy (:class:`sims.experts.lookahead.ExpertLookahead`); ``src`` is not touched.
+        The episode step counters are not copied (Meta-World's is zeroed so lookahead steps
+        never hit its limit)."""
+        if src.task_name != self.task_name:
+            raise ValueError(f"cannot copy {src.task_name} state into {self.task_name}")
+        raw, other = self._raw, src._raw
+        spec = mujoco.mjtState.mjSTATE_INTEGRATION  # time, qpos, qvel, act, warm start, ctrl,
+        size = mujoco.mj_stateSize(other.model, spec)  # applied forces, mocap, eq_active
+        state = np.empty(size, dtype=np.float64)
+        mujoco.mj_getState(other.model, other.data, state, spec)
+        mujoco.mj_setState(raw.model, raw.data, state, spec)
+        mujoco.mj_forward(raw.model, raw.data)
+        raw._prev_obs = np.array(other._prev_obs, copy=True)
+        raw._last_stable_obs = (
+            None if other._last_stable_obs is None else other._last_stable_obs.copy()
+        )
+        raw.curr_path_length = 0
+        self._raw_obs = src._raw_obs.copy()
+        self._raw_info = dict(src._raw_info)
 
     def _tcp(self) -> np.ndarray:
         # Same as Meta-World's tcp_center (mid-point of the finger sites), without name lookups.

@@ -62,6 +62,23 @@ def test_rft_online_smoke_and_grm_without_checkpoint_fails(vla_ckpt, tmp_path, c
     assert "needs a GRM checkpoint" in capsys.readouterr().err
 
 
+def test_rft_visited_smoke_and_reward_mode_mismatch_fails(vla_ckpt, tmp_path, capsys):
+    out = tmp_path / "rft_visited"
+    rc = main([
+        "rft", f"policy={vla_ckpt}", "mode=visited", "steps=1", "eval_episodes=1",
+        "max_episode_steps=6", "rewards.ctar=0", "rewards.expert_ctar=1", "rewards.fcr=0.1",
+        "visited.label_prob=1", "rft.obs_per_step=4", "rft.group_size=2", "lockstep_envs=2",
+        "rft.drop_flat_groups=false", f"out={out}",
+    ])  # fmt: skip
+    assert rc == 0
+    curve = json.loads((out / "metrics.json").read_text())["curves"][0]
+    assert curve["labelled"] == curve["visited"] == 12 and curve["rows"] == 8  # 4 obs x G=2
+    assert 0.0 <= curve["expert_ctar"] <= 1.0
+    capsys.readouterr()
+    assert main(["rft", f"policy={vla_ckpt}", "rewards.expert_ctar=1", f"out={out}"]) != 0
+    assert "mode=visited" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_rft_online_with_a_grm_checkpoint(vla_ckpt, tmp_path):
     """Online GRPO with the GRM progress gain (renders the GRM's three views)."""

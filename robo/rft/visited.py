@@ -1,0 +1,184 @@
+"""Rows from the states the policy itself visits, labelled with the expert's chunk there.
+
+The diagnostics of ``docs/BENCHMARKS.md`` showed that success-based signals are flat at the
+states where the imitation VLA fails (its own samples almost never recover), and that
+demo-matching rewards only score demo states, where the policy is already good. Here the
+policy rolls out (lockstep, sampled, exactly like the success evaluator) and a *labeler* —
+e.g. :class:`sims.experts.lookahead.ExpertLookahead`, the scripted expert acting from a
+private copy of the simulator state — gives the chunk the expert would execute at a random
+subset of the visited states. Two uses:
+
+* **chunk-level GRPO** (mode ``visited``): a group of G chunks is sampled at each labelled
+  state and scored by ``expert_ctar`` / ``expert_qacr`` (+ ``fcr``) against the expert chunk
+  (:meth:`robo.rft.trainer.GRPOTrainer.offline_rows` with ``term_prefix="expert_"``);
+* **DAgger** (the obvious alternative): token cross-entropy on (visited state, expert chunk)
+  pairs mixed with the demos (:func:`finetune_on_samples`).
+
+The policy alone acts in the env; the labeler only reads state (privileged, expert-side).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from robo.rft.trainer import DemoSample
+
+ChunkLabeler = Callable[[Any], np.ndarray]
+"""``labeler(env)`` -> float32[H, A]: the expert's chunk from ``env``'s current state."""
+
+
+@torch.no_grad()
+def visited_samples(
+    envs: Sequence[Any],
+    policy: Any,
+    seeds: Sequence[int],
+    labeler: ChunkLabeler,
+    label_prob: float = 1.0,
+    rng: np.random.Generator | None = None,
+    temperature: float | None = None,
+) -> tuple[list[DemoSample], dict[str, float]]:
+    """Roll ``policy`` out once per seed (``len(envs)`` episodes of one task in lockstep, one
+    ``policy.sample_many`` call per chunk step, episodes end at termination/truncation or
+    first success) and label each visited chunk-start state with probability ``label_prob``.
+
+    Returns the :class:`DemoSample` s (observation, expert chunk float32[H, A], task) and
+    ``{"rollout_success", "visited", "labelled"}``.
+    """
+    if not 0.0 < label_prob <= 1.0:
+        raise ValueError(f"label_prob={label_prob} must be in (0, 1]")
+    rng = rng or np.random.default_rng(0)
+    out: list[DemoSample] = []
+    wins: list[bool] = []
+    visited = 0
+    for start in range(0, len(seeds), len(envs)):
+        part = [int(s) for s in seeds[start : start + len(envs)]]
+        obs, live, ok = [], [], []
+        for env, s in zip(envs, part):
+            o, info = env.reset(seed=s)
+            obs.append(o)
+            live.append(True)
+            ok.append(bool(info.get("success", False)))
+        while any(live):
+            idx = [i for i, on in enumerate(live) if on]
+            for i in idx:
+                visited += 1
+                if rng.random() < label_prob:
+                    chunk = torch.from_numpy(np.asarray(labeler(envs[i]), dtype=np.float32))
+                    out.append(DemoSample(obs[i], chunk, envs[i].unwrapped.task_name))
+            chunks = _sample_each(policy, [obs[i] for i in idx], temperature)
+            for j, i in enumerate(idx):
+                for action in chunks[j, : policy.executed].numpy():
+                    obs[i], _, terminated, truncated, info = envs[i].step(action)
+                    ok[i] = ok[i] or bool(info.get("success", False))
+                    if bool(terminated or truncated) or ok[i]:
+                        live[i] = False
+                        break
+        wins += ok
+    stats = {
+        "rollout_success": float(np.mean(wins)) if wins else float("nan"),
+        "visited": float(visited),
+        "labelled": float(len(out)),
+    }
+    return out, stats
+
+
+def _sample_each(policy: Any, obs: list[Any], temperature: float | None) -> torch.Tensor:
+    """One chunk per observation, float32[n, H, A]: ``policy.sample_many`` when it has one
+    (the evaluator's batched path), else ``policy.sample`` per observation."""
+    if hasattr(policy, "sample_many"):
+        return policy.sample_many(obs, temperature=temperature)
+    kw = {} if temperature is None else {"temperature": temperature}
+    return torch.cat([policy.sample(o, n=1, **kw) for o in obs])
+
+
+@dataclass
+class DaggerConfig:
+    """steps: optimiser steps. batch_size: rows per step. lr: peak AdamW rate (linear warm-up
+    over ``warmup`` steps, then cosine to 0). weight_decay: AdamW decay. ema: EMA decay of the
+    kept weights. demo_fraction: share of every minibatch drawn from the demo samples (the rest
+    from the labelled visited states). seed: minibatch RNG seed."""
+
+    steps: int = 500
+    batch_size: int = 64
+    lr: float = 3e-4
+    warmup: int = 50
+    weight_decay: float = 1e-4
+    ema: float = 0.995
+    demo_fraction: float = 0.5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.demo_fraction <= 1.0:
+            raise ValueError(f"demo_fraction={self.demo_fraction} must be in [0, 1]")
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError(f"steps={self.steps}, batch_size={self.batch_size} must be >= 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def finetune_on_samples(
+    policy: Any,
+    demos: Sequence[DemoSample],
+    labelled: Sequence[DemoSample],
+    config: DaggerConfig,
+) -> dict[str, Any]:
+    """DAgger step: fine-tune ``policy`` (a token policy, in place, EMA weights) by token
+    cross-entropy on the expert chunks of ``labelled`` visited states mixed with ``demos``.
+
+    Returns ``{"demo_samples", "labelled_samples", "nll_first", "nll_last", "seconds"}``
+    (mean token NLL [nats] of the first / last 10% of steps).
+
+    Raises:
+        ValueError: no samples at all.
+    """
+    if not demos and not labelled:
+        raise ValueError("nothing to clone: no demo samples and no labelled states")
+    frac = config.demo_fraction if (demos and labelled) else (1.0 if demos else 0.0)
+    sets = [(list(s), share) for s, share in ((demos, frac), (labelled, 1 - frac)) if share > 0]
+    student = copy.deepcopy(policy).train()
+    for p in student.parameters():
+        p.requires_grad_(True)
+    opt = torch.optim.AdamW(student.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+    def lr_scale(s: int) -> float:
+        warm = min(1.0, (s + 1) / max(1, config.warmup))
+        return warm * 0.5 * (1 + np.cos(np.pi * min(s, config.steps) / config.steps))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_scale)
+    g = torch.Generator().manual_seed(config.seed)
+    losses: list[float] = []
+    t0 = time.time()
+    for _ in range(config.steps):
+        rows: list[DemoSample] = []
+        for data, share in sets:
+            n = max(1, round(config.batch_size * share))
+            rows += [data[i] for i in torch.randint(0, len(data), (n,), generator=g).tolist()]
+        tokens = student.tokenizer.encode(torch.stack([r.chunk for r in rows]).float())
+        loss = -student.token_log_probs_batch([r.obs for r in rows], tokens).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        with torch.no_grad():
+            for pe, p in zip(policy.parameters(), student.parameters()):
+                pe.lerp_(p, 1 - config.ema)
+        losses.append(loss.item())
+    policy.eval()
+    tail = max(1, len(losses) // 10)
+    return {
+        "demo_samples": len(demos),
+        "labelled_samples": len(labelled),
+        "demo_fraction": frac,
+        "nll_first": float(np.mean(losses[:tail])),
+        "nll_last": float(np.mean(losses[-tail:])),
+        "seconds": time.time() - t0,
+    }
