@@ -22,6 +22,36 @@ def split_episodes(n: int, held_out: float, seed: int) -> tuple[list[int], list[
     return sorted(order[k:]), sorted(order[:k])
 
 
+def with_goal_in_state(episodes: list) -> list:
+    """``episodes`` with each step's state extended by the task's privileged goal [m] (3) at
+    ``reset(seed=episode.seed)`` (shift from ``episode.meta``), the entries the
+    ``goal_in_state`` wrapper appends in ``robo eval-policy``: a critic distilled on them reads
+    proprio + goal, as a ``goal_in_state=true`` policy does. Datasets store no goal; a reset
+    with the episode's seed rebuilds the same layout."""
+    import dataclasses
+
+    import numpy as np
+
+    import sims
+    from sims.keypoints import sim_scene
+
+    envs: dict[tuple[str, str | None], object] = {}
+    out = []
+    for ep in episodes:
+        shift = ep.meta.get("shift")
+        key = (ep.task, None if shift in (None, "none", "") else str(shift))
+        if key not in envs:
+            envs[key] = sims.make(ep.task, shift=key[1], render=False)
+        env = envs[key]
+        env.reset(seed=int(ep.seed))
+        goal = np.asarray(sim_scene(env)["goal"], np.float32)
+        state = np.concatenate([ep.state, np.tile(goal, (len(ep), 1))], axis=1)
+        out.append(dataclasses.replace(ep, state=state.astype(np.float32)))
+    for env in envs.values():
+        env.close()
+    return out
+
+
 def run(cfg: DictConfig) -> int:
     import numpy as np
     import torch
@@ -65,6 +95,8 @@ def run(cfg: DictConfig) -> int:
         raise ValueError(
             f"episodes mix state/action sizes {sorted(dims)} (hint: one task family per critic)"
         )
+    if cfg.get("goal_in_state"):
+        episodes = with_goal_in_state(episodes)
     train_idx, test_idx = split_episodes(len(episodes), float(cfg.held_out), int(cfg.seed))
     # score every episode once (the GRM pass is the expensive part)
     phis = {id(e): np.asarray(progress_fn(e), np.float32) for e in episodes}

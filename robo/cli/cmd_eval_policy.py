@@ -149,12 +149,17 @@ def make_steer_factory(env: Any, steer_cfg: dict[str, Any], critic: Any = None) 
     """``make_steer(env, obs)`` for :func:`robo.eval.policy_eval.run_episode` (None if unsteered).
 
     ``critic``: an optional :class:`robo.steer.CriticCost` (a chunk critic distilled from the
-    GRM) added to the task's cost expression."""
+    GRM) added to the task's cost expression; ``steer.cost: none`` steers by the critic alone."""
     from robo.steer import SumCost, build_steer, compile_cost
     from sims.keypoints import sim_scene
 
     if steer_cfg.get("method", "none") in (None, "none"):
         return None
+    if str(steer_cfg.get("cost")).lower() == "none":
+        if critic is None:
+            raise ValueError("steer.cost=none leaves no cost (hint: add critic=<critic folder>)")
+        steer = build_steer(steer_cfg, critic)
+        return lambda env_, obs: steer
     u = env.unwrapped
     expr = steer_cfg.get("cost") or default_cost(u.task_name)
     gripper = u.gripper_dims[0] if u.gripper_dims else None

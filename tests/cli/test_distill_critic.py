@@ -112,3 +112,41 @@ def test_bad_inputs_exit_2(critic, data, policy, tmp_path, capsys):
     assert "only acts through steering" in capsys.readouterr().err
     assert main(["eval-policy", f"ckpt={policy}", "steer=smc", f"critic={tmp_path}"]) == 2
     assert "no critic.safetensors" in capsys.readouterr().err
+
+
+def test_goal_in_state_rebuilds_the_wrapper_goal(data):
+    from robo.cli.cmd_distill_critic import with_goal_in_state
+    from robo.cli.cmd_train_policy import rollout_demos
+    from robo.reward.data import load_episodes
+
+    episodes = load_episodes([str(data)], cameras=[])
+    extended = with_goal_in_state(episodes)
+    for ep, ext in zip(episodes, extended):
+        assert ext.state.shape == (len(ep), ep.state.shape[1] + 3)
+        assert (ext.state[:, : ep.state.shape[1]] == ep.state).all()
+        # the goal the eval/training wrapper appends for the same reset seed
+        (ref,) = rollout_demos("so101/reach", 1, ep.seed, (), goal=True, max_episode_steps=2)
+        assert abs(ext.state[:, -3:] - ref.state[0, -3:]).max() < 1e-6
+
+
+def test_goal_critic_and_critic_only_steering(data, policy, tmp_path, capsys):
+    critic = tmp_path / "critic"
+    assert main([
+        "distill-critic", f"data={data}", "progress=gt", "goal_in_state=true", "horizon=8",
+        "steps=5", "hidden=8", f"out={critic}",
+    ]) == 0  # fmt: skip
+    assert ChunkCritic.load(critic).config.state_dim == 12 + 3  # proprio + goal
+    out = tmp_path / "eval"
+    for method in ("smc", "best_of_n"):
+        assert main([
+            "eval-policy", f"ckpt={policy}", f"steer={method}", "steer.cost=none",
+            f"critic={critic}", "episodes=1", "videos=0", "max_episode_steps=8", f"out={out}",
+        ]) == 0  # fmt: skip
+        m = json.loads((out / "metrics.json").read_text())
+        assert m["steer"]["cost"] == "none" and m["critic"] == str(critic)
+    capsys.readouterr()
+    assert main([
+        "eval-policy", f"ckpt={policy}", "steer=smc", "steer.cost=none", "episodes=1",
+        "videos=0", f"out={tmp_path}/e2",
+    ]) == 2  # fmt: skip
+    assert "leaves no cost" in capsys.readouterr().err

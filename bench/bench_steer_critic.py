@@ -1,0 +1,221 @@
+"""Does the GRM steer? A chunk critic distilled from GRM progress vs one from the sim's
+privileged progress, steering a weak frozen policy with no hand-written cost (issue 5).
+
+Two stages (the setup commands that made the GRM, the policy and the critics are passed with
+``--setup`` and stored in the JSON, with the GRM's and the critics' held-out metrics):
+
+``--stage rollouts`` records episodes of the frozen policy (kind ``policy``, cameras on, so the
+GRM can score them) into a dataset the critics are distilled from::
+
+    python -m bench.bench_steer_critic --stage rollouts --policy <ckpt> --seed 500
+        --episodes 40 --out outputs/critic_s5/data/so101-reach-policy
+
+``--stage cells`` evaluates ``steer=none`` and every method x critic with ``steer.cost=none``
+(the critic alone: -critic_weight * Q) on the same seeds; ``--weights`` gives each critic's
+weight (chosen on seeds 2000-2009, never on the evaluation seeds)::
+
+    python -m bench.bench_steer_critic --stage cells --policy <ckpt> --critic grm=<dir>
+        --critic gt=<dir> --methods best_of_n smc --seed 1000 --episodes 20 --name steer_critic
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.common import write_result
+
+STEER_DIR = Path(__file__).resolve().parent.parent / "configs" / "steer"
+CELL_KEYS = (
+    "success", "ci_low", "ci_high", "n", "successes", "nfe_per_chunk", "ms_per_chunk",
+    "per_episode_success", "episode_steps_mean", "seeds",
+)  # fmt: skip
+
+
+def steer_config(method: str, **overrides: Any) -> dict[str, Any]:
+    """``configs/steer/<method>.yaml`` with the critic alone as cost (``cost: none``)."""
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.to_container(OmegaConf.load(STEER_DIR / f"{method}.yaml"), resolve=True)
+    if method != "none":
+        cfg["cost"] = "none"
+    cfg.update(overrides)
+    return cfg
+
+
+class PolicyActor:
+    """A frozen chunk policy as a ``robo.data.collect.rollout`` expert (kind ``policy``): samples
+    a chunk every ``policy.executed`` steps from the observation with the privileged goal
+    appended (what a ``goal_in_state=true`` policy reads); the episode records the env's own
+    state."""
+
+    def __init__(self, policy: Any, generator: Any):
+        self.policy, self.generator = policy, generator
+        self.queue: list[np.ndarray] = []
+
+    def reset(self, env: Any, obs: dict, info: dict) -> None:
+        self.queue = []
+
+    def act(self, env: Any, obs: dict, info: dict) -> np.ndarray:
+        from sims.keypoints import sim_scene
+
+        if not self.queue:
+            goal = sim_scene(env)["goal"].astype(np.float32)
+            pobs = {**obs, "state": np.concatenate([obs["state"], goal])}
+            chunk = self.policy.sample(pobs, n=1, generator=self.generator)
+            self.queue = list(chunk[0, : self.policy.executed].numpy())
+        return self.queue.pop(0)
+
+    def subtask_names(self) -> tuple[str, ...]:
+        return ("reach",)
+
+    def metadata(self) -> dict[str, Any]:
+        return {"kind": "policy", "params": {}, "rewinds": [], "pauses": []}
+
+
+def record_rollouts(policy_dir: str, task: str, seed: int, episodes: int, out: str) -> dict:
+    """Roll the frozen policy out on seeds ``seed ..`` and write them to the dataset ``out``."""
+    import torch
+
+    import sims
+    from robo.data.collect import dataset_spec, rollout
+    from robo.data.writer import EpisodeWriter
+    from robo.policy import load_policy
+
+    torch.set_num_threads(1)
+    policy = load_policy(policy_dir)
+    if not (getattr(policy, "meta", {}) or {}).get("goal_in_state"):
+        raise SystemExit("the rollout stage expects a goal_in_state=true policy")
+    env = sims.make(task)
+    gen = torch.Generator().manual_seed(seed)
+    writer = EpisodeWriter.open(out, dataset_spec(env))
+    done = writer.done_seeds()
+    successes = []
+    try:
+        for s in range(seed, seed + episodes):
+            if s in done:
+                continue
+            ep = rollout(env, PolicyActor(policy, gen), s)
+            writer.write(ep)
+            successes.append(bool(ep.success.any()))
+    finally:
+        env.close()
+        writer.close()
+    rate = float(np.mean(successes)) if successes else float("nan")
+    print(f"recorded {len(successes)} policy episodes, success {rate:.2f} -> {out}")
+    return {"recorded": len(successes), "success": rate, "out": out}
+
+
+def cells(
+    policy_dir: str, critics: dict[str, str], weights: dict[str, list[float]],
+    methods: list[str], episodes: int, seed: int, task: str, set_: dict[str, Any],
+) -> dict[str, Any]:  # fmt: skip
+    """``none`` plus every method x critic x weight on the same seeds."""
+    import torch
+
+    from robo.cli.cmd_eval_policy import evaluate
+    from robo.policy import load_policy
+    from robo.steer import ChunkCritic, CriticCost
+
+    torch.set_num_threads(1)
+    policy = load_policy(policy_dir)
+    out: dict[str, Any] = {}
+
+    def run(key: str, steer: dict, critic: Any) -> None:
+        t0 = time.time()
+        m = evaluate(policy, task, None, steer, episodes, seed, critic=critic)
+        out[key] = {k: m[k] for k in CELL_KEYS if k in m}
+        out[key].update(steer=steer, wall_s=round(time.time() - t0, 1))
+        if critic is not None:
+            out[key]["critic_weight"] = critic.weight
+        print(key, {k: out[key][k] for k in ("success", "ci_low", "ci_high")}, flush=True)
+
+    run("none", {"method": "none"}, None)
+    for method in methods:
+        for name, path in critics.items():
+            for w in weights.get(name, [1.0]):
+                critic = CriticCost(ChunkCritic.load(path), w)
+                run(
+                    f"{method}|{name}|w={w:g}", steer_config(method, **set_.get(method, {})), critic
+                )
+    return out
+
+
+def critic_metrics(path: str) -> dict[str, Any]:
+    m = json.loads((Path(path) / "metrics.json").read_text())
+    return {k: m.get(k) for k in ("progress", "sources", "kinds", "episodes", "train", "held_out")}
+
+
+def parse_pairs(items: list[str]) -> dict[str, str]:
+    pairs = dict(item.split("=", 1) for item in items)
+    if any(not k or not v for k, v in pairs.items()):
+        raise SystemExit(f"expected name=value, got {items}")
+    return pairs
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--stage", choices=["rollouts", "cells"], required=True)
+    parser.add_argument("--policy", required=True, help="frozen policy checkpoint folder")
+    parser.add_argument("--task", default="so101/reach")
+    parser.add_argument("--seed", type=int, default=1000, help="first seed")
+    parser.add_argument("--episodes", type=int, default=20)
+    parser.add_argument("--out", default=None, help="rollouts: dataset folder")
+    parser.add_argument("--critic", nargs="*", default=[], help="name=<critic folder>")
+    parser.add_argument(
+        "--weights", nargs="*", default=[], help="name=w1,w2 critic weights (default 1)"
+    )
+    parser.add_argument("--methods", nargs="*", default=["best_of_n", "smc"])
+    parser.add_argument("--set", nargs="*", default=[], help="method.key=value (steer options)")
+    parser.add_argument("--grm-eval", default=None, help="the GRM's eval-reward metrics.json")
+    parser.add_argument("--setup", default=None, help="JSON file: the setup commands, in order")
+    parser.add_argument("--name", default="steer_critic")
+    args = parser.parse_args()
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    command = "python -m bench.bench_steer_critic " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if args.stage == "rollouts":
+        if not args.out:
+            raise SystemExit("--out <dataset folder> is required for --stage rollouts")
+        record_rollouts(args.policy, args.task, args.seed, args.episodes, args.out)
+        return 0
+    critics = parse_pairs(args.critic)
+    weights = {k: [float(w) for w in v.split(",")] for k, v in parse_pairs(args.weights).items()}
+    set_: dict[str, dict[str, Any]] = {}
+    for item in args.set:
+        key, value = item.split("=", 1)
+        method, opt = key.split(".", 1)
+        set_.setdefault(method, {})[opt] = json.loads(value)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    policy_cfg = json.loads((Path(args.policy) / "config.json").read_text())
+    payload: dict[str, Any] = {
+        "task": args.task, "policy": args.policy, "policy_meta": policy_cfg.get("meta", {}),
+        "seeds": [args.seed, args.seed + args.episodes - 1], "critics": critics,
+        "critic_metrics": {k: critic_metrics(v) for k, v in critics.items()},
+        "git_commit": commit.strip(),
+        "setup": json.loads(Path(args.setup).read_text()) if args.setup else None,
+        "load_average_before": os.getloadavg(),
+    }  # fmt: skip
+    if args.grm_eval:
+        grm = json.loads(Path(args.grm_eval).read_text())
+        payload["grm_eval"] = {"path": args.grm_eval, "overall": grm.get("overall", grm)}
+    payload["cells"] = cells(
+        args.policy, critics, weights, args.methods, args.episodes, args.seed, args.task, set_
+    )
+    payload["load_average_after"] = os.getloadavg()
+    write_result(args.name, payload, command)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
