@@ -35,6 +35,9 @@ import numpy as np
 from bench.common import write_result
 
 STEER_DIR = Path(__file__).resolve().parent.parent / "configs" / "steer"
+SCALE_FREE = ("best_of_n", "guidance")
+"""Methods a positive critic weight cannot change (argmin; unit-normalised gradient steps): only
+the first weight of a grid is run for them."""
 CELL_KEYS = (
     "success", "ci_low", "ci_high", "n", "successes", "nfe_per_chunk", "ms_per_chunk",
     "per_episode_success", "episode_steps_mean", "seeds",
@@ -118,8 +121,10 @@ def record_rollouts(policy_dir: str, task: str, seed: int, episodes: int, out: s
 def cells(
     policy_dir: str, critics: dict[str, str], weights: dict[str, list[float]],
     methods: list[str], episodes: int, seed: int, task: str, set_: dict[str, Any],
+    dsl: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
-    """``none`` plus every method x critic x weight on the same seeds."""
+    """``none`` plus every method x critic x weight on the same seeds (and, with ``dsl``, every
+    method with the task's default hand-written cost, e.g. ``reach(goal)``, as a reference)."""
     import torch
 
     from robo.cli.cmd_eval_policy import evaluate
@@ -140,9 +145,12 @@ def cells(
         print(key, {k: out[key][k] for k in ("success", "ci_low", "ci_high")}, flush=True)
 
     run("none", {"method": "none"}, None)
+    for method in methods if dsl else []:  # reference: the task's hand-written cost, no critic
+        run(f"{method}|dsl", {**steer_config(method, **set_.get(method, {})), "cost": None}, None)
     for method in methods:
         for name, path in critics.items():
-            for w in weights.get(name, [1.0]):
+            grid = weights.get(name, [1.0])
+            for w in grid[:1] if method in SCALE_FREE else grid:
                 critic = CriticCost(ChunkCritic.load(path), w)
                 run(
                     f"{method}|{name}|w={w:g}", steer_config(method, **set_.get(method, {})), critic
@@ -178,6 +186,9 @@ def main() -> int:
     )
     parser.add_argument("--methods", nargs="*", default=["best_of_n", "smc"])
     parser.add_argument("--set", nargs="*", default=[], help="method.key=value (steer options)")
+    parser.add_argument(
+        "--dsl", action="store_true", help="also each method with the task's default DSL cost"
+    )
     parser.add_argument("--grm-eval", default=None, help="the GRM's eval-reward metrics.json")
     parser.add_argument("--setup", default=None, help="JSON file: the setup commands, in order")
     parser.add_argument("--name", default="steer_critic")
@@ -210,8 +221,9 @@ def main() -> int:
         grm = json.loads(Path(args.grm_eval).read_text())
         payload["grm_eval"] = {"path": args.grm_eval, "overall": grm.get("overall", grm)}
     payload["cells"] = cells(
-        args.policy, critics, weights, args.methods, args.episodes, args.seed, args.task, set_
-    )
+        args.policy, critics, weights, args.methods, args.episodes, args.seed, args.task, set_,
+        args.dsl,
+    )  # fmt: skip
     payload["load_average_after"] = os.getloadavg()
     write_result(args.name, payload, command)
     return 0

@@ -155,7 +155,8 @@ def make_steer_factory(env: Any, steer_cfg: dict[str, Any], critic: Any = None) 
 
     if steer_cfg.get("method", "none") in (None, "none"):
         return None
-    if str(steer_cfg.get("cost")).lower() == "none":
+    cost_expr = steer_cfg.get("cost")
+    if isinstance(cost_expr, str) and cost_expr.strip().lower() == "none":  # not null: default
         if critic is None:
             raise ValueError("steer.cost=none leaves no cost (hint: add critic=<critic folder>)")
         steer = build_steer(steer_cfg, critic)

@@ -150,3 +150,17 @@ def test_goal_critic_and_critic_only_steering(data, policy, tmp_path, capsys):
         "videos=0", f"out={tmp_path}/e2",
     ]) == 2  # fmt: skip
     assert "leaves no cost" in capsys.readouterr().err
+
+
+def test_cost_none_is_the_critic_alone_and_null_keeps_the_task_cost(critic):
+    import sims
+    from robo.cli.cmd_eval_policy import make_steer_factory
+    from robo.steer import CriticCost, SumCost
+
+    env = sims.make("so101/reach", render=False)
+    c = CriticCost(ChunkCritic.load(critic), 2.0)
+    alone = make_steer_factory(env, {"method": "best_of_n", "cost": "none"}, c)(env, {})
+    assert alone.cost is c
+    summed = make_steer_factory(env, {"method": "best_of_n", "cost": None}, c)(env, {})
+    assert isinstance(summed.cost, SumCost) and summed.cost.costs[1] is c
+    env.close()
