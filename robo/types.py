@@ -24,8 +24,10 @@ import numpy as np
 CAMERA_NAMES: tuple[str, ...] = ("front", "side", "wrist")
 """Camera names every task exposes (two third-person views and a wrist/gripper view)."""
 
-EpisodeKind = Literal["expert", "noisy", "failure", "rewind", "paused", "policy"]
-EPISODE_KINDS: tuple[str, ...] = ("expert", "noisy", "failure", "rewind", "paused", "policy")
+EpisodeKind = Literal["expert", "noisy", "failure", "rewind", "paused", "random", "policy"]
+EPISODE_KINDS: tuple[str, ...] = (
+    "expert", "noisy", "failure", "rewind", "paused", "random", "policy",
+)  # fmt: skip
 
 
 class Observation(TypedDict):

@@ -7,7 +7,7 @@ A data source is one of:
   ``metaworld/reach/``, ``robosuite/lift/``, ...);
 * a task name (``metaworld/reach``): every unshifted dataset ``robo collect`` wrote for it,
   ``<data_root>/<family>-<task>-<kind>`` (kind in expert, noisy, failure, rewind, paused,
-  mixed), or ``<data_root>/<task>``;
+  random, mixed), or ``<data_root>/<task>``;
 * ``synthetic`` or ``synthetic:<seed>`` (the blob world of :mod:`robo.reward.synthetic`).
 """
 
@@ -37,7 +37,7 @@ UNSEEN_TASKS: tuple[str, ...] = (
 )  # fmt: skip
 """The documented unseen set for one-shot evaluation."""
 
-COLLECT_KINDS = ("expert", "noisy", "failure", "rewind", "paused", "mixed")
+COLLECT_KINDS = ("expert", "noisy", "failure", "rewind", "paused", "random", "mixed")
 
 
 def _dataset_dirs(path: Path) -> list[Path]:

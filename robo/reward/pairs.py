@@ -8,7 +8,8 @@ frame once, and draws many (before, after) pairs among them:
 
 * all ordered pairs including zero-gap ones and anchored ones (start -> t, goal -> t), weighted
   by 1 / (count of their hop bin) x 1 / (count of their time-gap bucket) in the batch;
-* negatives: ``failure`` episodes (Φ = 0 throughout, so goal -> t is a hop of -1), rewinds
+* negatives: ``failure`` and ``random`` episodes that never succeed (:data:`NEGATIVE_KINDS`;
+  Φ = 0 throughout, so goal -> t is a hop of -1), rewinds
   (mirrored labels) and instruction swaps (another task's instruction and goal frame, Φ = 0);
 * **hard negatives**: a failed attempt starts like a demo and looks much like one, so with
   balanced sampling alone its frames are a few percent of the loss and the model scores a
@@ -16,7 +17,7 @@ frame once, and draws many (before, after) pairs among them:
   episodes with a failure episode of the same task and draws ``hard_frac`` of its pairs from
   pairs whose AFTER frame is a failure frame: start -> t and t -> t' (hop 0), goal -> t and
   demo frame at Φ > 0 -> t (hop -1), balanced over hop bins among themselves. Only the episode's *kind*
-  (failure, from the recorder) is used, never the privileged ``progress_gt``;
+  (failure or random, from the recorder) is used, never the privileged ``progress_gt``;
 * **failure decay** (``fail_decay`` > 0): a failed attempt's frames are Φ = 0, and from Φ = 0
   any hop h <= 0 is consistent with the labels (Φ' = Φ + hΦ = 0), so pairs t -> t' (t' later)
   inside a failure episode take the target hop -fail_decay x (t' - t) / L, L the task's median
@@ -39,6 +40,10 @@ from robo.reward.labels import LabelMode, first_success, progress_labels
 from robo.reward.scoring import stack_views
 from robo.reward.text import embed_instructions
 from robo.types import Episode
+
+NEGATIVE_KINDS: tuple[str, ...] = ("failure", "random")
+"""Episode kinds whose unsuccessful episodes are hard negatives: a failed attempt of the
+scripted expert, and random actions (the states an exploring RL agent visits)."""
 
 
 def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
@@ -150,7 +155,7 @@ class EpisodeStore:
         self.weights.append(float(weight))
         if fs is not None:
             self.goals[ep.task].append((i, int(np.searchsorted(sub, fs))))
-        elif ep.kind == "failure":
+        elif ep.kind in NEGATIVE_KINDS:
             self.failures[ep.task].append(i)
         if hasattr(self, "text") and ep.instruction not in self.text:
             self._refresh_text()

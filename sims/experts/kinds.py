@@ -16,7 +16,10 @@ Kinds (the ``kind`` label stored with each episode):
   may recover). The recorded rewind range covers the undo and the settling.
 * ``paused``: the expert with ``n_pauses`` stretches of ``env.hold_action()`` (gripper commands
   held) inserted when progress crosses random thresholds (or at random steps without progress).
-* ``mixed``: one of the above per episode, drawn with :data:`MIXED_WEIGHTS`.
+* ``random``: uniform random actions in ``scale`` x the action range around its middle, for
+  the whole episode (the expert is not consulted): the states an exploring RL agent visits.
+  It almost never succeeds, so the automatic labels make it a negative (Φ = 0), like a failure.
+* ``mixed``: one of the above per episode (except ``random``), drawn with :data:`MIXED_WEIGHTS`.
 
 Every expert returned has :meth:`LabelledExpert.metadata`: the kind, its parameters and the
 ``[start, end)`` step ranges of rewinds and pauses (step t = the action taken at frame t).
@@ -30,7 +33,7 @@ import numpy as np
 
 from sims.experts.base import Expert
 
-KINDS: tuple[str, ...] = ("expert", "noisy", "failure", "rewind", "paused", "mixed")
+KINDS: tuple[str, ...] = ("expert", "noisy", "failure", "rewind", "paused", "random", "mixed")
 MIXED_WEIGHTS: dict[str, float] = {
     "expert": 0.4,
     "noisy": 0.2,
@@ -56,6 +59,7 @@ PARAMS: dict[str, dict[str, Any]] = {
         "n_pauses": 2,
         "pause_steps": None,  # None: uniform integer in [5, 15] per pause
     },
+    "random": {"scale": 1.0},  # fraction of the action half-range around its middle
 }
 """Parameters each kind accepts and their defaults (``None`` = drawn per episode)."""
 
@@ -256,10 +260,23 @@ class PausedExpert(LabelledExpert):
         return super()._act(env, obs, info)
 
 
+class RandomActions(LabelledExpert):
+    """Uniform random actions in ``middle ± scale * (high - low) / 2``, every dimension."""
+
+    kind = "random"
+
+    def _act(self, env: Any, obs: Any, info: dict[str, Any]) -> np.ndarray:
+        space = env.action_space
+        mid, half = (space.high + space.low) / 2.0, (space.high - space.low) / 2.0
+        u = self.rng.uniform(-1.0, 1.0, size=np.shape(space.low))
+        return (mid + float(self.params["scale"]) * half * u).astype(np.float32)
+
+
 _CLASSES: dict[str, type[LabelledExpert]] = {
     "noisy": NoisyExpert,
     "rewind": RewindExpert,
     "paused": PausedExpert,
+    "random": RandomActions,
 }
 
 

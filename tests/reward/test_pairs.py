@@ -35,6 +35,14 @@ def test_store_indexes_failures_per_task():
     assert all(store.kinds[i] == "failure" for v in store.failures.values() for i in v)
 
 
+def test_random_action_episodes_are_negatives_too():
+    eps = make_dataset(("synth/left",), {"expert": 2, "failure": 1}, length=16, image_size=24)
+    eps[-1].kind = "random"  # an unsuccessful random-action episode
+    store = EpisodeStore(eps, ("front", "side", "wrist"), 24, text_backend="hash", max_frames=16)
+    assert store.failures == {"synth/left": [2]}
+    assert np.all(store.phi[2] == 0.0)
+
+
 def test_hard_negatives_raise_failure_share():
     store = _store()
     plain = _failure_after_share(store, 0.0)

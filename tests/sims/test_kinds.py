@@ -55,6 +55,18 @@ def test_noisy_actions_differ_from_expert_and_are_recorded():
     assert set(np.unique(noisy[:, 2])) <= {-1.0, 1.0}  # gripper commands carry no noise
 
 
+def test_random_kind_ignores_the_expert_and_stays_in_scale():
+    actions, _, ok, meta = _run("fake/reach", "random", seed=2, scale=0.5)
+    again, _, _, _ = _run("fake/reach", "random", seed=2, scale=0.5)
+    assert meta["kind"] == "random" and meta["params"] == {"scale": 0.5} and not ok
+    np.testing.assert_array_equal(actions, again)  # seeded by the episode's rng
+    env = sims.make("fake/reach", render=False)
+    mid = (env.action_space.high + env.action_space.low) / 2
+    half = (env.action_space.high - env.action_space.low) / 2
+    assert np.all(np.abs(actions - mid) <= 0.5 * half + 1e-6)
+    assert np.abs(actions - mid).max() > 0.3 * half.min()  # spread, not a constant
+
+
 @pytest.mark.parametrize("task", ["fake/reach", "fake/reach-abs"])
 def test_rewind_reduces_progress_in_its_range_then_recovers(task):
     _, progress, ok, meta = _run(task, "rewind", seed=1, rewind_steps=6, trigger_progress=0.6)
