@@ -85,8 +85,12 @@ class PolicyActor:
         return {"kind": "policy", "params": {}, "rewinds": [], "pauses": []}
 
 
-def record_rollouts(policy_dir: str, task: str, seed: int, episodes: int, out: str) -> dict:
-    """Roll the frozen policy out on seeds ``seed ..`` and write them to the dataset ``out``."""
+def record_rollouts(
+    policy_dir: str, task: str, seed: int, episodes: int, out: str, gen_seed: int | None = None
+) -> dict:
+    """Roll the frozen policy out on seeds ``seed ..`` and write them to the dataset ``out``;
+    ``gen_seed`` seeds its sampling noise (default ``seed``): datasets of the same seeds with
+    other ``gen_seed`` hold other rollouts from the same initial states (counterfactual chunks)."""
     import torch
 
     import sims
@@ -99,7 +103,7 @@ def record_rollouts(policy_dir: str, task: str, seed: int, episodes: int, out: s
     if not (getattr(policy, "meta", {}) or {}).get("goal_in_state"):
         raise SystemExit("the rollout stage expects a goal_in_state=true policy")
     env = sims.make(task)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed if gen_seed is None else gen_seed)
     writer = EpisodeWriter.open(out, dataset_spec(env))
     done = writer.done_seeds()
     successes = []
@@ -158,6 +162,120 @@ def cells(
     return out
 
 
+def diagnostics(critics: dict[str, str], grm_dir: str | None) -> dict[str, Any]:
+    """Rank agreement with the sim's privileged progress on each critic's held-out episodes
+    (the split ``robo distill-critic`` made): Spearman of Q(state, chunk) against the true
+    progress after the chunk, and (``grm_dir``) of the GRM's own labels against it."""
+    import torch
+    from scipy import stats
+
+    from robo.cli.cmd_distill_critic import split_episodes, with_goal_in_state
+    from robo.reward.data import load_episodes
+    from robo.steer import ChunkCritic
+    from robo.steer.critic import critic_windows, progress_from_gt
+
+    torch.set_num_threads(1)
+    out: dict[str, Any] = {}
+    grm_phi: dict[tuple[str, int], np.ndarray] = {}
+    loaded: dict[tuple[str, ...], list] = {}
+    for name, path in critics.items():
+        m = json.loads((Path(path) / "metrics.json").read_text())
+        opts = m["options"]
+        key = tuple(m["sources"])
+        if key not in loaded:
+            cams = [] if not grm_dir else None
+            loaded[key] = [
+                e for e in load_episodes(list(key), opts["data_root"], cameras=cams) if len(e)
+            ]
+        eps = loaded[key]
+        if opts.get("goal_in_state"):
+            eps = with_goal_in_state(eps)
+        _, test = split_episodes(len(eps), float(opts["held_out"]), int(opts["seed"]))
+        held = [eps[i] for i in test]
+        critic = ChunkCritic.load(path)
+        s, a, y = critic_windows(held, progress_from_gt, critic.config.horizon)
+        with torch.no_grad():
+            q = critic(torch.from_numpy(s).float(), torch.from_numpy(a).float()).numpy()
+        row: dict[str, Any] = {
+            "progress": m["progress"], "goal_in_state": bool(opts.get("goal_in_state")),
+            "held_out_episodes": len(held), "windows": int(len(y)),
+            "spearman_q_vs_gt": float(stats.spearmanr(q, y).statistic),
+        }  # fmt: skip
+        if grm_dir and m["progress"] != "gt":
+            from robo.reward.checkpoint import load_checkpoint
+            from robo.reward.scoring import score_episode
+
+            grm = load_checkpoint(grm_dir)
+            for e in held:
+                if (e.kind, e.seed) not in grm_phi:
+                    with torch.no_grad():
+                        grm_phi[(e.kind, e.seed)] = np.asarray(score_episode(grm, e).phi)
+            _, _, g = critic_windows(
+                held, lambda e: grm_phi[(e.kind, e.seed)], critic.config.horizon
+            )
+            row["spearman_grm_label_vs_gt"] = float(stats.spearmanr(g, y).statistic)
+            row["spearman_q_vs_grm_label"] = float(stats.spearmanr(q, g).statistic)
+        out[name] = row
+        print(name, row, flush=True)
+    return out
+
+
+def rank_agreement(
+    policy_dir: str, critics: dict[str, str], task: str, seed: int, episodes: int, n: int
+) -> dict[str, Any]:
+    """Within-state ranking, what best-of-N and SMC rely on: at the first state of each seed and
+    at the state after the first executed (unsteered) chunk, ``n`` chunks of the frozen policy
+    are scored by each critic's Q and by the privileged oracle ``-reach(goal)`` (the DSL's
+    tip-to-goal path cost through FK); per state, Spearman(Q, -reach) and whether the critic's
+    best chunk is among the oracle's best quarter."""
+    import torch
+    from scipy import stats
+
+    from robo.cli.cmd_eval_policy import make_eval_env, sim_path_map
+    from robo.policy import load_policy
+    from robo.steer import ChunkCritic, CriticCost, compile_cost
+    from sims.keypoints import sim_scene
+
+    torch.set_num_threads(1)
+    policy = load_policy(policy_dir)
+    env = make_eval_env(task, None, policy, False)
+    oracle = compile_cost(
+        "reach(goal)", sim_path_map(env), keypoints=lambda obs: sim_scene(env)
+    )  # fmt: skip
+    costs = {k: CriticCost(ChunkCritic.load(v), 1.0) for k, v in critics.items()}
+    gen = torch.Generator().manual_seed(seed)
+    rows: dict[str, list] = {k: [] for k in critics}
+    top: dict[str, list] = {k: [] for k in critics}
+    for s in range(seed, seed + episodes):
+        obs, _ = env.reset(seed=s)
+        for _ in range(2):
+            chunks = policy.sample(obs, n=n, generator=gen)
+            with torch.no_grad():
+                o = -oracle(chunks, {"obs": obs}).numpy()
+                good = o >= np.quantile(o, 0.75)
+                for k, c in costs.items():
+                    q = -c(chunks, {"obs": obs}).numpy()
+                    rows[k].append(float(stats.spearmanr(q, o).statistic))
+                    top[k].append(bool(good[int(np.argmax(q))]))
+            for a in chunks[0, : policy.executed].numpy():
+                obs, _, term, trunc, _ = env.step(a)
+                if term or trunc:
+                    break
+            if term or trunc:
+                break
+    env.close()
+    return {
+        k: {
+            "states": len(rows[k]),
+            "samples_per_state": n,
+            "mean_spearman_q_vs_oracle": float(np.nanmean(rows[k])),
+            "per_state_spearman": rows[k],
+            "argmax_in_oracle_top_quarter": float(np.mean(top[k])),
+        }  # fmt: skip
+        for k in critics
+    }
+
+
 def critic_metrics(path: str) -> dict[str, Any]:
     m = json.loads((Path(path) / "metrics.json").read_text())
     return {k: m.get(k) for k in ("progress", "sources", "kinds", "episodes", "train", "held_out")}
@@ -174,8 +292,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--stage", choices=["rollouts", "cells"], required=True)
-    parser.add_argument("--policy", required=True, help="frozen policy checkpoint folder")
+    parser.add_argument("--stage", choices=["rollouts", "cells", "diag", "rank"], required=True)
+    parser.add_argument("--policy", default=None, help="frozen policy checkpoint folder")
     parser.add_argument("--task", default="so101/reach")
     parser.add_argument("--seed", type=int, default=1000, help="first seed")
     parser.add_argument("--episodes", type=int, default=20)
@@ -189,18 +307,37 @@ def main() -> int:
     parser.add_argument(
         "--dsl", action="store_true", help="also each method with the task's default DSL cost"
     )
+    parser.add_argument("--gen-seed", type=int, default=None, help="rollouts: noise seed")
+    parser.add_argument("--samples", type=int, default=32, help="rank: chunks per state")
+    parser.add_argument("--grm", default=None, help="diag: the GRM checkpoint (scores labels)")
     parser.add_argument("--grm-eval", default=None, help="the GRM's eval-reward metrics.json")
     parser.add_argument("--setup", default=None, help="JSON file: the setup commands, in order")
     parser.add_argument("--name", default="steer_critic")
     args = parser.parse_args()
     os.environ.setdefault("MUJOCO_GL", "egl")
     command = "python -m bench.bench_steer_critic " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if args.stage != "diag" and not args.policy:  # diag needs no policy
+        raise SystemExit(f"--policy <checkpoint folder> is required for --stage {args.stage}")
     if args.stage == "rollouts":
         if not args.out:
             raise SystemExit("--out <dataset folder> is required for --stage rollouts")
-        record_rollouts(args.policy, args.task, args.seed, args.episodes, args.out)
+        record_rollouts(args.policy, args.task, args.seed, args.episodes, args.out, args.gen_seed)
         return 0
     critics = parse_pairs(args.critic)
+    if args.stage == "rank":
+        payload = {
+            "rank": rank_agreement(
+                args.policy, critics, args.task, args.seed, args.episodes, args.samples
+            ),
+            "critics": critics, "policy": args.policy,
+            "seeds": [args.seed, args.seed + args.episodes - 1],
+        }  # fmt: skip
+        write_result(args.name, payload, command)
+        return 0
+    if args.stage == "diag":
+        payload = {"diagnostics": diagnostics(critics, args.grm), "critics": critics}
+        write_result(args.name, payload, command)
+        return 0
     weights = {k: [float(w) for w in v.split(",")] for k, v in parse_pairs(args.weights).items()}
     set_: dict[str, dict[str, Any]] = {}
     for item in args.set:
