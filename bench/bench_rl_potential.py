@@ -7,7 +7,11 @@ correlation with the privileged ``progress_gt``. A compressed range means PBRS w
 close to sparse. With ``--calibrate N`` (as ``robo rl calibrate=N``), the affine calibration
 Φ_cal = clip((Φ − Φ_start) / (Φ_goal − Φ_start), 0, 1) is measured once on N expert episodes
 (seeds apart from the ones reported) and the same numbers are reported for Φ_cal, plus how often
-random-action states get Φ_cal > 0.8 (false "almost done" states). Result:
+random-action states get Φ_cal > 0.8 (false "almost done" states). Random actions on reach
+barely move toward the goal (progress_gt stays within 0-0.05), so a per-episode Pearson there
+correlates with near-constant noise; ``--noisy-episodes N --noise X`` adds N expert episodes
+with heavy action noise (RL-like states off the demo path whose progress_gt does vary, seeds
+30 000+k), and every group also gets a Pearson pooled over all its frames. Result:
 ``bench/results/<--name>.json``.
 
 Usage::
@@ -21,12 +25,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch._dynamo  # noqa: F401  (before any EGL context; see robo.cli.cmd_rl)
 
 from bench.common import write_result
+
+if TYPE_CHECKING:
+    from robo.reward.shaping import AffineCalibration
 
 
 def main() -> int:
@@ -38,6 +46,8 @@ def main() -> int:
     p.add_argument("--max-steps", type=int, default=100)
     p.add_argument("--calibrate", type=int, default=0, help="calibration episodes (0 = off)")
     p.add_argument("--random-episodes", type=int, default=1)
+    p.add_argument("--noisy-episodes", type=int, default=0, help="heavy-noise expert episodes")
+    p.add_argument("--noise", type=float, default=1.0, help="noisy: fraction of the half-range")
     p.add_argument("--name", default="rl_potential", help="bench/results/<name>.json")
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -50,6 +60,7 @@ def main() -> int:
         measure_calibration,
         reference_frames,
     )
+    from sims.experts import make_expert
 
     spec = sims.get_spec(args.task)
     env = sims.make(args.task, render=True, image_size=args.image_size)
@@ -71,9 +82,13 @@ def main() -> int:
             f"{prefix}frac_above_0.8": float(np.mean(np.asarray(phi) > 0.8)),
         }  # fmt: skip
 
-    def rollout(seed: int, expert: bool) -> dict:
+    def rollout(seed: int, expert: bool, noise: float = 0.0) -> dict:
         obs, info = env.reset(seed=seed)
-        ex = spec.expert()
+        ex = (
+            make_expert(env, "noisy", np.random.default_rng(seed), noise=noise)
+            if noise
+            else spec.expert()
+        )
         ex.reset(env, obs, info)
         phi, gt, success = [], [], False
         for _ in range(args.max_steps):
@@ -86,7 +101,7 @@ def main() -> int:
                 break
         phi.append(float(pot([obs]).phi[0]))
         gt.append(float(info.get("progress_gt", np.nan)))
-        row = {"seed": seed, "steps": len(phi) - 1, "success": success,
+        row = {"seed": seed, "steps": len(phi) - 1, "success": success, "phi": phi, "gt": gt,
                "gt_start": gt[0], "gt_end": gt[-1], **stats(phi, gt, "phi_")}  # fmt: skip
         if args.calibrate > 0:
             row.update(stats(cal.apply(np.array(phi)).tolist(), gt, "phi_cal_"))
@@ -95,21 +110,38 @@ def main() -> int:
     env.action_space.seed(0)
     expert = [rollout(10_000 + k, True) for k in range(args.episodes)]  # demo seeds of robo rl
     random = [rollout(20_000 + k, False) for k in range(args.random_episodes)]
+    noisy = [rollout(30_000 + k, True, args.noise) for k in range(args.noisy_episodes)]
     env.close()
-    for row in expert + random:
-        print(row)
+    for row in expert + random + noisy:
+        print({k: v for k, v in row.items() if k not in ("phi", "gt")})
 
     def mean(rows: list[dict], key: str) -> float | None:
         vals = [r[key] for r in rows if r.get(key) is not None]
         return float(np.mean(vals)) if vals else None
 
     summary = {
+        "gt_max_random_mean": mean([{"v": max(r["gt"])} for r in random], "v"),
         "phi_range_expert_mean": mean(expert, "phi_end") - mean(expert, "phi_start"),
         "gt_range_expert_mean": mean(expert, "gt_end") - mean(expert, "gt_start"),
     }
+
+    def pooled(rows: list[dict], cal_: bool) -> float | None:
+        if not rows:
+            return None
+        phi = np.concatenate([r["phi"] for r in rows])
+        phi = cal.apply(phi) if cal_ else phi
+        gt = np.concatenate([r["gt"] for r in rows])
+        return float(np.corrcoef(phi, gt)[0, 1]) if np.std(phi) > 0 and np.std(gt) > 0 else None
+
     for prefix in ("phi_", "phi_cal_") if args.calibrate > 0 else ("phi_",):
         summary[f"{prefix}pearson_expert_mean"] = mean(expert, f"pearson_{prefix}gt")
         summary[f"{prefix}pearson_random_mean"] = mean(random, f"pearson_{prefix}gt")
+        summary[f"{prefix}pearson_random_pooled"] = pooled(random, prefix == "phi_cal_")
+        summary[f"{prefix}pearson_expert_pooled"] = pooled(expert, prefix == "phi_cal_")
+        if noisy:
+            summary[f"{prefix}pearson_noisy_mean"] = mean(noisy, f"pearson_{prefix}gt")
+            summary[f"{prefix}pearson_noisy_pooled"] = pooled(noisy, prefix == "phi_cal_")
+            summary[f"{prefix}false_high_noisy"] = _false_high(noisy, cal, prefix)
         summary[f"{prefix}mae_random_mean"] = mean(random, f"{prefix}mae_vs_gt")
         summary[f"{prefix}frac_above_0.8_random_mean"] = mean(random, f"{prefix}frac_above_0.8")
     if args.calibrate > 0:
@@ -124,12 +156,22 @@ def main() -> int:
             "calibration": cal_details,
             "expert": expert,
             "random": random,
+            "noisy": noisy,
             **summary,
             "loadavg": os.getloadavg(),
         },
         command="python -m bench.bench_rl_potential " + " ".join(sys.argv[1:]),
     )
     return 0
+
+
+def _false_high(rows: list[dict], cal: AffineCalibration, prefix: str) -> float | None:
+    """Share of frames with Φ > 0.8 while progress_gt <= 0.5 (far from done), over ``rows``."""
+    phi = np.concatenate([r["phi"] for r in rows])
+    phi = cal.apply(phi) if prefix == "phi_cal_" else phi
+    gt = np.concatenate([r["gt"] for r in rows])
+    far = gt <= 0.5
+    return float(np.mean(phi[far] > 0.8)) if far.any() else None
 
 
 if __name__ == "__main__":
