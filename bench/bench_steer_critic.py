@@ -176,7 +176,7 @@ def diagnostics(critics: dict[str, str], grm_dir: str | None) -> dict[str, Any]:
 
     torch.set_num_threads(1)
     out: dict[str, Any] = {}
-    grm_phi: dict[tuple[str, int], np.ndarray] = {}
+    grm_phi: dict[int, np.ndarray] = {}  # by id(): branch datasets repeat (kind, seed)
     loaded: dict[tuple[str, ...], list] = {}
     for name, path in critics.items():
         m = json.loads((Path(path) / "metrics.json").read_text())
@@ -207,12 +207,10 @@ def diagnostics(critics: dict[str, str], grm_dir: str | None) -> dict[str, Any]:
 
             grm = load_checkpoint(grm_dir)
             for e in held:
-                if (e.kind, e.seed) not in grm_phi:
+                if id(e) not in grm_phi:
                     with torch.no_grad():
-                        grm_phi[(e.kind, e.seed)] = np.asarray(score_episode(grm, e).phi)
-            _, _, g = critic_windows(
-                held, lambda e: grm_phi[(e.kind, e.seed)], critic.config.horizon
-            )
+                        grm_phi[id(e)] = np.asarray(score_episode(grm, e).phi)
+            _, _, g = critic_windows(held, lambda e: grm_phi[id(e)], critic.config.horizon)
             row["spearman_grm_label_vs_gt"] = float(stats.spearmanr(g, y).statistic)
             row["spearman_q_vs_grm_label"] = float(stats.spearmanr(q, g).statistic)
         out[name] = row
