@@ -18,7 +18,10 @@ task's scene (objects, obstacle, raised step) and takes the goal and the obstacl
 keypoints for steering from it unless given here.
 ``rate_hz=null`` uses the control rate of the task the policy was trained on (else 30 Hz).
 ``steer=<name>`` compiles ``configs/steer/<name>.yaml`` against the arm's kinematics with the
-keypoints ``goal``, ``obstacle``/``obstacle_half`` given here.
+keypoints ``goal``, ``obstacle``/``obstacle_half`` given here, or found at run time by a
+detector ``keypoints_fn=<module>:<function>`` (:class:`DetectorKeypoints`; called with every
+observation the policy samples for; with a detected goal, name the cost, e.g.
+``steer_cost="reach(goal) + 100 * above(table, margin=0.01, on=body)"``).
 """
 
 from __future__ import annotations
@@ -104,6 +107,54 @@ class _FixedKeypoints:
         return self.keypoints
 
 
+class DetectorKeypoints:
+    """``obs -> keypoints`` from a user's detector: ``keypoints_fn=<module>:<function>``, called
+    with every observation the policy samples for (``{"images": ..., "state": ...}``) and
+    returning ``{name: [x, y, z] m (arm base frame) | float}``; its keys override the fixed
+    keypoints (``goal=``, ``obstacle=``, ...). Pickles as the dotted name (the inference process
+    imports the function itself)."""
+
+    def __init__(self, spec: str, fixed: dict[str, Any]):
+        module, sep, name = spec.partition(":")
+        if not sep or not module or not name:
+            raise ValueError(
+                f"keypoints_fn={spec!r} must be <module>:<function> (hint: "
+                "keypoints_fn=my_pkg.vision:detect, importable from where robo runs)"
+            )
+        self.spec, self.fixed = spec, fixed
+        self._fn: Any = None
+
+    def function(self) -> Any:
+        if self._fn is None:
+            import importlib
+
+            module, _, name = self.spec.partition(":")
+            try:
+                fn = getattr(importlib.import_module(module), name)
+            except (ImportError, AttributeError) as err:
+                raise ValueError(
+                    f"keypoints_fn={self.spec!r}: {err} (hint: the module must be importable)"
+                ) from None
+            if not callable(fn):
+                raise ValueError(f"keypoints_fn={self.spec!r} is not callable")
+            self._fn = fn
+        return self._fn
+
+    def __call__(self, obs: Any) -> dict[str, Any]:
+        import numpy as np
+
+        found = self.function()(obs)
+        if not isinstance(found, dict):
+            raise ValueError(
+                f"keypoints_fn={self.spec!r} returned {type(found).__name__}, "
+                "not a dict {name: [x, y, z]}"
+            )
+        return {**self.fixed, **{k: np.asarray(v, dtype=np.float64) for k, v in found.items()}}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"spec": self.spec, "fixed": self.fixed, "_fn": None}
+
+
 def _make_steer(cfg: DictConfig, robot_type: str, twin: dict[str, Any] | None = None) -> Any:
     """``steer=<name>`` -> a steering object over the SO-101 tip path (None for none)."""
     spec = cfg.steer
@@ -126,15 +177,22 @@ def _make_steer(cfg: DictConfig, robot_type: str, twin: dict[str, Any] | None = 
     steer_cfg = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
     assert isinstance(steer_cfg, dict)
     keypoints = _scene(cfg, twin)
+    detector = cfg.get("keypoints_fn")
+    provider = DetectorKeypoints(str(detector), keypoints) if detector else None
+    if provider is not None:
+        provider.function()  # a bad name fails here, in one line, not in the inference process
     expr = cfg.steer_cost or steer_cfg.get("cost") or _default_cost("goal" in keypoints)
-    if "goal" in str(expr) and "goal" not in keypoints:
-        raise ValueError(f"steer={spec}'s cost uses the goal (hint: pass goal=[x,y,z] in metres)")
+    if "goal" in str(expr) and "goal" not in keypoints and provider is None:
+        raise ValueError(
+            f"steer={spec}'s cost uses the goal (hint: pass goal=[x,y,z] in metres, or a "
+            "detector keypoints_fn=<module>:<function> that returns it)"
+        )
     chain = KinematicChain.from_mjcf(arm_xml(), "tip")
     cost = compile_cost(
         str(expr),
         FKPathMap(chain, range(5), range(5)),
         gripper_dim=5,
-        keypoints=_FixedKeypoints(keypoints),
+        keypoints=provider or _FixedKeypoints(keypoints),
         optional=("obstacle", "obstacle_half", "step", "step_half"),
     )
     return build_steer(steer_cfg, cost)

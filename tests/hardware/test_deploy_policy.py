@@ -124,3 +124,38 @@ def test_demo_deploy_stage_runs_the_steer_stage_policy(tmp_path, tiny_ckpt):
         (tmp_path / "deploy" / "recording" / "meta" / "robo_dataset.json").read_text()
     )
     assert spec["state_dim"] == 12
+
+
+def test_detector_keypoints_merge_pickle_and_errors():
+    import pickle
+
+    from robo.cli.cmd_deploy import DetectorKeypoints
+
+    fixed = {"table": np.zeros(3), "goal": np.ones(3)}
+    det = DetectorKeypoints("detectors:goal_ahead", fixed)
+    out = det({"state": np.zeros(15)})
+    np.testing.assert_allclose(out["goal"], [0.22, 0.03, 0.1])  # the detector overrides goal=
+    np.testing.assert_allclose(out["table"], 0.0)
+    again = pickle.loads(pickle.dumps(det))  # the inference process gets the name, not the fn
+    assert again._fn is None and again.spec == det.spec
+    np.testing.assert_allclose(again({"state": np.zeros(15)})["goal"], out["goal"])
+    with pytest.raises(ValueError, match="<module>:<function>"):
+        DetectorKeypoints("detectors.goal_ahead", fixed)
+    with pytest.raises(ValueError, match="importable"):
+        DetectorKeypoints("detectors:missing", fixed).function()
+    with pytest.raises(ValueError, match="not a dict"):
+        DetectorKeypoints("detectors:not_a_dict", fixed)({"state": np.zeros(15)})
+
+
+def test_deploy_steers_with_a_detector(tmp_path, tiny_ckpt, capsys):
+    import detectors
+
+    detectors.CALLS.clear()
+    common = [
+        "deploy", "robot=so101_sim", "robot.cameras=[]", f"policy={tiny_ckpt}", GOAL,
+        "duration=1", "keyboard=false", "inference=thread", "steer=smc",
+    ]  # fmt: skip
+    assert main([*common, f"out={tmp_path / 'ok'}", "keypoints_fn=detectors:goal_ahead"]) == 0
+    assert detectors.CALLS and set(detectors.CALLS) == {15}  # once per sampled chunk
+    assert main([*common, f"out={tmp_path / 'bad'}", "keypoints_fn=detectors:nope"]) == 2
+    assert "keypoints_fn" in capsys.readouterr().err
