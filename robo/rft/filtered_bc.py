@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from robo.policy.vla.train import TaskWindows
+from robo.rft.ema_finetune import ema_finetune
 from robo.types import Episode
 
 
@@ -148,17 +149,8 @@ def finetune_filtered(
     sets = list(windows.values())
     student = copy.deepcopy(policy).to(device).train()
     policy.to(device)
-    opt = torch.optim.AdamW(student.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
-    def lr_scale(s: int) -> float:
-        warm = min(1.0, (s + 1) / max(1, config.warmup))
-        return warm * 0.5 * (1 + np.cos(np.pi * min(s, config.steps) / config.steps))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_scale)
-    g = torch.Generator().manual_seed(config.seed)
-    losses: list[float] = []
-    t0 = time.time()
-    for _ in range(config.steps):
+    def loss_fn(student: Any, g: torch.Generator) -> torch.Tensor:
         parts = []
         for data, share in sets:
             n = max(1, round(config.batch_size * share))
@@ -166,17 +158,13 @@ def finetune_filtered(
             parts.append(data.batch(idx, 0, g))
         batch = {k: torch.cat([p[k] for p in parts]).to(device) for k in parts[0]}
         tokens = student.tokenizer.encode(batch["actions"])
-        loss = -student.token_log_probs_from_batch(batch, tokens).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        with torch.no_grad():
-            for pe, p in zip(policy.parameters(), student.parameters()):
-                pe.lerp_(p, 1 - config.ema)
-        losses.append(loss.item())
-    policy.eval()
+        return -student.token_log_probs_from_batch(batch, tokens).mean()
+
+    t0 = time.time()
+    losses = ema_finetune(
+        policy, student, loss_fn, steps=config.steps, lr=config.lr, warmup=config.warmup,
+        weight_decay=config.weight_decay, ema=config.ema, seed=config.seed,
+    )  # fmt: skip
     tail = max(1, len(losses) // 10)
     return {
         "kept": len(kept),

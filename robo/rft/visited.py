@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from robo.rft.ema_finetune import ema_finetune
 from robo.rft.trainer import DemoSample
 
 ChunkLabeler = Callable[[Any], np.ndarray]
@@ -146,33 +147,20 @@ def finetune_on_samples(
     student = copy.deepcopy(policy).train()
     for p in student.parameters():
         p.requires_grad_(True)
-    opt = torch.optim.AdamW(student.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
-    def lr_scale(s: int) -> float:
-        warm = min(1.0, (s + 1) / max(1, config.warmup))
-        return warm * 0.5 * (1 + np.cos(np.pi * min(s, config.steps) / config.steps))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_scale)
-    g = torch.Generator().manual_seed(config.seed)
-    losses: list[float] = []
-    t0 = time.time()
-    for _ in range(config.steps):
+    def loss_fn(student: Any, g: torch.Generator) -> torch.Tensor:
         rows: list[DemoSample] = []
         for data, share in sets:
             n = max(1, round(config.batch_size * share))
             rows += [data[i] for i in torch.randint(0, len(data), (n,), generator=g).tolist()]
         tokens = student.tokenizer.encode(torch.stack([r.chunk for r in rows]).float())
-        loss = -student.token_log_probs_batch([r.obs for r in rows], tokens).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        with torch.no_grad():
-            for pe, p in zip(policy.parameters(), student.parameters()):
-                pe.lerp_(p, 1 - config.ema)
-        losses.append(loss.item())
-    policy.eval()
+        return -student.token_log_probs_batch([r.obs for r in rows], tokens).mean()
+
+    t0 = time.time()
+    losses = ema_finetune(
+        policy, student, loss_fn, steps=config.steps, lr=config.lr, warmup=config.warmup,
+        weight_decay=config.weight_decay, ema=config.ema, seed=config.seed,
+    )  # fmt: skip
     tail = max(1, len(losses) // 10)
     return {
         "demo_samples": len(demos),
