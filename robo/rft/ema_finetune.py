@@ -8,10 +8,38 @@ toward the student's by an exponential moving average.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import torch
+
+
+@dataclass
+class TokenFinetuneConfig:
+    """steps: optimiser steps. batch_size: rows per step. lr: peak AdamW rate (linear warm-up
+    over ``warmup`` steps, then cosine to 0). weight_decay: AdamW decay. ema: EMA decay of the
+    kept weights (the policy is updated in place with the EMA of a trained copy).
+    demo_fraction: share of every minibatch drawn from the demos (the rest from the new
+    samples). seed: minibatch RNG seed."""
+
+    steps: int = 500
+    batch_size: int = 64
+    lr: float = 3e-4
+    warmup: int = 50
+    weight_decay: float = 1e-4
+    ema: float = 0.995
+    demo_fraction: float = 0.5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.demo_fraction <= 1.0:
+            raise ValueError(f"demo_fraction={self.demo_fraction} must be in [0, 1]")
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError(f"steps={self.steps}, batch_size={self.batch_size} must be >= 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def ema_finetune(

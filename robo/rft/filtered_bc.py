@@ -18,46 +18,28 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from robo.policy.vla.train import TaskWindows
-from robo.rft.ema_finetune import ema_finetune
+from robo.rft.ema_finetune import TokenFinetuneConfig, ema_finetune
 from robo.types import Episode
 
 
 @dataclass
-class FilteredBCConfig:
-    """rollouts: episodes per task per round (one fresh initial state each). temperature:
-    rollout sampling temperature (None = the policy's own). steps: optimiser steps per round.
-    batch_size: windows per step. lr: peak AdamW rate (linear warm-up over ``warmup`` steps,
-    then cosine to 0). weight_decay: AdamW decay. ema: EMA decay of the kept weights (the
-    policy is updated in place with the EMA of a trained copy). demo_fraction: share of every
-    minibatch drawn from the demos' windows (the rest from the kept rollouts). seed: RNG seed
-    of the minibatches."""
+class FilteredBCConfig(TokenFinetuneConfig):
+    """One filtered-BC round: :class:`robo.rft.ema_finetune.TokenFinetuneConfig` (optimiser,
+    EMA, ``demo_fraction`` of demo windows in every minibatch, the rest from the kept
+    rollouts) plus rollouts: episodes per task per round (one fresh initial state each) and
+    temperature: rollout sampling temperature (None = the policy's own)."""
 
+    steps: int = 1000
+    warmup: int = 100
     rollouts: int = 128
     temperature: float | None = None
-    steps: int = 1000
-    batch_size: int = 64
-    lr: float = 3e-4
-    warmup: int = 100
-    weight_decay: float = 1e-4
-    ema: float = 0.995
-    demo_fraction: float = 0.5
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.demo_fraction <= 1.0:
-            raise ValueError(f"demo_fraction={self.demo_fraction} must be in [0, 1]")
-        if self.steps < 1 or self.batch_size < 1:
-            raise ValueError(f"steps={self.steps}, batch_size={self.batch_size} must be >= 1")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @torch.no_grad()

@@ -22,13 +22,13 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from robo.rft.ema_finetune import ema_finetune
+from robo.rft.ema_finetune import TokenFinetuneConfig, ema_finetune
 from robo.rft.trainer import DemoSample
 
 ChunkLabeler = Callable[[Any], np.ndarray]
@@ -100,29 +100,10 @@ def _sample_each(policy: Any, obs: list[Any], temperature: float | None) -> torc
 
 
 @dataclass
-class DaggerConfig:
-    """steps: optimiser steps. batch_size: rows per step. lr: peak AdamW rate (linear warm-up
-    over ``warmup`` steps, then cosine to 0). weight_decay: AdamW decay. ema: EMA decay of the
-    kept weights. demo_fraction: share of every minibatch drawn from the demo samples (the rest
-    from the labelled visited states). seed: minibatch RNG seed."""
-
-    steps: int = 500
-    batch_size: int = 64
-    lr: float = 3e-4
-    warmup: int = 50
-    weight_decay: float = 1e-4
-    ema: float = 0.995
-    demo_fraction: float = 0.5
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.demo_fraction <= 1.0:
-            raise ValueError(f"demo_fraction={self.demo_fraction} must be in [0, 1]")
-        if self.steps < 1 or self.batch_size < 1:
-            raise ValueError(f"steps={self.steps}, batch_size={self.batch_size} must be >= 1")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+class DaggerConfig(TokenFinetuneConfig):
+    """The DAgger fine-tune's options (:class:`robo.rft.ema_finetune.TokenFinetuneConfig`);
+    ``demo_fraction`` of every minibatch comes from the demos, the rest from the labelled
+    visited states."""
 
 
 def finetune_on_samples(
