@@ -37,9 +37,11 @@ def build_potential(
     The GRM potential is anchored to a demo's start and goal frames: from ``reference`` (a
     dataset folder, e.g. the one-shot demo given to `robo adapt-reward`) or, with
     ``reference=expert``, from one scripted-expert episode. With ``calibrate`` > 0, Φ_start
-    and Φ_goal of the affine calibration are measured here, once, on that many expert
-    episodes (seeds from :data:`robo.rl.progress.CALIBRATION_SEED0`) or, without an expert,
-    on the reference demo itself; the caller freezes them into the shaping config.
+    and Φ_goal of the affine calibration are measured here, once: on that many expert
+    episodes (seeds from :data:`robo.rl.progress.CALIBRATION_SEED0`) with
+    ``reference=expert``, or on the reference demo alone with a dataset reference (the
+    one-shot flow: no other demonstration reaches the reward, even where the task has a
+    scripted expert); the caller freezes them into the shaping config.
     """
     from robo.reward.shaping import POTENTIAL_SCHEMES, ImageProgress, PrivilegedProgress
     from robo.rl.progress import (
@@ -79,12 +81,10 @@ def build_potential(
     fn = AnchoredGRMProgress(model, start, goal)
     details = None
     if calibrate > 0:
-        if make_expert is not None and env is None:
-            env = make_task(render=True, image_size=cfg.image_size, cameras=tuple(cfg.cameras))
         if env is not None:
             frames = expert_calibration_frames(env, make_expert, calibrate)
             source = "expert"
-        else:
+        else:  # one-shot: the reference demo is all the reward may see, even with an expert
             frames, source = [(start, goal)], f"{reference}#{index}"
         instruction = env.instruction if env is not None else _dataset_instruction(reference, index)
         _, details = measure_calibration(fn, frames, instruction)

@@ -112,3 +112,25 @@ def test_rl_with_grm_checkpoint_smoke(tmp_path):
     assert main(args) == 0
     m = json.loads((tmp_path / "grm_run" / "metrics.json").read_text())
     assert m["progress_label"] == "grm" and m["runs"][0]["train_episodes"] >= 1
+
+
+@pytest.mark.slow  # collects one rendered demo, adapts a tiny GRM, runs RL on it (~1-2 min)
+def test_one_shot_flow_calibrates_on_the_demo_alone(tmp_path):
+    """adapt-reward on one demo of a task, then rl with that checkpoint and that demo as the
+    reference: the calibration must come from the demo, not from extra scripted episodes."""
+    demo = tmp_path / "demo"
+    collect = ["collect", "task=metaworld/reach", "episodes=1", "image_size=32", "video=false",
+               "max_episode_steps=100", f"out={demo}"]  # fmt: skip
+    assert main(collect) == 0
+    adapted = tmp_path / "adapted"
+    adapt = ["adapt-reward", f"base={tiny_grm(tmp_path)}", f"demo={demo}", "replay=none",
+             "adapt.steps=2", "threads=1", "progress=false", f"out={adapted}"]  # fmt: skip
+    assert main(adapt) == 0
+    args = [*TINY, "steps=20", "eval_every=20", "scheme=pbrs", f"progress={adapted}",
+            f"reference={demo}", "calibrate=3", "demos=0", "vec=dummy", "image_size=32",
+            f"out={tmp_path}/rl"]  # fmt: skip
+    assert main(["rl", *args]) == 0
+    m = json.loads((tmp_path / "rl" / "metrics.json").read_text())
+    assert m["progress_label"] == "adapted-cal"
+    assert m["calibration"]["episodes"] == 1
+    assert m["calibration"]["source"] == f"{demo}#0"
