@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from robo.reward.shaping import Potential, RewardShaper, ShapingConfig, delta_rewards
+from robo.rl.actions import DeltaJointAction
 from robo.rl.envs import policy_state
 
 
@@ -58,6 +59,8 @@ def collect_demos(
         done = False
         while not done:
             action = np.asarray(expert.act(env, obs, info), dtype=np.float32)
+            if isinstance(env, DeltaJointAction):  # the expert commands absolute targets
+                action = env.to_policy_action(action)
             obs, r, terminated, truncated, info = env.step(action)
             shaped, _, diag = shaper.step(
                 np.array([r]),

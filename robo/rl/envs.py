@@ -18,6 +18,7 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecEnvWrapper
 
 from robo.reward.shaping import Potential, RewardShaper, ShapingConfig, reward_view
+from robo.rl.actions import DeltaJointAction
 
 
 def policy_state(env: gym.Env, obs: dict[str, Any]) -> np.ndarray:
@@ -26,8 +27,11 @@ def policy_state(env: gym.Env, obs: dict[str, Any]) -> np.ndarray:
     The robo observation's ``state`` is proprioception only, which does not say where the goal
     or the objects are. Learners on state need that, so this uses, in order: the env's
     ``policy_state()`` if it has one, Meta-World's ``raw_observation`` (hand, objects, goal),
-    else ``state`` + the MuJoCo ``qpos``/``qvel`` the env exposes, else ``state`` alone.
+    else ``state`` + the MuJoCo ``qpos``/``qvel`` the env exposes, else ``state`` alone; under
+    :class:`robo.rl.actions.DeltaJointAction` the commanded joint target follows.
     """
+    if isinstance(env, DeltaJointAction):  # the commanded target is part of the state
+        return np.concatenate([policy_state(env.env, obs), env.command()]).astype(np.float32)
     base = env.unwrapped
     if hasattr(base, "policy_state"):
         return np.asarray(base.policy_state(), dtype=np.float32)

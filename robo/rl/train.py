@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from robo.reward.shaping import Potential, ShapingConfig, summarize
+from robo.rl.actions import ACTIONS, DeltaTask
 from robo.rl.callbacks import BCRegulariser, DeltaCorrection, GammaCheck, SuccessCurve
 from robo.rl.demos import add_to_replay_buffer, behaviour_clone, collect_demos, warm_critic
 from robo.rl.envs import PolicyObservation, VecShapedReward, make_vec_env
@@ -48,6 +49,9 @@ class RLConfig:
             calibrate=<n>`` measures them on n demo episodes before training.
         image_size, cameras: rendering for image-based Φ (ignored when Φ needs no images).
         max_episode_steps: episode length override (0 = task default).
+        action: ``native`` (the task's own action) or ``delta`` (bounded joint-target deltas
+            for absolute joint-target tasks, :class:`robo.rl.actions.DeltaJointAction`);
+            max_delta: its largest target change per step [rad].
         device: ``cpu`` / ``cuda`` for the learner and the reward model.
         threads: torch threads in the learner process.
         sac: extra SAC keyword arguments.
@@ -79,9 +83,15 @@ class RLConfig:
     image_size: int = 64
     cameras: tuple[str, ...] = ("front", "side", "wrist")
     max_episode_steps: int = 0
+    action: str = "native"
+    max_delta: float = 0.15
     device: str = "cpu"
     threads: int = 1
     sac: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"action={self.action!r} must be one of {', '.join(ACTIONS)}")
 
     def shaping(self) -> ShapingConfig:
         oracle_max = self.oracle_max or (10.0 if self.task.startswith("metaworld/") else 1.0)
@@ -135,6 +145,8 @@ def train_seed(
     from stable_baselines3.common.logger import configure
 
     torch.set_num_threads(cfg.threads)
+    if cfg.action == "delta":
+        make_task = DeltaTask(make_task, cfg.max_delta)
     shaping = cfg.shaping()
     render = bool(shaping.uses_potential and potential is not None and potential.needs_images)
     t0 = time.time()
