@@ -204,37 +204,45 @@ def dagger_round(
     args: dict[str, Any], seed: int, policy: Any, hooks: Any, envs: dict, tasks: list[str],
     train_tasks: list[str], evaluate: Any,
 ) -> dict[str, Any]:  # fmt: skip
-    """One DAgger round (:mod:`robo.rft.visited`): ``dagger.rollouts`` on-policy episodes per
-    training task from seeds ``10000 (seed + 1) + i`` (never evaluated), a random
-    ``visited.label_prob`` share of their chunk-start states labelled with the scripted
-    expert's chunk, then token cross-entropy on those mixed with ``--demos`` expert demos of
-    every task; then the sampled evaluation."""
+    """DAgger (:mod:`robo.rft.visited`) for ``dagger.rounds`` rounds (default 1). Each round:
+    ``dagger.rollouts`` on-policy episodes per training task from seeds never evaluated
+    (``10000 (seed + 1) + round * rollouts + i``), a random ``visited.label_prob`` share of
+    their chunk-start states labelled with the scripted expert's chunk and added to the
+    labels of earlier rounds (aggregated, as in DAgger), then token cross-entropy on all
+    labels so far mixed with ``--demos`` expert demos of every task, continuing from the
+    previous round's weights. The sampled evaluation runs once, after the last round."""
     from robo.rft.loop import task_envs
     from robo.rft.visited import DaggerConfig, finetune_on_samples, visited_samples
 
     conf = dict(args["dagger"])
     rollouts = int(conf.pop("rollouts", 64))
+    rounds = int(conf.pop("rounds", 1))
+    if rounds < 1:
+        raise SystemExit(f"--dagger rounds={rounds} must be >= 1")
     cfg = DaggerConfig(**{**conf, "seed": seed})
     label_prob = float(args.get("visited", {}).get("label_prob", 0.25))
     demos = [d for task in tasks for d in hooks.demos(task)]
-    labelled, stats = [], {}
-    t_collect = time.time()
-    for task in train_tasks:
-        pool = task_envs(task, hooks, envs, args["lockstep"])
-        seeds = [10_000 * (seed + 1) + i for i in range(rollouts)]
-        got, st = visited_samples(
-            pool, policy, seeds, hooks.labeler(task), label_prob,
-            np.random.default_rng([seed, 7]),
-        )  # fmt: skip
-        labelled += got
-        stats[task] = st
-        print(f"[seed {seed}] {task}: {st}", flush=True)
-    t_collect = time.time() - t_collect
-    fit = finetune_on_samples(policy, demos, labelled, cfg)
-    print(f"[seed {seed}] dagger: {fit}", flush=True)
+    rng = np.random.default_rng([seed, 7])
+    labelled: list[Any] = []
+    per_round: list[dict[str, Any]] = []
+    for k in range(rounds):
+        stats = {}
+        t_collect = time.time()
+        for task in train_tasks:
+            pool = task_envs(task, hooks, envs, args["lockstep"])
+            seeds = [10_000 * (seed + 1) + k * rollouts + i for i in range(rollouts)]
+            got, st = visited_samples(pool, policy, seeds, hooks.labeler(task), label_prob, rng)
+            labelled += got
+            stats[task] = st
+            print(f"[seed {seed}] round {k}: {task}: {st}", flush=True)
+        t_collect = time.time() - t_collect
+        fit = finetune_on_samples(policy, demos, labelled, cfg)
+        print(f"[seed {seed}] dagger round {k}: {fit}", flush=True)
+        per_round.append({**fit, "visited": stats, "collect_seconds": t_collect})
+    last = per_round[-1]
     return {
         "after": evaluate(None),
-        "dagger": {**fit, "visited": stats, "collect_seconds": t_collect, "config": cfg.to_dict()},
+        "dagger": {**last, "rounds": per_round, "config": {**cfg.to_dict(), "rounds": rounds}},
     }
 
 
@@ -327,7 +335,7 @@ def main() -> None:
         "--visited", default="{}", help='modes visited/dagger: JSON, e.g. {"label_prob": 0.25}'
     )  # fmt: skip
     p.add_argument(
-        "--dagger", default="{}", help='mode dagger: JSON overrides of DaggerConfig + "rollouts"'
+        "--dagger", default="{}", help='mode dagger: JSON overrides of DaggerConfig + "rollouts", "rounds"'
     )  # fmt: skip
     p.add_argument(
         "--greedy-before", action="store_true",
