@@ -79,11 +79,26 @@ def make_raw_env(
 
 
 def reset_raw_env(env: SawyerXYZEnv, seed: int) -> np.ndarray:
-    """Reset ``env`` to the layout of ``seed``; returns the raw float64[39] observation."""
+    """Reset ``env`` to the layout of ``seed``; returns the raw float64[39] observation.
+
+    Some Meta-World v3 ``reset_model`` s set joint positions after the last kinematics pass
+    (window-close sets ``window_slide`` and builds its observation without ``mj_forward``), so
+    site positions, the reset observation and ``evaluate_state`` describe the *previous*
+    layout: window-close reported ``success`` at reset and recorded a success on frame 0 of
+    every episode. Kinematics are recomputed here and the observation rebuilt the way
+    Meta-World's ``reset`` builds it (current object block repeated as the "previous" one);
+    for tasks whose reset was already consistent this changes nothing.
+    """
     if has_obstacle(env):
         place_obstacle(env, _PARKED)  # keep last episode's obstacle out of the hand reset
     env.np_random = np.random.default_rng(seed)
     obs, _ = env.reset()
+    mujoco.mj_forward(env.model, env.data)
+    curr = np.asarray(env._get_curr_obs_combined_no_goal(), dtype=np.float64)
+    obs = np.asarray(obs, dtype=np.float64).copy()
+    obs[:18] = curr
+    obs[18:36] = curr
+    env._prev_obs = curr.copy()
     return obs
 
 
