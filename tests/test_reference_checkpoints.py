@@ -22,13 +22,11 @@ def test_every_checkpoint_is_listed_with_its_hash() -> None:
     readme = (ROOT / "README.md").read_text()
     for folder in REWARDS + POLICIES:
         digest = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()[:16]
-        row = next(
-            (
-                ln
-                for ln in readme.splitlines()
-                if f"`{folder.parent.name}/" in ln and (folder.name in ln or "{" in ln)
-            ),
-            None,
+        rel = f"{folder.parent.name}/{folder.name}"
+        stem = f"{folder.parent.name}/{folder.name.rsplit('-', 1)[0]}-"
+        rows = readme.splitlines()
+        row = next((ln for ln in rows if ln.startswith(f"| `{rel}`")), None) or next(
+            (ln for ln in rows if ln.startswith(f"| `{stem}") and "{" in ln), None
         )
         assert row is not None, f"{folder} has no row in checkpoints/README.md"
         assert digest in row, f"{folder}: sha256 {digest} not in its README row"
