@@ -7,6 +7,7 @@ toward the student's by an exponential moving average.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -41,31 +42,36 @@ class TokenFinetuneConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def mix(self, has_demos: bool, has_new: bool) -> float:
+        """The demo share actually used: ``demo_fraction`` when both sources have rows, else
+        all from whichever has them."""
+        return self.demo_fraction if (has_demos and has_new) else (1.0 if has_demos else 0.0)
+
 
 def ema_finetune(
     policy: Any,
     student: Any,
     loss_fn: Callable[[Any, torch.Generator], torch.Tensor],
-    *,
-    steps: int,
-    lr: float,
-    warmup: int,
-    weight_decay: float,
-    ema: float,
-    seed: int,
-) -> list[float]:
-    """Train ``student`` (a trainable copy of ``policy``) for ``steps`` steps on
+    config: TokenFinetuneConfig,
+) -> dict[str, float]:
+    """Train ``student`` (a trainable copy of ``policy``) for ``config.steps`` steps on
     ``loss_fn(student, generator)`` (a scalar minibatch loss; the generator, seeded with
-    ``seed``, draws the minibatches) and keep ``policy`` (updated in place, left in eval mode)
-    as the EMA of the student's weights (decay ``ema``). Returns the per-step losses."""
-    opt = torch.optim.AdamW(student.parameters(), lr=lr, weight_decay=weight_decay)
+    ``config.seed``, draws the minibatches) and keep ``policy`` (updated in place, left in
+    eval mode) as the EMA of the student's weights (decay ``config.ema``).
+
+    Returns ``{"nll_first", "nll_last", "seconds"}``: mean loss of the first / last 10% of
+    steps and the wall time [s].
+    """
+    t0 = time.time()
+    steps, warmup = config.steps, config.warmup
+    opt = torch.optim.AdamW(student.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
     def lr_scale(s: int) -> float:
         warm = min(1.0, (s + 1) / max(1, warmup))
         return warm * 0.5 * (1 + np.cos(np.pi * min(s, steps) / steps))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_scale)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(config.seed)
     losses: list[float] = []
     for _ in range(steps):
         loss = loss_fn(student, g)
@@ -76,7 +82,12 @@ def ema_finetune(
         sched.step()
         with torch.no_grad():
             for pe, p in zip(policy.parameters(), student.parameters()):
-                pe.lerp_(p, 1 - ema)
+                pe.lerp_(p, 1 - config.ema)
         losses.append(loss.item())
     policy.eval()
-    return losses
+    tail = max(1, len(losses) // 10)
+    return {
+        "nll_first": float(np.mean(losses[:tail])),
+        "nll_last": float(np.mean(losses[-tail:])),
+        "seconds": time.time() - t0,
+    }

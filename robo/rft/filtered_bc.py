@@ -16,7 +16,6 @@ action), the same windows the demos give (:func:`robo.policy.windows.episode_win
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -122,7 +121,7 @@ def finetune_filtered(
             "nothing to clone: no demos and no successful rollouts (hint: more rollouts, or "
             "pass expert demos)"
         )
-    frac = config.demo_fraction if (demos and kept) else (1.0 if demos else 0.0)
+    frac = config.mix(bool(demos), bool(kept))
     windows = {
         name: (TaskWindows(list(eps), policy), share)
         for name, eps, share in (("demo", demos, frac), ("own", kept, 1.0 - frac))
@@ -142,19 +141,12 @@ def finetune_filtered(
         tokens = student.tokenizer.encode(batch["actions"])
         return -student.token_log_probs_from_batch(batch, tokens).mean()
 
-    t0 = time.time()
-    losses = ema_finetune(
-        policy, student, loss_fn, steps=config.steps, lr=config.lr, warmup=config.warmup,
-        weight_decay=config.weight_decay, ema=config.ema, seed=config.seed,
-    )  # fmt: skip
-    tail = max(1, len(losses) // 10)
+    fit = ema_finetune(policy, student, loss_fn, config)
     return {
         "kept": len(kept),
         "own_episodes": len(own),
         "windows_demo": len(windows["demo"][0]) if "demo" in windows else 0,
         "windows_own": len(windows["own"][0]) if "own" in windows else 0,
         "demo_fraction": frac,
-        "nll_first": float(np.mean(losses[:tail])),
-        "nll_last": float(np.mean(losses[-tail:])),
-        "seconds": time.time() - t0,
+        **fit,
     }

@@ -20,7 +20,6 @@ The policy alone acts in the env; the labeler only reads state (privileged, expe
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -123,7 +122,7 @@ def finetune_on_samples(
     """
     if not demos and not labelled:
         raise ValueError("nothing to clone: no demo samples and no labelled states")
-    frac = config.demo_fraction if (demos and labelled) else (1.0 if demos else 0.0)
+    frac = config.mix(bool(demos), bool(labelled))
     sets = [(list(s), share) for s, share in ((demos, frac), (labelled, 1 - frac)) if share > 0]
     student = copy.deepcopy(policy).train()
     for p in student.parameters():
@@ -137,17 +136,10 @@ def finetune_on_samples(
         tokens = student.tokenizer.encode(torch.stack([r.chunk for r in rows]).float())
         return -student.token_log_probs_batch([r.obs for r in rows], tokens).mean()
 
-    t0 = time.time()
-    losses = ema_finetune(
-        policy, student, loss_fn, steps=config.steps, lr=config.lr, warmup=config.warmup,
-        weight_decay=config.weight_decay, ema=config.ema, seed=config.seed,
-    )  # fmt: skip
-    tail = max(1, len(losses) // 10)
+    fit = ema_finetune(policy, student, loss_fn, config)
     return {
         "demo_samples": len(demos),
         "labelled_samples": len(labelled),
         "demo_fraction": frac,
-        "nll_first": float(np.mean(losses[:tail])),
-        "nll_last": float(np.mean(losses[-tail:])),
-        "seconds": time.time() - t0,
+        **fit,
     }
