@@ -140,11 +140,32 @@ def dataset_spec(env: Any, video: bool = True, vcodec: str = "libsvtav1") -> Dat
 _WORKER_ENV: Any = None
 
 
-def _init_worker(spec: Any, config: Any) -> None:
+def exit_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
+    """Make this process exit once ``parent_pid`` is gone (polls every ``poll_s`` [s]).
+
+    A pool worker blocks on its task queue forever when the parent dies without shutting the
+    pool down (SIGTERM/SIGKILL): its own copy of the queue keeps the pipe open. A daemon thread
+    watching the parent id ends such orphans; the dataset is the parent's alone, so nothing is
+    lost.
+    """
+    import os
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _init_worker(spec: Any, config: Any, parent_pid: int) -> None:
     import torch
 
     from sims.vector import build_env
 
+    exit_with_parent(parent_pid)
     torch.set_num_threads(1)
     global _WORKER_ENV
     _WORKER_ENV = build_env(spec, config)
@@ -251,6 +272,7 @@ def _collect_parallel(
     commit: Callable[[Episode], None],
 ) -> None:
     import multiprocessing as mp
+    import os
 
     ctx = mp.get_context("spawn")
     pending: deque[Future] = deque()
@@ -258,7 +280,7 @@ def _collect_parallel(
         max_workers=workers,
         mp_context=ctx,
         initializer=_init_worker,
-        initargs=(spec, config),
+        initargs=(spec, config, os.getpid()),
     ) as pool:
         queue = iter(seeds)
         for s in queue:
