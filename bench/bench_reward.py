@@ -31,7 +31,7 @@ from bench.common import write_result
 from robo.reward.adapt import AdaptConfig, adapt_one_shot
 from robo.reward.checkpoint import load_checkpoint, read_meta, save_checkpoint
 from robo.reward.data import DEFAULT_TRAIN_TASKS, UNSEEN_TASKS, load_episodes, split_episodes
-from robo.reward.evaluate import score_for_metrics
+from robo.reward.evaluate import pick_demos, score_for_metrics
 from robo.reward.labels import first_success
 from robo.reward.metrics import compute_metrics, metrics_report
 from robo.reward.model import ProgressRewardModel, RewardModelConfig
@@ -90,7 +90,8 @@ def fit(
     tc = TrainConfig(
         steps=steps, time_limit_s=seconds, eval_every=max(steps // 6, 50), seed=seed or 0
     )
-    hist = train(model, store, tc, val_eps, progress=False)
+    demos = {t: d[:1] for t, d in pick_demos(train_eps).items()}
+    hist = train(model, store, tc, val_eps, progress=False, val_demos=demos)
     return model, hist
 
 
@@ -170,8 +171,11 @@ def main() -> int:
         res["train"] = {"steps": hist["steps"], "seconds": round(time.monotonic() - t1, 1)}
         save_checkpoint(model, args.out, {"train_data": train_tasks, "data_root": args.data_root})
 
+    # Goal frames for held-out episodes: one training demo per task (never their own frames).
+    train_demos = {t: d[:1] for t, d in pick_demos(train_eps).items()}
+
     def held_out(m, **kw) -> dict:
-        return metrics_report(score_for_metrics(m, val_eps, **kw)[0])
+        return metrics_report(score_for_metrics(m, val_eps, train_demos, **kw)[0])
 
     rep = held_out(model)
     res["held_out"] = {
@@ -205,7 +209,9 @@ def main() -> int:
     print("ablations", abl, flush=True)
     write_result(name, res, cmd)
 
-    base_seen = compute_metrics(score_for_metrics(model, val_eps, reverse=False)[0])["voc_s"]
+    base_seen = compute_metrics(score_for_metrics(model, val_eps, train_demos, reverse=False)[0])[
+        "voc_s"
+    ]
     replay = [e for e in train_eps if e.kind == "expert"][:: max(1, len(train_eps) // 40)]
     others = [e for e in train_eps if e.kind != "expert"]
     replay += others[:: max(1, len(others) // 10)]
@@ -238,7 +244,9 @@ def main() -> int:
             hist = adapt_one_shot(adapted, demo, replay, acfg, progress=False)
             t_adapt = time.monotonic() - ta
             after = compute_metrics(score_for_metrics(adapted, test, goal)[0])
-            seen = compute_metrics(score_for_metrics(adapted, val_eps, reverse=False)[0])["voc_s"]
+            seen = compute_metrics(
+                score_for_metrics(adapted, val_eps, train_demos, reverse=False)[0]
+            )["voc_s"]
             one_shot[task][arm_name] = _short(after)
             one_shot[task][f"{arm_name}_info"] = {
                 "hard_frac": float(hard),

@@ -17,7 +17,7 @@ def run(cfg: DictConfig) -> int:
     from robo.eval.report_reward import write_reward_report
     from robo.reward.checkpoint import load_checkpoint, read_meta
     from robo.reward.data import load_episodes
-    from robo.reward.evaluate import score_for_metrics
+    from robo.reward.evaluate import pick_demos, score_for_metrics
     from robo.reward.metrics import (
         COVERAGE_LEVELS,
         coverage_curve,
@@ -35,16 +35,20 @@ def run(cfg: DictConfig) -> int:
         sources, cfg.data_root, max_per_dataset=cfg.max_episodes,
         image_size=model.config.image_size,
     )  # fmt: skip
+    demos = None  # goal frames: other experts among the scored episodes
     if cfg.split == "held_out" and meta.get("held_out"):
         held = {tuple(k) for k in meta["held_out"]}
         picked = [e for e in episodes if (e.task, e.kind, int(e.seed)) in held]
         if picked:
+            # Goal frames from training demos, as a user scoring a new episode would have.
+            train_eps = [e for e in episodes if (e.task, e.kind, int(e.seed)) not in held]
+            demos = {t: d[:1] for t, d in pick_demos(train_eps).items()}
             episodes = picked
     elif cfg.split not in ("held_out", "all"):
         raise ValueError(f"split={cfg.split!r} must be held_out or all")
     views = list(cfg.views) if cfg.views else None
     persp = list(cfg.perspectives)
-    scored, traces = score_for_metrics(model, episodes, None, bool(cfg.use_goal), views, persp)
+    scored, traces = score_for_metrics(model, episodes, demos, bool(cfg.use_goal), views, persp)
     report = metrics_report(scored)
     report["ckpt"], report["sources"] = str(cfg.ckpt), sources
     report["options"] = OmegaConf.to_container(cfg, resolve=True)

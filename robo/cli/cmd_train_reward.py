@@ -90,6 +90,7 @@ def run(cfg: DictConfig) -> int:
 
     from robo.reward.checkpoint import save_checkpoint
     from robo.reward.data import DEFAULT_TRAIN_TASKS, load_episodes, split_episodes
+    from robo.reward.evaluate import pick_demos
     from robo.reward.model import RewardModelConfig
     from robo.reward.pairs import EpisodeStore
     from robo.reward.train import TrainConfig, train
@@ -117,11 +118,17 @@ def run(cfg: DictConfig) -> int:
         train_eps, model_cfg.views, model_cfg.image_size, cfg.labels, int(cfg.max_frames),
         model_cfg.text_backend,
     )  # fmt: skip
+    # Goal frames for the held-out evaluation: one training demo per task (never the held-out
+    # episode's own last frame).
+    goal_demos = {task: demos[:1] for task, demos in pick_demos(train_eps).items()}
     del episodes, train_eps  # frames now live (subsampled) in the store
     model = _initial_model(cfg, model_cfg, [episode_key(e) for e in val_eps])
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    hist = train(model, store, train_cfg, val_eps[:64], out / "tb", bool(cfg.progress))
+    hist = train(
+        model, store, train_cfg, val_eps[:64], out / "tb", bool(cfg.progress),
+        val_demos=goal_demos,
+    )  # fmt: skip
     meta = {
         "train_data": sources,
         "data_root": str(cfg.data_root),

@@ -1,7 +1,10 @@
 """Score episodes with a reward model and turn them into :mod:`robo.reward.metrics` inputs.
 
-Goal frames (backward-anchored perspective) come from one successful demo per task, chosen
-among the given episodes (never the scored episode itself when the task has another one).
+Goal frames (backward-anchored perspective) come from one successful demo per task: from
+``demos`` when given (for held-out episodes: the training demos), else from the scored episodes
+themselves. An episode is never its own goal: its last frame would tell the backward estimate
+where it ends, which flatters voc_s, voc_rev and auroc. A task without another demo is scored
+without a goal frame.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ def pick_demos(episodes: Sequence[Episode]) -> dict[str, list[Episode]]:
     return out
 
 
+def _same_episode(a: Episode, b: Episode) -> bool:
+    return a is b or (a.task, a.kind, int(a.seed)) == (b.task, b.kind, int(b.seed))
+
+
 def score_for_metrics(
     model: ProgressRewardModel,
     episodes: Sequence[Episode],
@@ -45,7 +52,8 @@ def score_for_metrics(
     """Score every episode (and successful ones reversed, for ``voc_rev``).
 
     Args:
-        demos: task -> demo episodes for goal frames (default: experts among ``episodes``).
+        demos: task -> demo episodes for goal frames (default: experts among ``episodes``);
+            an episode is never scored against its own goal frame.
         use_goal: condition on a demo goal frame (backward perspective) when one exists.
     Returns:
         (metric inputs, forward traces), aligned with ``episodes``.
@@ -55,9 +63,9 @@ def score_for_metrics(
     scored, traces = [], []
     for ep in episodes:
         goal = None
-        if use_goal and demos.get(ep.task):
-            others = [d for d in demos[ep.task] if d is not ep] or demos[ep.task]
-            goal = goal_frame(others[0])
+        if use_goal:
+            others = [d for d in demos.get(ep.task, []) if not _same_episode(d, ep)]
+            goal = goal_frame(others[0]) if others else None
         kw = {"goal_images": goal, "views": views, "perspectives": perspectives}
         tr = score_episode(model, ep, **kw)
         success = first_success(ep) is not None

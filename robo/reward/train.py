@@ -141,11 +141,16 @@ def _optimizer(
     return opt, frozen
 
 
-def quick_eval(model: ProgressRewardModel, episodes: list[Episode]) -> dict[str, float | None]:
-    """Metrics on held-out episodes (no reversed scoring, to stay quick)."""
+def quick_eval(
+    model: ProgressRewardModel,
+    episodes: list[Episode],
+    demos: dict[str, list[Episode]] | None = None,
+) -> dict[str, float | None]:
+    """Metrics on held-out episodes (no reversed scoring, to stay quick); goal frames from
+    ``demos`` (task -> training demos) when given."""
     was_training = model.training
     model.eval()
-    scored, _ = score_for_metrics(model, episodes, reverse=False)
+    scored, _ = score_for_metrics(model, episodes, demos, reverse=False)
     model.train(was_training)
     return compute_metrics(scored)
 
@@ -159,8 +164,12 @@ def train(
     progress: bool = True,
     replay: EpisodeStore | None = None,
     replay_frac: float = 0.0,
+    val_demos: dict[str, list[Episode]] | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` in place; returns a history dict (loss, val metrics, steps, seconds).
+
+    ``val_demos`` (task -> training demos) gives the held-out evaluation its goal frames; without
+    it they come from other held-out experts of the same task, if any.
 
     With ``replay`` and ``replay_frac`` > 0, that fraction of batches comes from ``replay``
     (one-shot adaptation keeps the base data in view so the model does not forget).
@@ -229,7 +238,7 @@ def train(
         out_of_time = config.time_limit_s > 0 and time.monotonic() - t0 > config.time_limit_s
         last = step == config.steps - 1 or out_of_time
         if val_episodes and ((config.eval_every and (step + 1) % config.eval_every == 0) or last):
-            m = quick_eval(model, val_episodes)
+            m = quick_eval(model, val_episodes, val_demos)
             m["step"] = step + 1
             history["val"].append(m)
             score = selection_score(m)
