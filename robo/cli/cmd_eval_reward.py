@@ -10,6 +10,26 @@ from omegaconf import DictConfig, OmegaConf
 HELP = "evaluate a reward model: metrics.json, progress plots, reliability diagram, mp4"
 
 
+def goal_demos(tasks: list[str], root: str) -> dict:
+    """One successful expert per task from the ``<task>-expert`` datasets under ``root``
+    (goal frames for episodes of a separate test split). Decodes a few episodes per task."""
+    from robo.data import EpisodeReader
+    from robo.reward.evaluate import pick_demos
+
+    out: dict = {}
+    for task in tasks:
+        path = Path(root) / f"{task.replace('/', '-')}-expert"
+        if not path.is_dir():
+            raise FileNotFoundError(f"no expert dataset {path} for goal frames (hint: goal_root=)")
+        reader = EpisodeReader(path)
+        for i in range(min(len(reader), 3)):
+            found = pick_demos([reader.read(i)])
+            if found:
+                out.update(found)
+                break
+    return out
+
+
 def run(cfg: DictConfig) -> int:
     import numpy as np
     import torch
@@ -46,6 +66,8 @@ def run(cfg: DictConfig) -> int:
             episodes = picked
     elif cfg.split not in ("held_out", "all"):
         raise ValueError(f"split={cfg.split!r} must be held_out or all")
+    if cfg.get("goal_root"):
+        demos = goal_demos(sorted({e.task for e in episodes}), str(cfg.goal_root))
     views = list(cfg.views) if cfg.views else None
     persp = list(cfg.perspectives)
     scored, traces = score_for_metrics(model, episodes, demos, bool(cfg.use_goal), views, persp)

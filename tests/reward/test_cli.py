@@ -67,3 +67,23 @@ def test_train_continues_from_init_and_refuses_another_split(ckpt, tmp_path, cap
     # another split (seed) would train on the init checkpoint's held-out episodes
     assert main([*base, f"init={ckpt}", f"out={tmp_path}/bad", "train.seed=5"]) == 2
     assert "held-out" in capsys.readouterr().err
+
+
+def test_goal_frames_from_another_data_root(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mocks"))
+    from fake_env import register_fake_tasks
+
+    from robo.cli.cmd_eval_reward import goal_demos
+    from robo.data.collect import collect
+
+    register_fake_tasks()
+    over = {"image_size": 32, "max_episode_steps": 30}
+    collect("fake/reach", 2, tmp_path / "fake-reach-expert", seed=5, video=False, overrides=over)
+    demos = goal_demos(["fake/reach"], str(tmp_path))
+    (demo,) = demos["fake/reach"]
+    assert demo.kind == "expert" and demo.seed in (5, 6) and demo.success.any()
+    with pytest.raises(FileNotFoundError, match="goal_root"):
+        goal_demos(["fake/push"], str(tmp_path))
