@@ -127,6 +127,14 @@ def run(cfg: DictConfig) -> int:
         )
     make_task = partial(sims.make, spec.name)
     make_expert = spec.expert
+    if rl_cfg.action == "delta":  # refuse a delta-action task before loading/calibrating Φ
+        from robo.rl.actions import DeltaJointAction
+
+        probe = make_task(render=False)
+        try:
+            DeltaJointAction(probe, rl_cfg.max_delta)
+        finally:
+            probe.close()
     potential, label, calibration = build_potential(
         rl_cfg,
         spec.name,

@@ -57,6 +57,18 @@ def test_rl_refuses_bad_input_and_existing_results(tmp_path, capsys):
     assert main(["rl-compare", f"runs=[{tmp_path}/nothing]", f"out={tmp_path}/c"]) == 2
 
 
+def test_delta_actions_on_a_delta_task_fail_before_any_work(tmp_path, capsys, monkeypatch):
+    import robo.cli.cmd_rl as cmd_rl
+
+    def too_late(*a, **k):
+        raise AssertionError("the reward was built before the action check")
+
+    monkeypatch.setattr(cmd_rl, "build_potential", too_late)
+    assert main(["rl", *TINY, "scheme=sparse", "action=delta", f"out={tmp_path}/d"]) == 2
+    assert "action=native" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
+
+
 def tiny_grm(tmp_path):
     from robo.reward.checkpoint import save_checkpoint
     from robo.reward.model import ProgressRewardModel, RewardModelConfig
