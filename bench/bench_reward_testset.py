@@ -30,7 +30,9 @@ TEST_SEEDS = {"expert": 1000, "noisy": 1100, "failure": 1200, "rewind": 1300}
 KEYS = ("voc_s", "voc_rev", "voc_p", "tau_a", "auroc", "ece", "regress_recall", "voc_fail")
 
 
-def phase_collect(tasks: list[str], root: str, per_kind: int, failure_steps: int) -> dict:
+def phase_collect(
+    tasks: list[str], root: str, per_kind: int, failure_steps: int, workers: int
+) -> dict:
     from robo.data.collect import collect
 
     out: dict = {}
@@ -39,7 +41,7 @@ def phase_collect(tasks: list[str], root: str, per_kind: int, failure_steps: int
         for kind, seed in TEST_SEEDS.items():
             over = {"max_episode_steps": failure_steps} if kind == "failure" else {}
             path = Path(root) / f"{task.replace('/', '-')}-{kind}"
-            collect(task, per_kind, path, kind=kind, seed=seed, workers=2, overrides=over)
+            collect(task, per_kind, path, kind=kind, seed=seed, workers=workers, overrides=over)
         out[task] = round(time.monotonic() - t, 1)
         print(f"collect {task}: {out[task]} s", flush=True)
     return out
@@ -88,6 +90,7 @@ def main() -> int:
     ap.add_argument("--goal-root", default="outputs/data")
     ap.add_argument("--ckpt", default="outputs/reward/default")
     ap.add_argument("--per-kind", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--failure-steps", type=int, default=100, help="as configs/train_reward.yaml")
     ap.add_argument("--name", default="reward_testset")
     args = ap.parse_args()
@@ -99,7 +102,9 @@ def main() -> int:
     tasks = [t for t in args.tasks.split(",") if t]
     if args.phase in ("collect", "both"):
         res["collect"] = {
-            "seconds_per_task": phase_collect(tasks, args.root, args.per_kind, args.failure_steps),
+            "seconds_per_task": phase_collect(
+                tasks, args.root, args.per_kind, args.failure_steps, args.workers
+            ),
             "per_kind": args.per_kind,
             "seeds": TEST_SEEDS,
             "load_end": os.getloadavg(),
