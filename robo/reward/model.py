@@ -49,7 +49,8 @@ class RewardModelConfig:
         n_bins: hop bins on [-1, 1] (odd).
         text_dim: instruction embedding size (384 for MiniLM).
         text_backend: ``"minilm"`` (offline MiniLM) or ``"hash"`` (tests only).
-        view_dropout: probability of dropping cameras from a training pair.
+        view_dropout: probability of dropping cameras from a training pair (0.25 left the
+            26-task model unusable without its wrist camera; docs/BENCHMARKS.md, session 7).
         dropout: dropout inside the transformer.
     """
 
@@ -64,7 +65,7 @@ class RewardModelConfig:
     n_bins: int = 25
     text_dim: int = 384
     text_backend: str = "minilm"
-    view_dropout: float = 0.25
+    view_dropout: float = 0.5
     dropout: float = 0.1
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -174,7 +174,7 @@ class EpisodeStore:
         frames: int = 6,
         pairs: int = 128,
         swap_prob: float = 0.15,
-        view_dropout: float = 0.25,
+        view_dropout: float = 0.5,
         goal_dropout: float = 0.3,
         episode_weights: np.ndarray | None = None,
         hard_frac: float = 0.0,
