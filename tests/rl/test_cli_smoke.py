@@ -135,8 +135,9 @@ def test_one_shot_flow_calibrates_on_the_demo_alone(tmp_path):
                "max_episode_steps=100", f"out={demo}"]  # fmt: skip
     assert main(collect) == 0
     adapted = tmp_path / "adapted"
+    # Enough steps that the adapted Φ rises along the demo (calibration needs goal > start).
     adapt = ["adapt-reward", f"base={tiny_grm(tmp_path)}", f"demo={demo}", "replay=none",
-             "adapt.steps=2", "threads=1", "progress=false", f"out={adapted}"]  # fmt: skip
+             "adapt.steps=150", "threads=1", "progress=false", f"out={adapted}"]  # fmt: skip
     assert main(adapt) == 0
     args = [*TINY, "steps=20", "eval_every=20", "scheme=pbrs", f"progress={adapted}",
             f"reference={demo}", "calibrate=3", "demos=0", "vec=dummy", "image_size=32",
