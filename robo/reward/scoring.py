@@ -94,12 +94,14 @@ def _recurse(
     bwd: np.ndarray | None,
     bwd_std: np.ndarray | None,
     use_incremental: bool,
+    q: float = 0.0,
 ) -> ProgressTrace:
     """Kalman-style pass over T steps (hops float[T-1] incremental, float[T] anchored).
 
     Φ_0 fuses the prior "episodes start at 0" (std :data:`START_PRIOR_STD`) with the backward
     estimate of frame 0, so a video that starts done (e.g. played backwards) starts high.
-    The forward estimate is ``apply_hop(Φ_0, hop(start -> t))``.
+    The forward estimate is ``apply_hop(Φ_0, hop(start -> t))``. ``q``: process noise added to
+    the incremental step's std (see :func:`process_std`).
     """
     T = len(inc_hop) + 1
     phi, std = np.zeros(T), np.zeros(T)
@@ -114,8 +116,8 @@ def _recurse(
     for t in range(1, T):
         if use_incremental:
             per[t, 0] = apply_hop(phi[t - 1], inc_hop[t - 1])
-            per_std[t, 0] = progress_std_after_hop(
-                phi[t - 1], std[t - 1], inc_hop[t - 1], inc_std[t - 1]
+            per_std[t, 0] = np.hypot(
+                progress_std_after_hop(phi[t - 1], std[t - 1], inc_hop[t - 1], inc_std[t - 1]), q
             )
         if fwd_hop is not None:
             per[t, 1] = apply_hop(phi[0], fwd_hop[t])
@@ -170,10 +172,22 @@ def score_embeddings(
         bwd, bwd_s = 1.0 + np.clip(h.cpu().numpy(), -1, 0), s.cpu().numpy()
     use_inc = "incremental" in perspectives or (fwd is None and bwd is None)
     trace = _recurse(
-        h_inc.cpu().numpy()[1:], s_inc.cpu().numpy()[1:], fwd, fwd_s, bwd, bwd_s, use_inc
-    )
+        h_inc.cpu().numpy()[1:], s_inc.cpu().numpy()[1:], fwd, fwd_s, bwd, bwd_s, use_inc,
+        process_std(model),
+    )  # fmt: skip
     trace.std = trace.std * std_scale(model)
     return trace
+
+
+def process_std(model: ProgressRewardModel) -> float:
+    """Process noise [Φ] added to the incremental step's std (``config.extra["process_std"]``,
+    default 0 = none).
+
+    The fused Φ is the prior of the next incremental step and its std shrinks at every fusion,
+    so the incremental perspective comes to dominate; a small bias in its step hops (e.g. a
+    model missing its wrist camera) then integrates into a drifting Φ. Process noise bounds
+    that confidence (``bench/bench_reward_views.py --process-std``)."""
+    return float(model.config.extra.get("process_std", 0.0))
 
 
 def std_scale(model: ProgressRewardModel) -> float:
@@ -285,7 +299,9 @@ class ProgressTracker:
         h, s = h.cpu().numpy(), s.cpu().numpy()
         est = [apply_hop(self.phi, h[0]), apply_hop(self.phi0, h[1])]
         std = [
-            progress_std_after_hop(self.phi, self.std, h[0], s[0]),
+            np.hypot(
+                progress_std_after_hop(self.phi, self.std, h[0], s[0]), process_std(self.model)
+            ),
             progress_std_after_hop(self.phi0, self.std0, h[1], s[1]),
         ]
         if n == 3:

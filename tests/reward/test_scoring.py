@@ -54,3 +54,34 @@ def test_std_calibration_scales_reported_std():
     scale = calibrate_std(m, eps, [progress_labels(e) for e in eps])
     assert scale > 0 and m.config.extra["std_scale"] == scale
     np.testing.assert_allclose(score_episode(m, eps[0]).std, raw * scale, rtol=1e-6)
+
+
+def test_tracker_matches_batch_scoring_with_process_noise():
+    torch.manual_seed(0)
+    m = ProgressRewardModel(RewardModelConfig(image_size=32, text_backend="hash")).eval()
+    m.config.extra["process_std"] = 0.05
+    ep = make_episode(length=10, image_size=32)
+    tr = score_episode(
+        m, ep, goal_images=goal_frame(make_episode(seed=5, length=10, image_size=32))
+    )
+    tracker = ProgressTracker(
+        m, ep.instruction, goal_frame(make_episode(seed=5, length=10, image_size=32))
+    )
+    online = [tracker.reset({c: v[0] for c, v in ep.images.items()})[0]]
+    for t in range(1, 10):
+        online.append(tracker.step({c: v[t] for c, v in ep.images.items()})[0])
+    np.testing.assert_allclose(online, tr.phi, atol=1e-4)
+
+
+def test_process_noise_stops_a_biased_incremental_step_from_dragging_phi_down():
+    from robo.reward.scoring import _recurse
+
+    T = 60
+    inc_hop = np.full(T - 1, -0.03)  # a slight negative bias on every step
+    inc_std = np.full(T - 1, 0.05)
+    fwd_hop = np.full(T, 0.5)  # the anchored estimate says "half done" throughout
+    fwd_std = np.full(T, 0.2)
+    without = _recurse(inc_hop, inc_std, fwd_hop, fwd_std, None, None, True, q=0.0).phi
+    with_q = _recurse(inc_hop, inc_std, fwd_hop, fwd_std, None, None, True, q=0.1).phi
+    assert without[-1] < 0.35  # the filter trusts its own prior, pulled well off the anchor
+    assert with_q[-1] > 0.45  # bounded confidence: the anchored estimate keeps its say
