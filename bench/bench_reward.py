@@ -90,7 +90,7 @@ def fit(
     tc = TrainConfig(
         steps=steps, time_limit_s=seconds, eval_every=max(steps // 6, 50), seed=seed or 0
     )
-    demos = {t: d[:1] for t, d in pick_demos(train_eps).items()}
+    demos = pick_demos(train_eps, per_task=1)
     hist = train(model, store, tc, val_eps, progress=False, val_demos=demos)
     return model, hist
 
@@ -172,7 +172,7 @@ def main() -> int:
         save_checkpoint(model, args.out, {"train_data": train_tasks, "data_root": args.data_root})
 
     # Goal frames for held-out episodes: one training demo per task (never their own frames).
-    train_demos = {t: d[:1] for t, d in pick_demos(train_eps).items()}
+    train_demos = pick_demos(train_eps, per_task=1)
 
     def held_out(m, **kw) -> dict:
         return metrics_report(score_for_metrics(m, val_eps, train_demos, **kw)[0])

@@ -30,7 +30,7 @@ def views_table(ckpt: str, data_root: str, q: float = 0.0) -> dict[str, dict]:
 
     held = {tuple(k) for k in read_meta(ckpt)["held_out"]}
     val, train = load_selected(list(DEFAULT_TRAIN_TASKS), data_root, held, 1)
-    demos = {t: d[:1] for t, d in pick_demos(train).items()}
+    demos = pick_demos(train, per_task=1)
     model = load_checkpoint(ckpt).eval()
     model.config.extra["process_std"] = q
     views = list(model.config.views)

@@ -37,7 +37,7 @@ def run(cfg: DictConfig) -> int:
     from robo.eval.report_reward import write_reward_report
     from robo.reward.checkpoint import load_checkpoint, read_meta
     from robo.reward.data import load_episodes
-    from robo.reward.evaluate import pick_demos, score_for_metrics
+    from robo.reward.evaluate import episode_id, pick_demos, score_for_metrics
     from robo.reward.metrics import (
         COVERAGE_LEVELS,
         coverage_curve,
@@ -55,19 +55,21 @@ def run(cfg: DictConfig) -> int:
         sources, cfg.data_root, max_per_dataset=cfg.max_episodes,
         image_size=model.config.image_size,
     )  # fmt: skip
-    demos = None  # goal frames: other experts among the scored episodes
+    if cfg.split not in ("held_out", "all"):
+        raise ValueError(f"split={cfg.split!r} must be held_out or all")
+    rest: list = []  # episodes not scored (split=held_out: the training ones)
     if cfg.split == "held_out" and meta.get("held_out"):
         held = {tuple(k) for k in meta["held_out"]}
-        picked = [e for e in episodes if (e.task, e.kind, int(e.seed)) in held]
+        picked = [e for e in episodes if episode_id(e) in held]
         if picked:
-            # Goal frames from training demos, as a user scoring a new episode would have.
-            train_eps = [e for e in episodes if (e.task, e.kind, int(e.seed)) not in held]
-            demos = {t: d[:1] for t, d in pick_demos(train_eps).items()}
+            rest = [e for e in episodes if episode_id(e) not in held]
             episodes = picked
-    elif cfg.split not in ("held_out", "all"):
-        raise ValueError(f"split={cfg.split!r} must be held_out or all")
+    # Goal frames: another root's demos, else training demos (as a user scoring a new episode
+    # would have), else other experts among the scored episodes.
     if cfg.get("goal_root"):
         demos = goal_demos(sorted({e.task for e in episodes}), str(cfg.goal_root))
+    else:
+        demos = pick_demos(rest, per_task=1) if rest else None
     views = list(cfg.views) if cfg.views else None
     persp = list(cfg.perspectives)
     scored, traces = score_for_metrics(model, episodes, demos, bool(cfg.use_goal), views, persp)

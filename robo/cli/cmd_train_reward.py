@@ -11,8 +11,10 @@ HELP = "train the multi-view progress reward model (data=<datasets> out=<dir>)"
 
 
 def episode_key(ep) -> list:
-    """Identifies an episode across runs: [task, kind, seed]."""
-    return [ep.task, ep.kind, int(ep.seed)]
+    """Identifies an episode across runs: [task, kind, seed] (JSON form of ``episode_id``)."""
+    from robo.reward.evaluate import episode_id
+
+    return list(episode_id(ep))
 
 
 def _has_seeds(dataset: Path, seed: int, n: int) -> bool:
@@ -120,7 +122,7 @@ def run(cfg: DictConfig) -> int:
     )  # fmt: skip
     # Goal frames for the held-out evaluation: one training demo per task (never the held-out
     # episode's own last frame).
-    goal_demos = {task: demos[:1] for task, demos in pick_demos(train_eps).items()}
+    goal_demos = pick_demos(train_eps, per_task=1)
     del episodes, train_eps  # frames now live (subsampled) in the store
     model = _initial_model(cfg, model_cfg, [episode_key(e) for e in val_eps])
     out = Path(cfg.out)

@@ -27,17 +27,21 @@ def goal_frame(ep: Episode) -> dict[str, np.ndarray]:
     return {cam: frames[t] for cam, frames in ep.images.items()}
 
 
-def pick_demos(episodes: Sequence[Episode]) -> dict[str, list[Episode]]:
-    """Successful expert episodes per task (demo candidates for goal frames)."""
+def episode_id(ep: Episode) -> tuple[str, str, int]:
+    """(task, kind, seed): identifies an episode across loads and runs."""
+    return (ep.task, ep.kind, int(ep.seed))
+
+
+def pick_demos(
+    episodes: Sequence[Episode], per_task: int | None = None
+) -> dict[str, list[Episode]]:
+    """Successful expert episodes per task (demo candidates for goal frames), at most
+    ``per_task`` of each (None = all)."""
     out: dict[str, list[Episode]] = {}
     for ep in episodes:
         if ep.kind == "expert" and first_success(ep) is not None:
             out.setdefault(ep.task, []).append(ep)
-    return out
-
-
-def _same_episode(a: Episode, b: Episode) -> bool:
-    return a is b or (a.task, a.kind, int(a.seed)) == (b.task, b.kind, int(b.seed))
+    return {t: d[:per_task] for t, d in out.items()}
 
 
 def score_for_metrics(
@@ -64,7 +68,7 @@ def score_for_metrics(
     for ep in episodes:
         goal = None
         if use_goal:
-            others = [d for d in demos.get(ep.task, []) if not _same_episode(d, ep)]
+            others = [d for d in demos.get(ep.task, []) if episode_id(d) != episode_id(ep)]
             goal = goal_frame(others[0]) if others else None
         kw = {"goal_images": goal, "views": views, "perspectives": perspectives}
         tr = score_episode(model, ep, **kw)
