@@ -9,13 +9,15 @@ seeds 1000+ (training uses 0-299) under ``--root`` (default ``outputs/data_test`
 (``goal_root=outputs/data``), with and without goal frames.
 
 Usage: ``python -m bench.bench_reward_testset [--phase collect|eval|both]
-[--ckpt a,b] [--per-kind 2] [--name reward_testset]``; results in
+[--ckpt a,b] [--per-kind 2] [--name reward_testset] [--process-std 0,0.1] [--goal both|true|false]``;
+results in
 ``bench/results/<name>.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -27,7 +29,10 @@ from bench.common import RESULTS, write_result
 TEST_SEEDS = {"expert": 1000, "noisy": 1100, "failure": 1200, "rewind": 1300}
 """First seed of each kind in the test split (training collects from 0, 100, 200, 300)."""
 
-KEYS = ("voc_s", "voc_rev", "voc_p", "tau_a", "auroc", "ece", "regress_recall", "voc_fail")
+KEYS = (
+    "voc_s", "voc_rev", "voc_p", "tau_a", "auroc", "ece", "regress_recall", "voc_fail",
+    "regress_recall_all", "regress_n", "tau_a_mean",
+)  # fmt: skip
 
 
 def phase_collect(
@@ -51,7 +56,9 @@ def _short(m: dict) -> dict:
     return {k: (None if m.get(k) is None else round(float(m[k]), 3)) for k in KEYS}
 
 
-def eval_ckpt(ckpt: str, root: str, goal_root: str, out: str, use_goal: bool) -> dict:
+def eval_ckpt(
+    ckpt: str, root: str, goal_root: str, out: str, use_goal: bool, q: float | None = None
+) -> dict:
     from hydra import compose, initialize_config_dir
 
     from robo.cli.cmd_eval_reward import run
@@ -66,6 +73,8 @@ def eval_ckpt(ckpt: str, root: str, goal_root: str, out: str, use_goal: bool) ->
         "figures=4",
         "videos=1",
     ]
+    if q is not None:
+        overrides.append(f"process_std={q}")
     with initialize_config_dir(config_dir=os.path.abspath("configs"), version_base=None):
         cfg = compose(config_name="eval_reward", overrides=overrides)
     t = time.monotonic()
@@ -93,6 +102,11 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--failure-steps", type=int, default=100, help="as configs/train_reward.yaml")
     ap.add_argument("--name", default="reward_testset")
+    ap.add_argument(
+        "--process-std", default="",
+        help="comma list of process noise values to score with (default: the checkpoint's)",
+    )  # fmt: skip
+    ap.add_argument("--goal", default="both", choices=["both", "true", "false"])
     args = ap.parse_args()
     cmd = "python -m bench.bench_reward_testset " + " ".join(sys.argv[1:])
     path = RESULTS / f"{args.name}.json"
@@ -111,18 +125,21 @@ def main() -> int:
         }
         write_result(args.name, res, cmd)
     if args.phase in ("eval", "both"):
-        for ckpt in args.ckpt.split(","):
-            for use_goal in (True, False):
-                tag = f"{Path(ckpt).name}{'' if use_goal else '-no-goal'}"
-                out = f"outputs/reward/testset-{tag}"
-                res.setdefault("eval", {})[tag] = {
-                    "ckpt": ckpt,
-                    "use_goal": use_goal,
-                    "load_start": os.getloadavg(),
-                    **eval_ckpt(ckpt, args.root, args.goal_root, out, use_goal),
-                }
-                print(tag, res["eval"][tag]["model"], flush=True)
-                write_result(args.name, res, cmd)
+        qs = [float(q) for q in args.process_std.split(",") if q] or [None]
+        goals = {"both": (True, False), "true": (True,), "false": (False,)}[args.goal]
+        for ckpt, q, use_goal in itertools.product(args.ckpt.split(","), qs, goals):
+            tag = f"{Path(ckpt).name}{'' if q is None else f'-q{q}'}"
+            tag += "" if use_goal else "-no-goal"
+            out = f"outputs/reward/testset-{tag}"
+            res.setdefault("eval", {})[tag] = {
+                "ckpt": ckpt,
+                "use_goal": use_goal,
+                "process_std": q,
+                "load_start": os.getloadavg(),
+                **eval_ckpt(ckpt, args.root, args.goal_root, out, use_goal, q),
+            }
+            print(tag, res["eval"][tag]["model"], flush=True)
+            write_result(args.name, res, cmd)
     return 0
 
 

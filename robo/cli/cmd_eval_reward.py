@@ -47,6 +47,8 @@ def run(cfg: DictConfig) -> int:
 
     torch.set_num_threads(int(cfg.threads))
     model = load_checkpoint(cfg.ckpt)
+    if cfg.get("process_std") is not None:
+        model.config.extra["process_std"] = float(cfg.process_std)
     meta = read_meta(cfg.ckpt)
     sources = meta.get("train_data", []) if cfg.data == "default" else str(cfg.data).split(",")
     if not sources:
@@ -98,6 +100,6 @@ def run(cfg: DictConfig) -> int:
 
     print(f"eval-reward: {len(episodes)} episodes -> {out / 'metrics.json'}")
     keys = ("voc_s", "voc_rev", "voc_p", "tau_a", "auroc", "ece", "regress_recall", "voc_fail")
-    for k in (*keys, "unc_ece", "ece_label"):
+    for k in (*keys, "regress_recall_all", "unc_ece", "ece_label"):
         print(f"  {k:15s} model {fmt(o[k]):>7s}   time-baseline {fmt(b[k]):>7s}")
     return 0

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from robo.reward.labels import first_success, progress_labels, rewind_ranges
-from robo.reward.metrics import ScoredEpisode
+from robo.reward.metrics import REGRESS_DROP, ScoredEpisode
 from robo.reward.model import ProgressRewardModel
 from robo.reward.scoring import PERSPECTIVES, ProgressTrace, score_episode
 from robo.types import Episode
@@ -42,6 +42,30 @@ def pick_demos(
         if ep.kind == "expert" and first_success(ep) is not None:
             out.setdefault(ep.task, []).append(ep)
     return {t: d[:per_task] for t, d in out.items()}
+
+
+def regress_segments(ep: Episode) -> list[tuple[int, int]]:
+    """The recorded rewinds ``[start, end)`` of ``ep`` that really undid progress.
+
+    A rewind expert records the undo it planned; the episode can end inside it (the task
+    finished: an object kept sliding into place while the arm backed off), and undoing the first
+    moves of a subtask can leave the task's progress where it was. Kept: rewinds that start
+    before the last frame (end clipped to it), with no success step inside ``(start, end]``, and,
+    where the sim has privileged progress_gt (evaluation labels only), over which it drops by more
+    than :data:`~robo.reward.metrics.REGRESS_DROP`.
+    """
+    T = len(ep)
+    success = np.asarray(ep.success, bool)
+    gt = np.asarray(ep.progress_gt, np.float64)
+    out = []
+    for a, b in rewind_ranges(ep):
+        b = min(b, T - 1)
+        if a >= b or success[a + 1 : b + 1].any():
+            continue
+        if np.isfinite(gt[a]) and np.isfinite(gt[b]) and not gt[b] < gt[a] - REGRESS_DROP:
+            continue
+        out.append((a, b))
+    return out
 
 
 def score_for_metrics(
@@ -83,7 +107,8 @@ def score_for_metrics(
                 phi=tr.phi,
                 phi_reversed=rev,
                 progress_gt=gt if np.isfinite(gt).any() else None,
-                rewind_segments=rewind_ranges(ep),
+                rewind_segments=regress_segments(ep),
+                rewinds_all=rewind_ranges(ep),
                 std=tr.std,
                 label=progress_labels(ep, reference_length=ref_len.get(ep.task)),
             )

@@ -11,7 +11,12 @@ Keys (overall and per task), all from per-step progress traces Φ float[T]:
   failure that hovers half way above a short expert episode that starts at 0.
 * ``auroc``: successful vs failed episodes from the final Φ.
 * ``ece``: expected calibration error of Φ against progress_gt (10 equal-width bins).
-* ``regress_recall``: fraction of rewind segments over which Φ drops by more than 0.02.
+* ``regress_recall``: fraction of regress segments over which Φ drops by more than 0.02. A
+  regress segment is a recorded rewind that really undid progress (see
+  :func:`robo.reward.evaluate.regress_segments`: inside the episode, the task not finished
+  during it, and progress_gt, where the sim has it, down by more than 0.02 over it).
+  ``regress_recall_all`` (extra) counts every recorded rewind that lies inside the episode, and
+  ``regress_n`` is the number of regress segments.
 * ``voc_fail``: Spearman(Φ, t) on failure episodes (low is good).
 * ``std_coverage`` (extra): fraction of steps with |Φ - progress_gt| <= the predicted std
   (0.68 for calibrated Gaussian errors).
@@ -54,6 +59,9 @@ class ScoredEpisode:
     rewind_segments: list = field(default_factory=list)
     std: np.ndarray | None = None
     label: np.ndarray | None = None
+    rewinds_all: list | None = None
+    """Every recorded rewind ``[start, end)`` (for ``regress_recall_all``); None = the same as
+    ``rewind_segments`` (the regress segments ``regress_recall`` counts)."""
 
 
 def spearman_time(phi: np.ndarray) -> float:
@@ -144,6 +152,11 @@ def _mean(xs: list[float]) -> float | None:
     return float(np.mean(xs)) if xs else None
 
 
+def _dropped(phi: np.ndarray, start: int, end: int) -> float:
+    """1.0 if Φ at ``end`` (clipped to the episode) is more than REGRESS_DROP below Φ at ``start``."""
+    return float(phi[min(int(end), len(phi) - 1)] < phi[int(start)] - REGRESS_DROP)
+
+
 def compute_metrics(episodes: list[ScoredEpisode]) -> dict[str, float | None]:
     """All :data:`METRIC_KEYS` (None where the data has no such episodes) plus ``n_episodes``."""
     succ = [e for e in episodes if e.success and e.kind != "rewind"]
@@ -179,12 +192,17 @@ def compute_metrics(episodes: list[ScoredEpisode]) -> dict[str, float | None]:
         if with_gt
         else None
     )
-    drops = [
-        float(e.phi[min(int(b), len(e.phi) - 1)] < e.phi[int(a)] - REGRESS_DROP)
-        for e in episodes
-        for a, b in e.rewind_segments
-    ]
+    drops = [_dropped(e.phi, a, b) for e in episodes for a, b in e.rewind_segments]
     out["regress_recall"] = _mean(drops)
+    out["regress_n"] = len(drops)
+    out["regress_recall_all"] = _mean(
+        [
+            _dropped(e.phi, a, b)
+            for e in episodes
+            for a, b in (e.rewind_segments if e.rewinds_all is None else e.rewinds_all)
+            if int(a) < len(e.phi) - 1
+        ]
+    )
     cover = [
         np.abs(e.phi - e.progress_gt) <= e.std
         for e in episodes
@@ -226,6 +244,7 @@ def time_baseline(ep: ScoredEpisode) -> ScoredEpisode:
         ep.progress_gt,
         ep.rewind_segments,
         label=ep.label,
+        rewinds_all=ep.rewinds_all,
     )
 
 

@@ -53,3 +53,31 @@ def test_given_demos_skip_copies_of_the_scored_episode(monkeypatch):
     twin = make_episode(seed=0, length=10, image_size=32)
     goals = _goals_used(monkeypatch, held, {held[0].task: [twin, demo]})
     assert _same(goals[0], goal_frame(demo)) and _same(goals[1], goal_frame(twin))
+
+
+def _rewind_episode(rewinds, gt, success_at=None):
+    ep = make_episode(kind="rewind", seed=0, length=len(gt), image_size=32)
+    ep.meta["rewinds"] = [list(r) for r in rewinds]
+    ep.progress_gt = np.asarray(gt, np.float32)
+    ep.success = np.zeros(len(gt), bool)
+    if success_at is not None:
+        ep.success[success_at:] = True
+    return ep
+
+
+def test_regress_segments_keep_only_rewinds_that_undo_progress():
+    up, down = np.linspace(0, 0.6, 10), np.linspace(0.6, 0.2, 10)
+    gt = np.r_[up, down]
+    # A rewind over which progress_gt falls counts.
+    assert evaluate.regress_segments(_rewind_episode([(9, 19)], gt)) == [(9, 19)]
+    # One that runs past the episode's end is clipped to its last frame.
+    assert evaluate.regress_segments(_rewind_episode([(9, 40)], gt)) == [(9, 19)]
+    # Progress did not fall over it (undoing the approach left the task where it was).
+    flat = np.r_[up, np.full(10, 0.6)]
+    assert evaluate.regress_segments(_rewind_episode([(9, 19)], flat)) == []
+    # The task finished inside it: the episode ended in success, no regress to detect.
+    ends = np.r_[up, np.linspace(0.6, 1.0, 10)]
+    assert evaluate.regress_segments(_rewind_episode([(9, 40)], ends, success_at=15)) == []
+    # Without progress_gt (real data) every rewind inside the episode counts.
+    nan = np.full(20, np.nan)
+    assert evaluate.regress_segments(_rewind_episode([(9, 19), (19, 30)], nan)) == [(9, 19)]

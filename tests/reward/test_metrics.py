@@ -72,3 +72,17 @@ def test_label_ece_and_unc_ece_keys():
     m = compute_metrics([ep])
     assert m["ece_label"] == pytest.approx(0.0, abs=1e-9)
     assert m["ece"] > 0.05 and m["unc_ece"] is not None
+
+
+def test_regress_recall_counts_regress_segments_and_reports_all_rewinds():
+    ramp = np.linspace(0, 1, 20)
+    phi = np.r_[ramp[:10], np.full(10, ramp[9])]  # Φ never drops
+    ep = _ep("rewind", phi, False, rewinds=[])
+    ep.rewinds_all = [(9, 19), (19, 40)]  # the second starts at the last frame: not counted
+    m = compute_metrics([ep])
+    assert m["regress_recall"] is None and m["regress_n"] == 0
+    assert m["regress_recall_all"] == 0.0
+    drop = _ep("rewind", np.r_[ramp[:10], ramp[9::-1]], False, rewinds=[(9, 19)])
+    m = compute_metrics([drop, ep])
+    assert m["regress_recall"] == 1.0 and m["regress_n"] == 1
+    assert m["regress_recall_all"] == pytest.approx(0.5)
