@@ -10,26 +10,6 @@ from omegaconf import DictConfig, OmegaConf
 HELP = "evaluate a reward model: metrics.json, progress plots, reliability diagram, mp4"
 
 
-def goal_demos(tasks: list[str], root: str) -> dict:
-    """One successful expert per task from the ``<task>-expert`` datasets under ``root``
-    (goal frames for episodes of a separate test split). Decodes a few episodes per task."""
-    from robo.data import EpisodeReader
-    from robo.reward.evaluate import pick_demos
-
-    out: dict = {}
-    for task in tasks:
-        path = Path(root) / f"{task.replace('/', '-')}-expert"
-        if not path.is_dir():
-            raise FileNotFoundError(f"no expert dataset {path} for goal frames (hint: goal_root=)")
-        reader = EpisodeReader(path)
-        for i in range(min(len(reader), 3)):
-            found = pick_demos([reader.read(i)])
-            if found:
-                out.update(found)
-                break
-    return out
-
-
 def run(cfg: DictConfig) -> int:
     import numpy as np
     import torch
@@ -37,7 +17,7 @@ def run(cfg: DictConfig) -> int:
     from robo.eval.report_reward import write_reward_report
     from robo.reward.checkpoint import load_checkpoint, read_meta
     from robo.reward.data import load_episodes
-    from robo.reward.evaluate import episode_id, pick_demos, score_for_metrics
+    from robo.reward.evaluate import episode_id, goal_demos, pick_demos, score_for_metrics
     from robo.reward.metrics import (
         COVERAGE_LEVELS,
         coverage_curve,

@@ -10,6 +10,7 @@ without a goal frame.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -65,6 +66,25 @@ def regress_segments(ep: Episode) -> list[tuple[int, int]]:
         if np.isfinite(gt[a]) and np.isfinite(gt[b]) and not gt[b] < gt[a] - REGRESS_DROP:
             continue
         out.append((a, b))
+    return out
+
+
+def goal_demos(tasks: Sequence[str], root: str | Path) -> dict[str, list[Episode]]:
+    """One successful expert per task from the ``<task>-expert`` datasets under ``root``
+    (goal frames for episodes of a separate test split). Decodes a few episodes per task."""
+    from robo.data import EpisodeReader
+
+    out: dict = {}
+    for task in tasks:
+        path = Path(root) / f"{task.replace('/', '-')}-expert"
+        if not path.is_dir():
+            raise FileNotFoundError(f"no expert dataset {path} for goal frames (hint: goal_root=)")
+        reader = EpisodeReader(path)
+        for i in range(min(len(reader), 3)):
+            found = pick_demos([reader.read(i)])
+            if found:
+                out.update(found)
+                break
     return out
 
 

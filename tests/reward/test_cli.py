@@ -76,8 +76,8 @@ def test_goal_frames_from_another_data_root(tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mocks"))
     from fake_env import register_fake_tasks
 
-    from robo.cli.cmd_eval_reward import goal_demos
     from robo.data.collect import collect
+    from robo.reward.evaluate import goal_demos
 
     register_fake_tasks()
     over = {"image_size": 32, "max_episode_steps": 30}
