@@ -3,8 +3,9 @@
 Scores each checkpoint's own held-out episodes (``robo train-reward``'s split, goal frames from
 one training demo per task) with every non-empty subset of its views, all three perspectives
 fused; ``--process-std 0,0.03`` repeats it for each process noise of the incremental step
-(:func:`robo.reward.scoring.process_std`). Usage: ``python -m bench.bench_reward_views --ckpt a,b
-[--process-std 0] [--name reward_views]``; results in ``bench/results/<name>.json``.
+(:func:`robo.reward.scoring.process_std`; without it, each checkpoint's own, i.e. the default).
+Usage: ``python -m bench.bench_reward_views --ckpt a,b [--process-std 0,0.1]
+[--name reward_views]``; results in ``bench/results/<name>.json``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from bench.common import write_result
 KEYS = ("voc_s", "voc_rev", "auroc", "voc_fail")
 
 
-def views_table(ckpt: str, data_root: str, q: float = 0.0) -> dict[str, dict]:
+def views_table(ckpt: str, data_root: str, q: float | None = None) -> dict[str, dict]:
     from robo.reward.checkpoint import load_checkpoint, read_meta
     from robo.reward.data import DEFAULT_TRAIN_TASKS
     from robo.reward.evaluate import pick_demos, score_for_metrics
@@ -32,7 +33,8 @@ def views_table(ckpt: str, data_root: str, q: float = 0.0) -> dict[str, dict]:
     val, train = load_selected(list(DEFAULT_TRAIN_TASKS), data_root, held, 1)
     demos = pick_demos(train, per_task=1)
     model = load_checkpoint(ckpt).eval()
-    model.config.extra["process_std"] = q
+    if q is not None:  # None: the checkpoint's own (robo.reward.scoring.process_std)
+        model.config.extra["process_std"] = q
     views = list(model.config.views)
     out: dict[str, dict] = {}
     for k in range(len(views), 0, -1):
@@ -47,15 +49,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--ckpt", default="outputs/reward/default")
     ap.add_argument("--data-root", default="outputs/data")
-    ap.add_argument("--process-std", default="0", help="comma list of process noises [Φ]")
+    ap.add_argument(
+        "--process-std", default="", help="comma list of process noises [Φ] (default: the ckpt's)"
+    )
     ap.add_argument("--name", default="reward_views")
     args = ap.parse_args()
     torch.set_num_threads(1)
     res = {"load_start": os.getloadavg(), "checkpoints": {}}
-    qs = [float(q) for q in args.process_std.split(",")]
+    qs = [float(q) for q in args.process_std.split(",") if q] or [None]
     for ckpt in args.ckpt.split(","):
         for q in qs:
-            key = ckpt if qs == [0.0] else f"{ckpt}|process_std={q}"
+            key = ckpt if q is None else f"{ckpt}|process_std={q}"
             res["checkpoints"][key] = views_table(ckpt, args.data_root, q)
     write_result(args.name, res, "python -m bench.bench_reward_views " + " ".join(sys.argv[1:]))
     return 0
