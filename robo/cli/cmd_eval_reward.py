@@ -25,10 +25,15 @@ def run(cfg: DictConfig) -> int:
         reliability,
     )
 
+    q = cfg.get("process_std")
+    if q is not None and (isinstance(q, bool) or not isinstance(q, int | float) or q < 0):
+        raise ValueError(
+            f"process_std={q!r} must be a number >= 0 (hint: process_std=0.1; null = the checkpoint's)"
+        )
     torch.set_num_threads(int(cfg.threads))
     model = load_checkpoint(cfg.ckpt)
-    if cfg.get("process_std") is not None:
-        model.config.extra["process_std"] = float(cfg.process_std)
+    if q is not None:
+        model.config.extra["process_std"] = float(q)
     meta = read_meta(cfg.ckpt)
     sources = meta.get("train_data", []) if cfg.data == "default" else str(cfg.data).split(",")
     if not sources:

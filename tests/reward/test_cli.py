@@ -54,6 +54,8 @@ def test_adapt_writes_new_checkpoint(ckpt, tmp_path):
 def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
     assert main(["eval-reward", f"ckpt={tmp_path}/missing", "data=synthetic"]) == 2
     assert "train one with" in capsys.readouterr().err
+    assert main(["eval-reward", f"ckpt={tmp_path}/missing", "process_std=-1"]) == 2
+    assert "hint: process_std=0.1" in capsys.readouterr().err
     assert main(["train-reward", "data=no/such-task", f"data_root={tmp_path}"]) == 2
     assert "robo collect" in capsys.readouterr().err
 
