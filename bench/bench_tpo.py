@@ -141,13 +141,16 @@ def run_part(tasks, shift, objective_name, args, seed, avoid_mix) -> dict:
         )
     bc_s = time.perf_counter() - t0
     probes = {t: make_probe(t) for t in tasks}
+    train0 = 1000 * seed + args.seed_offset
+    eval0 = 500_000 + 1000 * seed + args.seed_offset
     cfg = TPOConfig(
         rounds=args.rounds,
-        train_seeds=list(range(1000 * seed, 1000 * seed + args.train_seeds)),
-        eval_seeds=list(range(500_000 + 1000 * seed, 500_000 + 1000 * seed + args.eval_seeds)),
-        samples_per_init=args.samples, temperature=1.0, eval_temperature=1.0,
+        train_seeds=list(range(train0, train0 + args.train_seeds)),
+        eval_seeds=list(range(eval0, eval0 + args.eval_seeds)),
+        samples_per_init=args.samples, temperature=1.0, eval_temperature=args.eval_temperature,
         beta=args.beta, lr=args.lr, epochs=args.epochs, pair_batch=8, reference=args.reference,
-        max_pairs_per_group=4, sft_weight=args.sft_weight, seed=seed,
+        max_pairs_per_group=args.max_pairs, sft_weight=args.sft_weight, seed=seed,
+        length_normalize=args.length_normalize, lanes=args.lanes,
     )  # fmt: skip
     torch.manual_seed(seed)
     _, hist = run_tpo(
@@ -155,7 +158,11 @@ def run_part(tasks, shift, objective_name, args, seed, avoid_mix) -> dict:
         make_objective(objective_name), cfg,
         probe=lambda env: probes[env.unwrapped.task_name](env), scene=scene_or_empty,
         gripper_dim=3, progress=False,
-        on_round=lambda h: print(seed, objective_name, h["round"], h["eval"]["mean"], flush=True),
+        on_round=lambda h: print(
+            seed, objective_name, h["round"], h["eval"]["mean"], "pairs", h.get("pairs"),
+            "dpo", {k: round(v, 3) for k, v in h.get("dpo", {}).items()},
+            f"{h['seconds']:.0f}s", flush=True,
+        ),
     )  # fmt: skip
     return {
         "seed": seed,
@@ -211,6 +218,21 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--sft-weight", type=float, default=0.0, help="NLL on chosen (0 = pure DPO)")
     p.add_argument("--reference", default="initial", choices=["initial", "previous"])
+    p.add_argument(
+        "--length-normalize", action="store_true",
+        help="mean log-prob per executed token (use --beta ~1)",
+    )  # fmt: skip
+    p.add_argument("--max-pairs", type=int, default=4, help="pairs per (task, initial state)")
+    p.add_argument("--eval-temperature", type=float, default=1.0, help="0 = greedy")
+    p.add_argument("--lanes", type=int, default=1, help="rollouts per task in lockstep")
+    p.add_argument(
+        "--seed-list", default="",
+        help="comma-separated seeds to run instead of 0..--seeds-1 (one process per seed)",
+    )  # fmt: skip
+    p.add_argument(
+        "--seed-offset", type=int, default=0,
+        help="shift train/eval initial states (pilots: keep them off the reported ones)",
+    )  # fmt: skip
     p.add_argument("--safety-task", default="metaworld/reach", help="'' skips the safety part")
     p.add_argument("--skip-success", action="store_true")
     p.add_argument("--name", default="tpo")
@@ -225,6 +247,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     os.environ.setdefault("MUJOCO_GL", "egl")
     tasks = [t for t in args.tasks.split(",") if t]
+    seeds = [int(x) for x in args.seed_list.split(",") if x] or list(range(args.seeds))
     load = [os.getloadavg()[0]]
     out: dict[str, Any] = {"args": vars(args), "tasks": tasks}
 
@@ -245,9 +268,9 @@ def main() -> int:
     command = "python -m bench.bench_tpo " + " ".join(sys.argv[1:])
     if not args.skip_success:
         runs = []
-        for s in range(args.seeds):  # a partial JSON after every seed survives a killed run
+        for s in seeds:  # a partial JSON after every seed survives a killed run
             runs.append(run_part(tasks, None, "success", args, s, False))
-            out["success_objective"] = {"runs": runs, "partial": len(runs) < args.seeds}
+            out["success_objective"] = {"runs": runs, "partial": len(runs) < len(seeds)}
             write_result(args.name, {**out, "load_average_1min": load}, command)
         load.append(os.getloadavg()[0])
         out["success_objective"] = {"runs": runs, "summary": summary(runs), "partial": False}
@@ -260,9 +283,9 @@ def main() -> int:
         print("success objective:", out["success_objective"]["summary"], flush=True)
     if args.safety_task:
         runs = []
-        for s in range(args.seeds):
+        for s in seeds:
             runs.append(run_part([args.safety_task], "obstacle", "safety", args, s, True))
-            out["safety_objective"] = {"runs": runs, "partial": len(runs) < args.seeds}
+            out["safety_objective"] = {"runs": runs, "partial": len(runs) < len(seeds)}
             write_result(args.name, {**out, "load_average_1min": load}, command)
         load.append(os.getloadavg()[0])
         s = summary(runs)

@@ -136,6 +136,7 @@ def run(cfg: DictConfig) -> int:
         grad_clip=float(cfg.grad_clip),
         max_steps=None,
         resample_invalid=int(cfg.resample_invalid),
+        lanes=int(cfg.get("lanes", 1)),
         seed=int(cfg.seed),
     )
     out = Path(cfg.out) if cfg.out else Path("outputs") / "tpo" / str(cfg.objective)

@@ -202,6 +202,129 @@ def rollout(
     )
 
 
+def _sample_rows(
+    policy: TokenChunkPolicy, obs: list[Observation], temperature: float
+) -> torch.Tensor:
+    """One token sequence per observation, int64[len(obs), L]: one batched call where the
+    policy has ``sample_tokens_many`` (the VLA), else one ``sample_tokens`` call per row."""
+    many = getattr(policy, "sample_tokens_many", None)
+    if many is not None:
+        return many(obs, temperature=temperature).detach().cpu()
+    return torch.cat(
+        [policy.sample_tokens(o, n=1, temperature=temperature).detach().cpu() for o in obs]
+    )
+
+
+@torch.no_grad()
+def rollout_lockstep(
+    envs: Sequence[Any],
+    policy: TokenChunkPolicy,
+    task: str,
+    jobs: Sequence[tuple[int, int]],
+    temperature: float = 1.0,
+    probe: Probe = no_probe,
+    max_steps: int | None = None,
+    keep_frames: bool = False,
+    scene: Callable[[Any], dict[str, np.ndarray]] | None = None,
+    resample_invalid: int = 0,
+) -> list[Trajectory]:
+    """The episodes ``jobs`` = [(init_seed, sample), ...] of ``task``, one per env, in lockstep.
+
+    Same episodes as :func:`rollout` (reset seed, executed prefix, resampling of chunks that do
+    not decode, holding still when they never do, episode end at termination/truncation or
+    ``max_steps``), but every chunk step samples the running episodes' chunks in one batched
+    policy call. Needs ``len(envs) >= len(jobs)``; env i runs job i.
+    """
+    if len(jobs) > len(envs):
+        raise ValueError(f"{len(jobs)} episodes need as many envs, got {len(envs)}")
+    tok = policy.tokenizer
+    limit = max_steps if max_steps is not None else 10**9
+    n = len(jobs)
+    obs, live, keypoints, ee_paths = [], [], [], []
+    recs: list[dict[str, Any]] = []
+    for env, (init_seed, _) in zip(envs, jobs):
+        o, _ = env.reset(seed=int(init_seed))
+        obs.append(o)
+        live.append(True)
+        keypoints.append(dict(scene(env)) if scene is not None else {})
+        ee, _ = probe(env)
+        ee_paths.append([ee] if ee is not None else None)
+        recs.append(
+            {"chunks": [], "acts": [], "succ": [], "prog": [], "cons": [], "frames": [],
+             "steps": 0, "invalid": 0}
+        )  # fmt: skip
+    while any(live):
+        idx = [i for i in range(n) if live[i]]
+        records = [_obs_copy(obs[i]) for i in idx]
+        tokens = _sample_rows(policy, [obs[i] for i in idx], temperature)
+        chunk, valid = tok.decode(tokens)
+        for _ in range(max(0, int(resample_invalid))):
+            bad = (~valid).nonzero().flatten().tolist()
+            if not bad:
+                break
+            for j in bad:
+                recs[idx[j]]["invalid"] += 1
+            redraw = _sample_rows(policy, [obs[idx[j]] for j in bad], temperature)
+            tokens[bad] = redraw
+            chunk[bad], valid[bad] = tok.decode(redraw)
+        for j in (~valid).nonzero().flatten().tolist():
+            recs[idx[j]]["invalid"] += 1
+        plans = chunk.detach().cpu().numpy().astype(np.float32)
+        for j, i in enumerate(idx):
+            env, r = envs[i], recs[i]
+            if keep_frames:
+                r["frames"].append(records[j]["images"])
+            ran = 0
+            for t in range(int(policy.executed)):
+                if bool(valid[j]):
+                    action = plans[j, t]
+                else:
+                    hold = getattr(env.unwrapped, "hold_action", None)
+                    action = hold() if hold else np.zeros(plans.shape[-1], np.float32)
+                obs[i], _, terminated, truncated, info = env.step(action)
+                ran += 1
+                r["steps"] += 1
+                r["acts"].append(np.asarray(action, np.float32))
+                r["succ"].append(bool(info.get("success", False)))
+                r["prog"].append(float(info.get("progress_gt", np.nan)))
+                ee, n_contacts = probe(env)
+                r["cons"].append(int(n_contacts))
+                if ee_paths[i] is not None and ee is not None:
+                    ee_paths[i].append(ee)
+                if terminated or truncated or r["steps"] >= limit:
+                    live[i] = False
+                    break
+            r["chunks"].append(
+                ChunkRecord(obs=records[j], tokens=tokens[j], executed=ran, valid=bool(valid[j]))
+            )
+    adim = int(policy.action_dim)
+    out = []
+    for i, (init_seed, sample) in enumerate(jobs):
+        r = recs[i]
+        if keep_frames:
+            r["frames"].append(_obs_copy(obs[i])["images"])
+        path = ee_paths[i]
+        out.append(
+            Trajectory(
+                task=task,
+                init_seed=int(init_seed),
+                sample=int(sample),
+                instruction=str(obs[i].get("instruction", "")),
+                chunks=r["chunks"],
+                actions=np.asarray(r["acts"], np.float32).reshape(-1, adim),
+                success=np.asarray(r["succ"], bool),
+                progress_gt=np.asarray(r["prog"], np.float32),
+                ee_path=np.asarray(path, np.float32) if path is not None else None,
+                contacts=np.asarray(r["cons"], np.int64),
+                frames=r["frames"],
+                control_dt=float(getattr(envs[i].unwrapped, "control_dt", 0.05)),
+                scene=keypoints[i],
+                invalid=r["invalid"],
+            )
+        )
+    return out
+
+
 def collect(
     make_env: Callable[[str], Any],
     policy: TokenChunkPolicy,
@@ -216,12 +339,22 @@ def collect(
     progress: bool = True,
     scene: Callable[[Any], dict[str, np.ndarray]] | None = None,
     resample_invalid: int = 0,
+    lanes: int = 1,
 ) -> list[Trajectory]:
     """``samples_per_init`` rollouts per (task, initial seed); envs come from ``make_env(task)``.
 
     Rollout k of seed s on task i draws its sampling noise from ``torch.manual_seed`` of a
-    number derived from (``seed``, i, s, k), so a collection is reproducible.
+    number derived from (``seed``, i, s, k), so a collection is reproducible. With
+    ``lanes`` > 1, ``lanes`` envs per task run that many rollouts at once in lockstep
+    (:func:`rollout_lockstep`: one batched policy call per chunk step); each batch of rollouts
+    then draws from one seed derived from (``seed``, i, first rollout of the batch), so the
+    collection is reproducible for a given ``lanes`` but differs from ``lanes=1``.
     """
+    if lanes > 1:
+        return _collect_lockstep(
+            make_env, policy, tasks, init_seeds, samples_per_init, temperature, probe, seed,
+            keep_frames, max_steps, progress, scene, resample_invalid, lanes,
+        )  # fmt: skip
     from tqdm import tqdm
 
     was_training = getattr(policy, "training", False)
@@ -249,11 +382,58 @@ def collect(
                                 max_steps,
                                 keep_frames,
                                 scene,
+                                resample_invalid,
                             )  # fmt: skip
                         )
                         bar.update(1)
             finally:
                 env.close()
+    finally:
+        bar.close()
+        if was_training and hasattr(policy, "train"):
+            policy.train()
+    return out
+
+
+def _collect_lockstep(
+    make_env: Callable[[str], Any],
+    policy: TokenChunkPolicy,
+    tasks: Sequence[str],
+    init_seeds: Sequence[int],
+    samples_per_init: int,
+    temperature: float,
+    probe: Probe,
+    seed: int,
+    keep_frames: bool,
+    max_steps: int | None,
+    progress: bool,
+    scene: Callable[[Any], dict[str, np.ndarray]] | None,
+    resample_invalid: int,
+    lanes: int,
+) -> list[Trajectory]:
+    from tqdm import tqdm
+
+    was_training = getattr(policy, "training", False)
+    if hasattr(policy, "eval"):
+        policy.eval()
+    out: list[Trajectory] = []
+    jobs = [(int(s), k) for s in init_seeds for k in range(samples_per_init)]
+    bar = tqdm(total=len(tasks) * len(jobs), desc="rollouts", disable=not progress, leave=False)
+    try:
+        for ti, task in enumerate(tasks):
+            envs = [make_env(task) for _ in range(min(lanes, len(jobs)))]
+            try:
+                for a in range(0, len(jobs), len(envs)):
+                    part = jobs[a : a + len(envs)]
+                    torch.manual_seed(hash((seed, ti, -1, a)) % (2**31))
+                    out += rollout_lockstep(
+                        envs, policy, task, part, temperature, probe, max_steps, keep_frames,
+                        scene, resample_invalid,
+                    )  # fmt: skip
+                    bar.update(len(part))
+            finally:
+                for env in envs:
+                    env.close()
     finally:
         bar.close()
         if was_training and hasattr(policy, "train"):

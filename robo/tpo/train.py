@@ -53,6 +53,8 @@ class TPOConfig:
         grad_clip: max gradient norm.
         max_steps: episode step cap (None = the env's own).
         resample_invalid: redraws of a chunk that does not decode before holding still.
+        lanes: rollouts of one task run at once in lockstep (1 = one after another; > 1 = one
+            batched policy call per chunk step, see :func:`robo.tpo.rollouts.rollout_lockstep`).
         seed: base seed of rollout sampling.
     """
 
@@ -76,6 +78,7 @@ class TPOConfig:
     grad_clip: float = 1.0
     max_steps: int | None = None
     resample_invalid: int = 2
+    lanes: int = 1
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -85,8 +88,8 @@ class TPOConfig:
             raise ValueError(
                 f"samples_per_init={self.samples_per_init}: pairs need >= 2 rollouts per state"
             )
-        if self.rounds < 0 or self.epochs < 1 or self.pair_batch < 1:
-            raise ValueError("rounds must be >= 0, epochs and pair_batch >= 1")
+        if self.rounds < 0 or self.epochs < 1 or self.pair_batch < 1 or self.lanes < 1:
+            raise ValueError("rounds must be >= 0, epochs, pair_batch and lanes >= 1")
 
 
 def train_on_pairs(
@@ -165,7 +168,7 @@ def evaluate(
     trajs = collect(
         make_env, policy, tasks, cfg.eval_seeds, cfg.eval_samples, cfg.eval_temperature, probe,
         seed=cfg.seed + 10**6, max_steps=cfg.max_steps, progress=progress, scene=scene,
-        resample_invalid=cfg.resample_invalid,
+        resample_invalid=cfg.resample_invalid, lanes=cfg.lanes,
     )  # fmt: skip
     score_all(trajs, objective, gripper_dim)
     out: dict[str, Any] = {"mean": summarize(trajs)}
@@ -216,7 +219,7 @@ def run_tpo(
             make_env, policy, tasks, cfg.train_seeds, cfg.samples_per_init, cfg.temperature,
             probe, seed=cfg.seed + r, keep_frames=reward_model is not None,
             max_steps=cfg.max_steps, progress=progress, scene=scene,
-            resample_invalid=cfg.resample_invalid,
+            resample_invalid=cfg.resample_invalid, lanes=cfg.lanes,
         )  # fmt: skip
         score_all(trajs, objective, gripper_dim, reward_model)
         pairs = build_pairs(trajs, objective, cfg.max_pairs_per_group)
