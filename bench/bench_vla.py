@@ -36,11 +36,9 @@ def _load_text_cache(path: str | None) -> None:
     """Pre-fill the instruction-embedding cache from an npz written by --export-text-cache."""
     if not path:
         return
-    from robo.reward import text
+    from robo.reward.text import load_text_cache
 
-    data = np.load(path, allow_pickle=False)
-    for s, v in zip(data["texts"].tolist(), data["vectors"]):
-        text._CACHE[("minilm", str(s))] = v.astype(np.float32)
+    load_text_cache(path)
 
 
 def _init_worker(text_cache: str | None) -> None:

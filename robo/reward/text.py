@@ -8,6 +8,7 @@ fallback (character n-gram hashing) for tests that must not load the model.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -52,3 +53,37 @@ def embed_instructions(
     if not texts:
         return np.zeros((0, TEXT_DIM), np.float32)
     return np.stack([_CACHE[(backend, t)] for t in texts])
+
+
+def save_text_cache(path: str | Path, texts: list[str]) -> int:
+    """Write MiniLM embeddings of ``texts`` to an npz (``texts``, ``vectors``); returns the count.
+
+    For machines without the MiniLM package (e.g. a lent GPU machine): carry the npz and
+    :func:`load_text_cache` it there before anything embeds an instruction.
+    """
+    texts = sorted(set(texts))
+    vecs = embed_instructions(texts, "minilm")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, texts=np.array(texts), vectors=vecs)
+    return len(texts)
+
+
+def load_text_cache(path: str | Path) -> int:
+    """Pre-fill the MiniLM cache from an npz written by :func:`save_text_cache`; returns the count.
+
+    Raises:
+        ValueError: the file is not such an npz.
+    """
+    with np.load(path, allow_pickle=False) as data:
+        if "texts" not in data or "vectors" not in data:
+            raise ValueError(
+                f"{path} has no 'texts'/'vectors' arrays (hint: write it with save_text_cache)"
+            )
+        texts, vecs = data["texts"].tolist(), data["vectors"]
+    if vecs.ndim != 2 or vecs.shape != (len(texts), TEXT_DIM):
+        raise ValueError(
+            f"{path}: vectors of shape {vecs.shape}, expected ({len(texts)}, {TEXT_DIM})"
+        )
+    for s, v in zip(texts, vecs):
+        _CACHE[("minilm", str(s))] = np.asarray(v, np.float32)
+    return len(texts)
