@@ -76,6 +76,7 @@ def rollout(env: Any, expert: Any, seed: int) -> Episode:
     sub = np.asarray(subtask, dtype=np.int64)
     boundaries = [t for t in range(1, len(sub)) if sub[t] != sub[t - 1] and sub[t] >= 0]
     meta = expert.metadata() if hasattr(expert, "metadata") else {"kind": "expert"}
+    _clip_ranges(meta, steps=len(actions) - 1)
     meta.update(
         subtask=sub,
         subtask_names=list(expert.subtask_names()),
@@ -96,6 +97,21 @@ def rollout(env: Any, expert: Any, seed: int) -> Episode:
         subtask_boundaries=boundaries,
         meta=meta,
     )
+
+
+def _clip_ranges(meta: dict[str, Any], steps: int) -> None:
+    """Keep ``meta["rewinds"]`` / ``meta["pauses"]`` (``[start, end)`` steps) inside the
+    ``steps`` executed steps: an expert records the undo it *planned*, and the episode can end
+    inside it (the task finished while the arm backed off). The planned ranges stay in
+    ``<key>_planned`` where clipping changed them."""
+    for key in ("rewinds", "pauses"):
+        if key not in meta:
+            continue
+        planned = [[int(a), int(b)] for a, b in meta[key]]
+        kept = [[a, min(b, steps)] for a, b in planned if a < steps]
+        if kept != planned:
+            meta[f"{key}_planned"] = planned
+        meta[key] = kept
 
 
 def run_seed(env: Any, kind: str, seed: int, params: dict[str, Any]) -> Episode:
