@@ -174,6 +174,55 @@ def run_part(tasks, shift, objective_name, args, seed, avoid_mix) -> dict:
     }
 
 
+def summary(runs: list[dict]) -> dict:
+    """Mean over seeds of the first (imitation) and last round's held-out evaluation."""
+    first = [r["rounds"][0]["eval"]["mean"] for r in runs]
+    last = [r["rounds"][-1]["eval"]["mean"] for r in runs]
+    res = {}
+    for k in ("success", "collisions", "length"):
+        a, b = float(np.mean([f[k] for f in first])), float(np.mean([x[k] for x in last]))
+        res[k] = {"bc": a, "tpo": b, "delta": b - a,
+                  "per_seed_bc": [f[k] for f in first], "per_seed_tpo": [x[k] for x in last]}  # fmt: skip
+    per_round = [
+        float(np.mean([r["rounds"][i]["eval"]["mean"]["success"] for r in runs]))
+        for i in range(min(len(r["rounds"]) for r in runs))
+    ]
+    res["success_per_round"] = per_round
+    return res
+
+
+def per_task(runs: list[dict], tasks: list[str]) -> dict:
+    """Per task: mean success over seeds before (round 0) and after the last round."""
+    out = {}
+    for t in tasks:
+        a = [r["rounds"][0]["eval"]["per_task"][t]["success"] for r in runs]
+        b = [r["rounds"][-1]["eval"]["per_task"][t]["success"] for r in runs]
+        out[t] = {"bc": float(np.mean(a)), "tpo": float(np.mean(b))}
+    return out
+
+
+def combine(names: list[str], name: str) -> dict:
+    """Merge the success-objective runs of per-seed results (``--seed-list`` runs in separate
+    processes) into ``bench/results/<name>.json`` with the pooled summary."""
+    import json
+
+    from bench.common import RESULTS
+
+    parts = [json.loads((RESULTS / f"{n}.json").read_text()) for n in names]
+    runs = [r for p in parts for r in p["success_objective"]["runs"]]
+    tasks = parts[0]["tasks"]
+    out = {
+        "tasks": tasks,
+        "parts": {n: {"command": p["command"], "machine": p.get("machine")} for n, p in zip(names, parts)},
+        "success_objective": {
+            "runs": runs, "summary": summary(runs), "per_task": per_task(runs, tasks),
+            "partial": any(p["success_objective"].get("partial") for p in parts),
+        },
+    }  # fmt: skip
+    write_result(name, out, "python -m bench.bench_tpo " + " ".join(sys.argv[1:]))
+    return out
+
+
 def plot_result(name: str) -> list[str]:
     """Per-seed round plots of ``bench/results/<name>.json`` -> ``outputs/bench/tpo/``."""
     import json
@@ -238,7 +287,15 @@ def main() -> int:
     p.add_argument("--name", default="tpo")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--plot-only", action="store_true", help="plot bench/results/<name>.json")
+    p.add_argument(
+        "--combine", default="",
+        help="comma-separated result names (per-seed runs) to merge into --name",
+    )  # fmt: skip
     args = p.parse_args()
+    if args.combine:
+        res = combine([n for n in args.combine.split(",") if n], args.name)
+        print(res["success_objective"]["summary"]["success"], res["success_objective"]["per_task"])
+        return 0
     if args.plot_only:
         print("\n".join(plot_result(args.name)))
         return 0
@@ -251,20 +308,6 @@ def main() -> int:
     load = [os.getloadavg()[0]]
     out: dict[str, Any] = {"args": vars(args), "tasks": tasks}
 
-    def summary(runs: list[dict]) -> dict:
-        first = [r["rounds"][0]["eval"]["mean"] for r in runs]
-        last = [r["rounds"][-1]["eval"]["mean"] for r in runs]
-
-        def best(k: str) -> tuple[float, float]:
-            return float(np.mean([f[k] for f in first])), float(np.mean([x[k] for x in last]))
-
-        res = {}
-        for k in ("success", "collisions", "length"):
-            a, b = best(k)
-            res[k] = {"bc": a, "tpo": b, "delta": b - a,
-                      "per_seed_bc": [f[k] for f in first], "per_seed_tpo": [x[k] for x in last]}  # fmt: skip
-        return res
-
     command = "python -m bench.bench_tpo " + " ".join(sys.argv[1:])
     if not args.skip_success:
         runs = []
@@ -273,13 +316,10 @@ def main() -> int:
             out["success_objective"] = {"runs": runs, "partial": len(runs) < len(seeds)}
             write_result(args.name, {**out, "load_average_1min": load}, command)
         load.append(os.getloadavg()[0])
-        out["success_objective"] = {"runs": runs, "summary": summary(runs), "partial": False}
-        per_task = {}
-        for t in tasks:
-            a = [r["rounds"][0]["eval"]["per_task"][t]["success"] for r in runs]
-            b = [r["rounds"][-1]["eval"]["per_task"][t]["success"] for r in runs]
-            per_task[t] = {"bc": float(np.mean(a)), "tpo": float(np.mean(b))}
-        out["success_objective"]["per_task"] = per_task
+        out["success_objective"] = {
+            "runs": runs, "summary": summary(runs), "partial": False,
+            "per_task": per_task(runs, tasks),
+        }  # fmt: skip
         print("success objective:", out["success_objective"]["summary"], flush=True)
     if args.safety_task:
         runs = []
