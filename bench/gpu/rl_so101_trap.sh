@@ -4,6 +4,10 @@
 # the learner and the reward model on cuda). Results: $OUT/<scheme>/s<seed>/metrics.json,
 # logs $OUT/logs/. Same recipe as bench/results/rl_so101/README.md (session 8).
 #   STEPS=20000 DEVICE=cuda SCHEMES="raw naive pbrs" SEEDS="0 1 2 3 4" LIMIT=520 bash bench/gpu/rl_so101_trap.sh
+# Measured (session 9, H200 + 16 cores, all 15 processes at once, everything on cuda): about
+# 16 env steps/s per process (load 16.7): 7000 of 20 000 steps in 430 s, so nothing finished
+# inside one 10-minute call. Small SAC nets gain nothing on a shared GPU; this CPU runs the same
+# raw-GRM seed at ~30 steps/s alone. Next time: fewer processes, or STEPS that fit the call.
 set -u
 OUT=${OUT:-/tmp/rl_so101_trap}
 STEPS=${STEPS:-20000}
