@@ -23,6 +23,7 @@ import json
 import sys
 
 import numpy as np
+from scipy.stats import binomtest
 
 from bench.common import RESULTS, write_result
 
@@ -58,6 +59,12 @@ def seed_summary(stage1: dict, stage2: dict) -> dict:
             for t in orig
         },
     }
+    pairs = [(b, a) for t in orig for b, a in zip(stage1["before"][t], stage2["after"][t])]
+    out["old_paired"] = {
+        "n": len(pairs),
+        "gained": sum(1 for b, a in pairs if a and not b),
+        "lost": sum(1 for b, a in pairs if b and not a),
+    }
     out["old_drop_points"] = 100 * (out["old_before"] - out["old_after_stage2"])
     out["backward_a_points"] = 100 * (out["a_after_stage2"] - out["a_after_stage1"])
     return out
@@ -92,6 +99,18 @@ def main() -> int:
         t: float(np.mean([r["new"][t]["after"] for r in rows])) for t in new_tasks
     }
     summary["target_old_drop_le_5"] = summary["old_drop_points"] <= 5.0
+    gained = sum(r["old_paired"]["gained"] for r in rows)
+    lost = sum(r["old_paired"]["lost"] for r in rows)
+    n = sum(r["old_paired"]["n"] for r in rows)
+    summary["old_paired"] = {
+        "n": n, "gained": gained, "lost": lost,
+        "mcnemar_p": float(binomtest(gained, gained + lost, 0.5).pvalue) if gained + lost else 1.0,
+        # normal approximation of the paired difference (lost - gained) / n, in points
+        "drop_ci95_points": [
+            100 * ((lost - gained) / n - 1.96 * np.sqrt(gained + lost - (lost - gained) ** 2 / n) / n),
+            100 * ((lost - gained) / n + 1.96 * np.sqrt(gained + lost - (lost - gained) ** 2 / n) / n),
+        ],
+    }  # fmt: skip
     write_result(
         args.name,
         {"summary": summary, "seeds": rows},

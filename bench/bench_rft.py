@@ -209,7 +209,8 @@ def dagger_round(
     (``10000 (seed + 1) + round * rollouts + i``), a random ``visited.label_prob`` share of
     their chunk-start states labelled with the scripted expert's chunk and added to the
     labels of earlier rounds (aggregated, as in DAgger), then token cross-entropy on all
-    labels so far mixed with ``--demos`` expert demos of every task, continuing from the
+    labels so far mixed with ``--demos`` expert demos of every task (``dagger.replay`` false:
+    of the training tasks only, the no-replay control of a continual run), continuing from the
     previous round's weights. The sampled evaluation runs once, after the last round."""
     from robo.rft.loop import task_envs
     from robo.rft.visited import DaggerConfig, finetune_on_samples, visited_samples
@@ -217,11 +218,12 @@ def dagger_round(
     conf = dict(args["dagger"])
     rollouts = int(conf.pop("rollouts", 64))
     rounds = int(conf.pop("rounds", 1))
+    replayed = tasks if bool(conf.pop("replay", True)) else train_tasks  # whose demos are mixed in
     if rounds < 1:
         raise SystemExit(f"--dagger rounds={rounds} must be >= 1")
     cfg = DaggerConfig(**{**conf, "seed": seed})
     label_prob = float(args.get("visited", {}).get("label_prob", 0.25))
-    demos = [d for task in tasks for d in hooks.demos(task)]
+    demos = [d for task in replayed for d in hooks.demos(task)]
     rng = np.random.default_rng([seed, 7])
     labelled: list[Any] = []
     per_round: list[dict[str, Any]] = []
