@@ -9,11 +9,14 @@ OLD=metaworld/reach,metaworld/push,metaworld/pick-place,metaworld/drawer-open
 A=${A:-metaworld/drawer-close}
 B=${B:-metaworld/button-press-topdown}
 PY=${PY:-.venv/bin/python}
+REPLAY=${REPLAY:-true}       # false: the no-replay control (demos of the stage's new task only)
+tag=$([ "$REPLAY" = true ] && echo "" || echo "_noreplay")
 common=(--mode dagger --seeds "$s" --eval-episodes 30 --lockstep 10 --demos 20
-        --visited '{"label_prob": 0.5}' --dagger '{"rollouts": 30, "steps": 400, "rounds": 3}')
+        --visited '{"label_prob": 0.5}'
+        --dagger "{\"rollouts\": 30, \"steps\": 400, \"rounds\": 3, \"replay\": $REPLAY}")
 $PY -m bench.bench_rft "${common[@]}" --tasks "$OLD,$A" --train-tasks "$A" \
   --policy 'checkpoints/policies/vla-metaworld4-d20-s{seed}' \
-  --save 'outputs/policies/continual-stage1-s{seed}' --name "rft_continual_stage1_s$s"
+  --save "outputs/policies/continual${tag}-stage1-s{seed}" --name "rft_continual${tag}_stage1_s$s"
 $PY -m bench.bench_rft "${common[@]}" --tasks "$OLD,$A,$B" --train-tasks "$B" \
-  --policy 'outputs/policies/continual-stage1-s{seed}' \
-  --save 'outputs/policies/continual-stage2-s{seed}' --name "rft_continual_stage2_s$s"
+  --policy "outputs/policies/continual${tag}-stage1-s{seed}" \
+  --save "outputs/policies/continual${tag}-stage2-s{seed}" --name "rft_continual${tag}_stage2_s$s"
