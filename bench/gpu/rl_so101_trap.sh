@@ -7,7 +7,8 @@
 # Measured (session 9, H200 + 16 cores, all 15 processes at once, everything on cuda): about
 # 16 env steps/s per process (load 16.7): 7000 of 20 000 steps in 430 s, so nothing finished
 # inside one 10-minute call. Small SAC nets gain nothing on a shared GPU; this CPU runs the same
-# raw-GRM seed at ~30 steps/s alone. Next time: fewer processes, or STEPS that fit the call.
+# raw-GRM seed at ~30 steps/s alone. Next time: fewer processes, STEPS that fit the call, and
+# the learner on the CPU with only the GRM on the GPU: DEVICE=cpu EXTRA="reward_device=cuda".
 set -u
 OUT=${OUT:-/tmp/rl_so101_trap}
 STEPS=${STEPS:-20000}

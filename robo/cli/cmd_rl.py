@@ -63,7 +63,7 @@ def build_potential(
     ckpt = Path(str(cfg.progress))
     from robo.reward.checkpoint import load_checkpoint
 
-    model = load_checkpoint(ckpt, device=cfg.device)
+    model = load_checkpoint(ckpt, device=cfg.model_device)
     env = None
     if reference != "expert":
         start, goal = reference_from_dataset(reference, index)

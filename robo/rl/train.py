@@ -53,6 +53,9 @@ class RLConfig:
             for absolute joint-target tasks, :class:`robo.rl.actions.DeltaJointAction`);
             max_delta: its largest target change per step [rad].
         device: ``cpu`` / ``cuda`` for the learner and the reward model.
+        reward_device: the reward model's device when it should differ from the learner's
+            (``""`` = ``device``): e.g. ``device=cpu reward_device=cuda``, because SAC's small
+            nets run no faster on a GPU shared by many processes (session 9).
         threads: torch threads in the learner process.
         sac: extra SAC keyword arguments.
     """
@@ -86,12 +89,22 @@ class RLConfig:
     action: str = "native"
     max_delta: float = 0.15
     device: str = "cpu"
+    reward_device: str = ""
     threads: int = 1
     sac: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
             raise ValueError(f"action={self.action!r} must be one of {', '.join(ACTIONS)}")
+        for name in ("device", "reward_device"):
+            dev = str(getattr(self, name) or "cpu")
+            if dev != "cpu" and dev.split(":")[0] != "cuda":
+                raise ValueError(f"{name}={dev!r} (hint: cpu, cuda or cuda:<index>)")
+
+    @property
+    def model_device(self) -> str:
+        """Where the reward model runs: ``reward_device``, else ``device``."""
+        return self.reward_device or self.device
 
     def shaping(self) -> ShapingConfig:
         oracle_max = self.oracle_max or (10.0 if self.task.startswith("metaworld/") else 1.0)
