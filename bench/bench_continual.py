@@ -102,14 +102,13 @@ def main() -> int:
     gained = sum(r["old_paired"]["gained"] for r in rows)
     lost = sum(r["old_paired"]["lost"] for r in rows)
     n = sum(r["old_paired"]["n"] for r in rows)
+    # normal approximation of the paired difference (lost - gained) / n, in points
+    drop = (lost - gained) / n
+    half = 1.96 * np.sqrt(gained + lost - (lost - gained) ** 2 / n) / n
     summary["old_paired"] = {
         "n": n, "gained": gained, "lost": lost,
         "mcnemar_p": float(binomtest(gained, gained + lost, 0.5).pvalue) if gained + lost else 1.0,
-        # normal approximation of the paired difference (lost - gained) / n, in points
-        "drop_ci95_points": [
-            100 * ((lost - gained) / n - 1.96 * np.sqrt(gained + lost - (lost - gained) ** 2 / n) / n),
-            100 * ((lost - gained) / n + 1.96 * np.sqrt(gained + lost - (lost - gained) ** 2 / n) / n),
-        ],
+        "drop_ci95_points": [100 * (drop - half), 100 * (drop + half)],
     }  # fmt: skip
     write_result(
         args.name,

@@ -137,69 +137,12 @@ def rollout(
     the VLA's own ``sample``; the kept tokens are what the trajectory's log-prob uses); one
     still invalid is recorded and the robot holds still for the executed prefix
     (``env.unwrapped.hold_action()`` if it has one, else zeros). ``Trajectory.invalid``
-    counts every invalid draw.
+    counts every invalid draw. One episode of :func:`rollout_lockstep` (the same loop).
     """
-    tok = policy.tokenizer
-    obs, _ = env.reset(seed=int(init_seed))
-    keypoints = dict(scene(env)) if scene is not None else {}
-    ee, _ = probe(env)
-    ee_path = [ee] if ee is not None else None
-    chunks: list[ChunkRecord] = []
-    acts, succ, prog, cons, frames = [], [], [], [], []
-    done, steps, n_invalid = False, 0, 0
-    limit = max_steps if max_steps is not None else 10**9
-    while not done and steps < limit:
-        record = _obs_copy(obs)
-        if keep_frames:
-            frames.append(record["images"])
-        for _ in range(1 + max(0, int(resample_invalid))):
-            tokens = policy.sample_tokens(obs, n=1, temperature=temperature)[0].detach().cpu()
-            chunk, valid = tok.decode(tokens[None])
-            valid_b = bool(valid[0])
-            if valid_b:
-                break
-            n_invalid += 1
-        plan = chunk[0].detach().cpu().numpy().astype(np.float32)
-        ran = 0
-        for t in range(int(policy.executed)):
-            if valid_b:
-                action = plan[t]
-            else:
-                hold = getattr(env.unwrapped, "hold_action", None)
-                action = hold() if hold else np.zeros(plan.shape[-1], np.float32)
-            obs, _, terminated, truncated, info = env.step(action)
-            ran += 1
-            steps += 1
-            acts.append(np.asarray(action, np.float32))
-            succ.append(bool(info.get("success", False)))
-            prog.append(float(info.get("progress_gt", np.nan)))
-            ee, n_contacts = probe(env)
-            cons.append(int(n_contacts))
-            if ee_path is not None and ee is not None:
-                ee_path.append(ee)
-            if terminated or truncated or steps >= limit:
-                done = True
-                break
-        chunks.append(ChunkRecord(obs=record, tokens=tokens, executed=ran, valid=valid_b))
-    if keep_frames:
-        frames.append(_obs_copy(obs)["images"])
-    adim = int(policy.action_dim)
-    return Trajectory(
-        task=task,
-        init_seed=int(init_seed),
-        sample=int(sample),
-        instruction=str(obs.get("instruction", "")),
-        chunks=chunks,
-        actions=np.asarray(acts, np.float32).reshape(-1, adim),
-        success=np.asarray(succ, bool),
-        progress_gt=np.asarray(prog, np.float32),
-        ee_path=np.asarray(ee_path, np.float32) if ee_path is not None else None,
-        contacts=np.asarray(cons, np.int64),
-        frames=frames,
-        control_dt=float(getattr(env.unwrapped, "control_dt", 0.05)),
-        scene=keypoints,
-        invalid=n_invalid,
-    )
+    return rollout_lockstep(
+        [env], policy, task, [(int(init_seed), int(sample))], temperature, probe, max_steps,
+        keep_frames, scene, resample_invalid,
+    )[0]  # fmt: skip
 
 
 def _sample_rows(
@@ -230,10 +173,10 @@ def rollout_lockstep(
 ) -> list[Trajectory]:
     """The episodes ``jobs`` = [(init_seed, sample), ...] of ``task``, one per env, in lockstep.
 
-    Same episodes as :func:`rollout` (reset seed, executed prefix, resampling of chunks that do
-    not decode, holding still when they never do, episode end at termination/truncation or
-    ``max_steps``), but every chunk step samples the running episodes' chunks in one batched
-    policy call. Needs ``len(envs) >= len(jobs)``; env i runs job i.
+    Each episode as described in :func:`rollout` (reset seed, executed prefix, resampling of
+    chunks that do not decode, holding still when they never do, episode end at
+    termination/truncation or ``max_steps``); every chunk step samples the running episodes'
+    chunks in one batched policy call. Needs ``len(envs) >= len(jobs)``; env i runs job i.
     """
     if len(jobs) > len(envs):
         raise ValueError(f"{len(jobs)} episodes need as many envs, got {len(envs)}")
