@@ -167,16 +167,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     if args.export_text_cache:
         from robo.policy.vla.instructions import HELD_OUT, paraphrases
-        from robo.policy.vla.model import embed_texts
+        from robo.reward.text import save_text_cache
 
-        texts = sorted(
-            {s for t in tasks for s in paraphrases(t, sims.make(t).unwrapped.instruction)}
-            | {s for t in tasks for s in HELD_OUT.get(t, ())}
-        )
-        vecs = embed_texts(texts, "minilm").numpy()
-        Path(args.export_text_cache).parent.mkdir(parents=True, exist_ok=True)
-        np.savez(args.export_text_cache, texts=np.array(texts), vectors=vecs)
-        print(f"wrote {len(texts)} embeddings to {args.export_text_cache}")
+        texts = [s for t in tasks for s in paraphrases(t, sims.make(t).unwrapped.instruction)]
+        texts += [s for t in tasks for s in HELD_OUT.get(t, ())]
+        n = save_text_cache(args.export_text_cache, texts)
+        print(f"wrote {n} embeddings to {args.export_text_cache}")
         return 0
     _load_text_cache(args.text_cache)
 
