@@ -9,7 +9,8 @@ seeds 1000+ (training uses 0-299) under ``--root`` (default ``outputs/data_test`
 (``goal_root=outputs/data``), with and without goal frames.
 
 Usage: ``python -m bench.bench_reward_testset [--phase collect|eval|both]
-[--ckpt a,b] [--per-kind 2] [--name reward_testset] [--process-std 0,0.1] [--goal both|true|false]``;
+[--ckpt a,b] [--per-kind 2] [--name reward_testset] [--process-std 0,0.1] [--goal both|true|false]
+[--kinds noisy --noise 0.3 --root outputs/data_test_noise03]``;
 results in
 ``bench/results/<name>.json``.
 """
@@ -36,17 +37,30 @@ KEYS = (
 
 
 def phase_collect(
-    tasks: list[str], root: str, per_kind: int, failure_steps: int, workers: int
+    tasks: list[str],
+    root: str,
+    per_kind: int,
+    failure_steps: int,
+    workers: int,
+    kinds: list[str] | None = None,
+    noise: float | None = None,
 ) -> dict:
+    """Record ``per_kind`` episodes of each of ``kinds`` (default all of :data:`TEST_SEEDS`) per
+    task; ``noise`` overrides the noisy kind's noise (fraction of the action half-range)."""
     from robo.data.collect import collect
 
     out: dict = {}
     for task in tasks:
         t = time.monotonic()
-        for kind, seed in TEST_SEEDS.items():
+        for kind in kinds or list(TEST_SEEDS):
+            seed = TEST_SEEDS[kind]
             over = {"max_episode_steps": failure_steps} if kind == "failure" else {}
+            params = {"noise": noise} if kind == "noisy" and noise is not None else None
             path = Path(root) / f"{task.replace('/', '-')}-{kind}"
-            collect(task, per_kind, path, kind=kind, seed=seed, workers=workers, overrides=over)
+            collect(
+                task, per_kind, path, kind=kind, seed=seed, workers=workers, overrides=over,
+                params=params,
+            )  # fmt: skip
         out[task] = round(time.monotonic() - t, 1)
         print(f"collect {task}: {out[task]} s", flush=True)
     return out
@@ -85,6 +99,9 @@ def eval_ckpt(
         "n_episodes": rep["overall"].get("n_episodes"),
         "model": _short(rep["overall"]),
         "time_baseline": _short(rep["baseline_time"]["overall"]),
+        "progress_gt_ceiling": _short(rep["baseline_gt"]["overall"])
+        if "baseline_gt" in rep
+        else None,
         "per_task": {t: _short(v) for t, v in rep["per_task"].items()},
     }
 
@@ -101,6 +118,11 @@ def main() -> int:
     ap.add_argument("--per-kind", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--failure-steps", type=int, default=100, help="as configs/train_reward.yaml")
+    ap.add_argument("--kinds", default=",".join(TEST_SEEDS), help="kinds to collect")
+    ap.add_argument(
+        "--noise", type=float, default=None,
+        help="noise of the noisy kind (default: the kind's own, 0.1); use a separate --root",
+    )  # fmt: skip
     ap.add_argument("--name", default="reward_testset")
     ap.add_argument(
         "--process-std", default="",
@@ -108,6 +130,9 @@ def main() -> int:
     )  # fmt: skip
     ap.add_argument("--goal", default="both", choices=["both", "true", "false"])
     args = ap.parse_args()
+    bad = sorted(set(args.kinds.split(",")) - set(TEST_SEEDS) - {""})
+    if bad:
+        ap.error(f"unknown kind(s) {bad}; choose from {sorted(TEST_SEEDS)}")
     cmd = "python -m bench.bench_reward_testset " + " ".join(sys.argv[1:])
     path = RESULTS / f"{args.name}.json"
     res = json.loads(path.read_text()) if path.exists() else {}
@@ -117,9 +142,17 @@ def main() -> int:
     if args.phase in ("collect", "both"):
         res["collect"] = {
             "seconds_per_task": phase_collect(
-                tasks, args.root, args.per_kind, args.failure_steps, args.workers
-            ),
+                tasks,
+                args.root,
+                args.per_kind,
+                args.failure_steps,
+                args.workers,
+                kinds=[k for k in args.kinds.split(",") if k],
+                noise=args.noise,
+            ),  # fmt: skip
             "per_kind": args.per_kind,
+            "kinds": args.kinds,
+            "noise": args.noise,
             "seeds": TEST_SEEDS,
             "load_end": os.getloadavg(),
         }

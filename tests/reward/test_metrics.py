@@ -38,7 +38,31 @@ def test_perfect_model_and_time_baseline():
     assert base["voc_s"] == 1.0 and base["voc_rev"] == 1.0 and base["auroc"] == 0.5
     assert base["regress_recall"] == 0.0
     rep = metrics_report(eps)
-    assert set(rep) == {"overall", "per_task", "baseline_time"} and "t" in rep["per_task"]
+    assert set(rep) == {"overall", "per_task", "baseline_time", "baseline_gt"}
+    assert "t" in rep["per_task"] and rep["baseline_gt"]["overall"]["n_episodes"] == 1.0
+
+
+def test_progress_gt_ceiling_cannot_rank_noisy_runs_that_finish():
+    """The privileged ceiling scores progress_gt as Φ: a noisy run that finishes ties the expert."""
+    ramp = np.r_[np.linspace(0, 1, 15), np.ones(5)]
+    slow = np.r_[np.linspace(0, 1, 30), np.ones(5)]
+    eps = [
+        _ep("expert", ramp, True, gt=ramp),
+        _ep("noisy", slow * 0.5, True, gt=slow),
+        _ep("failure", ramp * 0.2, False, gt=ramp * 0.3),
+        _ep("rewind", ramp, True),  # no progress_gt: left out of the ceiling
+    ]
+    rep = metrics_report(eps)
+    assert rep["overall"]["tau_a"] == 1.0  # this Φ separates all three kinds
+    gt = rep["baseline_gt"]["overall"]
+    assert gt["n_episodes"] == 3.0
+    assert gt["tau_a"] == pytest.approx(2 / 3)  # expert-vs-noisy is a tie at progress 1
+    assert gt["voc_p"] == pytest.approx(1.0) and gt["ece"] == pytest.approx(0.0)
+    assert metrics_report([_ep("expert", ramp, True)]).keys() == {
+        "overall",
+        "per_task",
+        "baseline_time",
+    }
 
 
 def test_metric_helpers():
