@@ -15,8 +15,9 @@ def run(cfg: DictConfig) -> int:
     import torch
 
     from robo.eval.report_reward import write_reward_report
-    from robo.reward.checkpoint import load_checkpoint, read_meta
+    from robo.reward.checkpoint import read_meta
     from robo.reward.data import load_episodes
+    from robo.reward.ensemble import load_ensemble, split_ckpts
     from robo.reward.evaluate import episode_id, goal_demos, pick_demos, score_for_metrics
     from robo.reward.metrics import (
         COVERAGE_LEVELS,
@@ -31,10 +32,14 @@ def run(cfg: DictConfig) -> int:
             f"process_std={q!r} must be a number >= 0 (hint: process_std=0.1; null = the checkpoint's)"
         )
     torch.set_num_threads(int(cfg.threads))
-    model = load_checkpoint(cfg.ckpt)
+    ck = cfg.ckpt  # several checkpoints = an ensemble (robo.reward.ensemble)
+    members = split_ckpts(ck if isinstance(ck, str) else [str(c) for c in ck])
+    models = load_ensemble(members)
+    model = models[0]
     if q is not None:
-        model.config.extra["process_std"] = float(q)
-    meta = read_meta(cfg.ckpt)
+        for m in models:
+            m.config.extra["process_std"] = float(q)
+    meta = read_meta(members[0])
     sources = meta.get("train_data", []) if cfg.data == "default" else str(cfg.data).split(",")
     if not sources:
         raise ValueError("data=default but the checkpoint names no training data; pass data=")
@@ -59,9 +64,10 @@ def run(cfg: DictConfig) -> int:
         demos = pick_demos(rest, per_task=1) if rest else None
     views = list(cfg.views) if cfg.views else None
     persp = list(cfg.perspectives)
-    scored, traces = score_for_metrics(model, episodes, demos, bool(cfg.use_goal), views, persp)
+    scored, traces = score_for_metrics(models, episodes, demos, bool(cfg.use_goal), views, persp)
     report = metrics_report(scored)
     report["ckpt"], report["sources"] = str(cfg.ckpt), sources
+    report["ensemble"] = members
     report["options"] = OmegaConf.to_container(cfg, resolve=True)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)

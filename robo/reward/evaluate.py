@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from robo.reward.ensemble import score_episode_ensemble
 from robo.reward.labels import first_success, progress_labels, rewind_ranges
 from robo.reward.metrics import REGRESS_DROP, ScoredEpisode
 from robo.reward.model import ProgressRewardModel
-from robo.reward.scoring import PERSPECTIVES, ProgressTrace, score_episode
+from robo.reward.scoring import PERSPECTIVES, ProgressTrace
 from robo.types import Episode
 
 
@@ -89,7 +90,7 @@ def goal_demos(tasks: Sequence[str], root: str | Path) -> dict[str, list[Episode
 
 
 def score_for_metrics(
-    model: ProgressRewardModel,
+    model: ProgressRewardModel | Sequence[ProgressRewardModel],
     episodes: Sequence[Episode],
     demos: dict[str, list[Episode]] | None = None,
     use_goal: bool = True,
@@ -100,12 +101,14 @@ def score_for_metrics(
     """Score every episode (and successful ones reversed, for ``voc_rev``).
 
     Args:
+        model: a reward model, or the members of an ensemble (:mod:`robo.reward.ensemble`).
         demos: task -> demo episodes for goal frames (default: experts among ``episodes``);
             an episode is never scored against its own goal frame.
         use_goal: condition on a demo goal frame (backward perspective) when one exists.
     Returns:
         (metric inputs, forward traces), aligned with ``episodes``.
     """
+    models = [model] if isinstance(model, ProgressRewardModel) else list(model)
     demos = pick_demos(episodes) if demos is None else demos
     ref_len = {t: float(np.median([first_success(d) for d in ds])) for t, ds in demos.items()}
     scored, traces = [], []
@@ -115,9 +118,11 @@ def score_for_metrics(
             others = [d for d in demos.get(ep.task, []) if episode_id(d) != episode_id(ep)]
             goal = goal_frame(others[0]) if others else None
         kw = {"goal_images": goal, "views": views, "perspectives": perspectives}
-        tr = score_episode(model, ep, **kw)
+        tr = score_episode_ensemble(models, ep, **kw)
         success = first_success(ep) is not None
-        rev = score_episode(model, ep, reverse=True, **kw).phi if reverse and success else None
+        rev = None
+        if reverse and success:
+            rev = score_episode_ensemble(models, ep, reverse=True, **kw).phi
         gt = np.asarray(ep.progress_gt, np.float64)
         scored.append(
             ScoredEpisode(

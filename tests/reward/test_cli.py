@@ -89,3 +89,17 @@ def test_goal_frames_from_another_data_root(tmp_path):
     assert demo.kind == "expert" and demo.seed in (5, 6) and demo.success.any()
     with pytest.raises(FileNotFoundError, match="goal_root"):
         goal_demos(["fake/push"], str(tmp_path))
+
+
+def test_eval_takes_an_ensemble(ckpt, tmp_path):
+    """ckpt=[a,b] scores with the mean of the members (the same member twice = itself)."""
+    runs = {}
+    for name, spec in (("one", str(ckpt)), ("two", f"[{ckpt},{ckpt}]")):
+        out = tmp_path / name
+        rc = main(["eval-reward", f"ckpt={spec}", "data=synthetic:3", "max_episodes=2",
+                   "split=all", f"out={out}", "figures=0", "videos=0", "threads=1"])  # fmt: skip
+        assert rc == 0
+        runs[name] = json.loads((out / "metrics.json").read_text())
+    assert runs["two"]["ensemble"] == [str(ckpt)] * 2 and runs["one"]["ensemble"] == [str(ckpt)]
+    for k in ("voc_s", "voc_p", "ece"):
+        assert runs["two"]["overall"][k] == pytest.approx(runs["one"]["overall"][k], abs=1e-6)
