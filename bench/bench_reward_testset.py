@@ -10,7 +10,8 @@ seeds 1000+ (training uses 0-299) under ``--root`` (default ``outputs/data_test`
 
 Usage: ``python -m bench.bench_reward_testset [--phase collect|eval|both]
 [--ckpt a,b] [--per-kind 2] [--name reward_testset] [--process-std 0,0.1] [--goal both|true|false]
-[--kinds noisy --noise 0.3 --root outputs/data_test_noise03]``;
+[--kinds noisy --noise 0.3 --root outputs/data_test_noise03]``; ``--ckpt a,a+b`` scores a alone
+and the ensemble of a and b;
 results in
 ``bench/results/<name>.json``.
 """
@@ -32,7 +33,7 @@ TEST_SEEDS = {"expert": 1000, "noisy": 1100, "failure": 1200, "rewind": 1300}
 
 KEYS = (
     "voc_s", "voc_rev", "voc_p", "tau_a", "auroc", "ece", "regress_recall", "voc_fail",
-    "regress_recall_all", "regress_n", "tau_a_mean",
+    "regress_recall_all", "regress_n", "tau_a_mean", "tau_a_time",
 )  # fmt: skip
 
 
@@ -77,8 +78,9 @@ def eval_ckpt(
 
     from robo.cli.cmd_eval_reward import run
 
+    members = ckpt.split("+")  # a+b = an ensemble of a and b (robo.reward.ensemble)
     overrides = [
-        f"ckpt={ckpt}",
+        f"ckpt=[{','.join(members)}]" if len(members) > 1 else f"ckpt={ckpt}",
         f"data_root={root}",
         f"goal_root={goal_root}",
         "split=all",
@@ -161,7 +163,8 @@ def main() -> int:
         qs = [float(q) for q in args.process_std.split(",") if q] or [None]
         goals = {"both": (True, False), "true": (True,), "false": (False,)}[args.goal]
         for ckpt, q, use_goal in itertools.product(args.ckpt.split(","), qs, goals):
-            tag = f"{Path(ckpt).name}{'' if q is None else f'-q{q}'}"
+            tag = "+".join(Path(c).name for c in ckpt.split("+"))
+            tag += "" if q is None else f"-q{q}"
             tag += "" if use_goal else "-no-goal"
             out = f"outputs/reward/testset-{tag}"
             res.setdefault("eval", {})[tag] = {

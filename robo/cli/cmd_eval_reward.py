@@ -92,7 +92,7 @@ def run(cfg: DictConfig) -> int:
 
     print(f"eval-reward: {len(episodes)} episodes -> {out / 'metrics.json'}")
     keys = ("voc_s", "voc_rev", "voc_p", "tau_a", "auroc", "ece", "regress_recall", "voc_fail")
-    for k in (*keys, "regress_recall_all", "unc_ece", "ece_label"):
+    for k in (*keys, "tau_a_time", "regress_recall_all", "unc_ece", "ece_label"):
         print(
             f"  {k:15s} model {fmt(o[k]):>7s}   time-baseline {fmt(b[k]):>7s}"
             f"   progress_gt {fmt(g.get(k)):>7s}"

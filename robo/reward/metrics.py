@@ -9,6 +9,9 @@ Keys (overall and per task), all from per-step progress traces Φ float[T]:
   and kind rank (failure < noisy < expert), over pairs of episodes of the same task whose kinds
   differ. ``tau_a_mean`` (extra) uses the mean Φ over the episode instead, which ranks a long
   failure that hovers half way above a short expert episode that starts at 0.
+  ``tau_a_time`` (extra) counts time: each episode's Φ is held at its end value out to the
+  length of the task's longest scored episode and averaged, so of two runs that finish, the one
+  that finishes sooner scores higher (the undiscounted return of Φ over a common horizon).
 * ``auroc``: successful vs failed episodes from the final Φ.
 * ``ece``: expected calibration error of Φ against progress_gt (10 equal-width bins).
 * ``regress_recall``: fraction of regress segments over which Φ drops by more than 0.02. A
@@ -164,6 +167,13 @@ def _dropped(phi: np.ndarray, start: int, end: int) -> float:
     return float(phi[min(int(end), len(phi) - 1)] < phi[int(start)] - REGRESS_DROP)
 
 
+def _held_to_horizon(eps: list[ScoredEpisode]) -> list[float]:
+    """Mean Φ of each episode with its end value (mean of the last 5 steps) held out to the
+    longest episode's length."""
+    H = max(len(e.phi) for e in eps)
+    return [float((e.phi.sum() + (H - len(e.phi)) * np.mean(e.phi[-5:])) / H) for e in eps]
+
+
 def compute_metrics(episodes: list[ScoredEpisode]) -> dict[str, float | None]:
     """All :data:`METRIC_KEYS` (None where the data has no such episodes) plus ``n_episodes``."""
     succ = [e for e in episodes if e.success and e.kind != "rewind"]
@@ -189,6 +199,9 @@ def compute_metrics(episodes: list[ScoredEpisode]) -> dict[str, float | None]:
     )
     out["tau_a_mean"] = _mean(
         [tau_a([float(np.mean(e.phi)) for e in eps], ranks[t]) for t, eps in by_task.items()]
+    )
+    out["tau_a_time"] = _mean(
+        [tau_a(_held_to_horizon(eps), ranks[t]) for t, eps in by_task.items()]
     )
     with_gt = [e for e in episodes if e.progress_gt is not None]
     out["ece"] = (

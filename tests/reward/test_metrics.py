@@ -58,6 +58,7 @@ def test_progress_gt_ceiling_cannot_rank_noisy_runs_that_finish():
     assert gt["n_episodes"] == 3.0
     assert gt["tau_a"] == pytest.approx(2 / 3)  # expert-vs-noisy is a tie at progress 1
     assert gt["voc_p"] == pytest.approx(1.0) and gt["ece"] == pytest.approx(0.0)
+    assert gt["tau_a_time"] == 1.0  # counting time, the expert that finishes sooner wins
     assert metrics_report([_ep("expert", ramp, True)]).keys() == {
         "overall",
         "per_task",
