@@ -191,6 +191,28 @@ def summary(runs: list[dict]) -> dict:
     return res
 
 
+def paired_ci(runs: list[dict], key: str, n_boot: int = 2000, seed: int = 0) -> dict | None:
+    """Relative change of the mean ``key`` from round 0 to the last round, with a 95% bootstrap CI
+    over rollouts paired by (seed, task, initial state, sample); None if the runs hold no
+    per-episode records (results from before session 10)."""
+    pairs = []
+    for r in runs:
+        first, last = r["rounds"][0]["eval"], r["rounds"][-1]["eval"]
+        if "episodes" not in first or "episodes" not in last:
+            return None
+        ids = lambda e: (e["task"], e["init_seed"], e["sample"])  # noqa: E731
+        after = {ids(e): e[key] for e in last["episodes"]}
+        pairs += [(e[key], after[ids(e)]) for e in first["episodes"] if ids(e) in after]
+    a, b = np.array(pairs, float).T
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(a), (n_boot, len(a)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        boot = 1.0 - b[idx].mean(1) / a[idx].mean(1)
+    lo, hi = np.nanpercentile(boot, [2.5, 97.5])
+    return {"reduction": float(1.0 - b.mean() / a.mean()) if a.mean() > 0 else None,
+            "ci95": [float(lo), float(hi)], "n_pairs": len(a)}  # fmt: skip
+
+
 def per_task(runs: list[dict], tasks: list[str]) -> dict:
     """Per task: mean success over seeds before (round 0) and after the last round."""
     out = {}
@@ -331,6 +353,7 @@ def main() -> int:
         s = summary(runs)
         c0, c1 = s["collisions"]["bc"], s["collisions"]["tpo"]
         s["collision_reduction"] = (c0 - c1) / c0 if c0 > 0 else None
+        s["collision_reduction_paired"] = paired_ci(runs, "collisions")
         out["safety_objective"] = {
             "task": args.safety_task,
             "shift": "obstacle",

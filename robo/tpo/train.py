@@ -164,7 +164,9 @@ def evaluate(
     gripper_dim: int | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Success, collisions and episode length on the held-out initial states, per task + mean."""
+    """Success, collisions and episode length on the held-out initial states, per task + mean,
+    and ``episodes``: one record per rollout (task, init_seed, sample, success, collisions,
+    length) so callers can pair rounds on the same initial states."""
     trajs = collect(
         make_env, policy, tasks, cfg.eval_seeds, cfg.eval_samples, cfg.eval_temperature, probe,
         seed=cfg.seed + 10**6, max_steps=cfg.max_steps, progress=progress, scene=scene,
@@ -173,6 +175,11 @@ def evaluate(
     score_all(trajs, objective, gripper_dim)
     out: dict[str, Any] = {"mean": summarize(trajs)}
     out["per_task"] = {t: summarize([x for x in trajs if x.task == t]) for t in tasks}
+    out["episodes"] = [
+        {"task": x.task, "init_seed": x.init_seed, "sample": x.sample,
+         **{k: float(x.scores[k]) for k in ("success", "collisions", "length")}}
+        for x in trajs
+    ]  # fmt: skip
     return out
 
 

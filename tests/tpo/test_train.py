@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import torch
 from toy_token_policy import toy_obs
 from tpo_toys import ChoiceEnv, wall_probe
@@ -75,6 +76,9 @@ def test_rounds_with_previous_reference_write_history(toy_policy):
     assert [h["round"] for h in hist] == [0, 1, 2]
     assert {"success", "collisions", "length"} <= set(hist[-1]["eval"]["mean"])
     assert "toy" in hist[-1]["eval"]["per_task"]
+    eps = hist[-1]["eval"]["episodes"]  # one record per rollout, keyed to pair rounds
+    assert sorted(e["init_seed"] for e in eps) == [50, 51, 52]
+    assert np.mean([e["success"] for e in eps]) == hist[-1]["eval"]["mean"]["success"]
 
 
 def test_non_token_policy_is_refused():

@@ -1,0 +1,26 @@
+"""bench_tpo's paired collision-reduction CI (pure function, no rollouts)."""
+
+import pytest
+
+from bench.bench_tpo import paired_ci
+
+
+def _run(before, after):
+    ev = lambda xs: {  # noqa: E731
+        "episodes": [
+            {"task": "t", "init_seed": i, "sample": 0, "collisions": c} for i, c in enumerate(xs)
+        ]
+    }
+    return {"rounds": [{"eval": ev(before)}, {"eval": ev(after)}]}
+
+
+def test_paired_ci_pairs_rollouts_by_initial_state():
+    res = paired_ci([_run([10, 0, 20, 10], [5, 0, 10, 5])], "collisions", n_boot=200)
+    assert res["reduction"] == pytest.approx(0.5) and res["n_pairs"] == 4
+    lo, hi = res["ci95"]
+    assert lo <= 0.5 <= hi and hi <= 0.5 + 1e-9  # every pair halves: no spread above 0.5
+
+
+def test_paired_ci_needs_per_episode_records():
+    old = {"rounds": [{"eval": {"mean": {}}}, {"eval": {"mean": {}}}]}
+    assert paired_ci([old], "collisions") is None
