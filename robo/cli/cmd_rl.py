@@ -46,6 +46,7 @@ def build_potential(
     from robo.reward.shaping import POTENTIAL_SCHEMES, ImageProgress, PrivilegedProgress
     from robo.rl.progress import (
         AnchoredGRMProgress,
+        EnsembleProgress,
         expert_calibration_frames,
         measure_calibration,
         reference_frames,
@@ -60,10 +61,11 @@ def build_potential(
                 "(hint: calibrate=0 with progress=gt)"
             )
         return PrivilegedProgress(), "gt", None
-    ckpt = Path(str(cfg.progress))
-    from robo.reward.checkpoint import load_checkpoint
+    from robo.reward.ensemble import load_ensemble, split_ckpts
 
-    model = load_checkpoint(ckpt, device=cfg.model_device)
+    spec = cfg.progress  # several checkpoints = an ensemble: the mean of their anchored Φ
+    members = split_ckpts(spec if isinstance(spec, str) else [str(c) for c in spec])
+    models = load_ensemble(members, device=cfg.model_device)
     env = None
     if reference != "expert":
         start, goal = reference_from_dataset(reference, index)
@@ -78,7 +80,8 @@ def build_potential(
         if not ok:
             env.close()
             raise ValueError(f"the expert failed the reference episode of {task}; no goal frame")
-    fn = AnchoredGRMProgress(model, start, goal)
+    anchored = [AnchoredGRMProgress(m, start, goal) for m in models]
+    fn = anchored[0] if len(anchored) == 1 else EnsembleProgress(anchored)
     details = None
     if calibrate > 0:
         if env is not None:
@@ -91,7 +94,7 @@ def build_potential(
         details["source"] = source
     if env is not None:
         env.close()
-    return ImageProgress(fn, name="grm"), ckpt.name, details
+    return ImageProgress(fn, name="grm"), "+".join(Path(m).name for m in members), details
 
 
 def _dataset_instruction(root: str, index: int) -> str:
@@ -116,6 +119,8 @@ def run(cfg: DictConfig) -> int:
     if cfg.get("scheme"):
         values["reward"] = str(cfg.scheme)
     values["cameras"] = tuple(values.get("cameras", ()))
+    if isinstance(values.get("progress"), list):  # progress=[a,b]: an ensemble of GRMs
+        values["progress"] = ",".join(str(p) for p in values["progress"])
     rl_cfg = RLConfig(**values)
     rl_cfg.shaping()  # validate the scheme before any work
     if int(cfg.seeds) < 1 or rl_cfg.steps < 1:

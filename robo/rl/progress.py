@@ -96,6 +96,25 @@ class AnchoredGRMProgress:
         return ProgressEstimate(np.clip(phi, 0.0, 1.0), std * std_scale(self.model))
 
 
+class EnsembleProgress:
+    """Mean Φ of several Markov Φ sources (one :class:`AnchoredGRMProgress` per member of a
+    reward-model ensemble, :mod:`robo.reward.ensemble`); uncertainty = the mixture's std."""
+
+    markovian = True
+
+    def __init__(self, members: Sequence[Any]):
+        if not members:
+            raise ValueError("EnsembleProgress needs at least one member")
+        self.members = list(members)
+
+    def __call__(self, observations: Sequence[Mapping[str, Any]]) -> ProgressEstimate:
+        from robo.reward.ensemble import combine
+
+        outs = [m(observations) for m in self.members]
+        phi, std = combine([o.phi for o in outs], [o.uncertainty for o in outs])
+        return ProgressEstimate(np.clip(phi, 0.0, 1.0), std)
+
+
 def reference_frames(
     env: Any, expert: Any, seed: int, max_steps: int = 1000
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], bool]:

@@ -69,11 +69,11 @@ def test_delta_actions_on_a_delta_task_fail_before_any_work(tmp_path, capsys, mo
     assert not (tmp_path / "d").exists()
 
 
-def tiny_grm(tmp_path):
+def tiny_grm(tmp_path, seed: int = 0, name: str = "grm"):
     from robo.reward.checkpoint import save_checkpoint
     from robo.reward.model import ProgressRewardModel, RewardModelConfig
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     cfg = RewardModelConfig(
         image_size=32,
         channels=(8, 16, 16),  # (8, 16) hits a checkpoint-check false positive: header 0x0b80
@@ -83,7 +83,7 @@ def tiny_grm(tmp_path):
         n_bins=9,
         text_backend="hash",
     )
-    return save_checkpoint(ProgressRewardModel(cfg), tmp_path / "grm")
+    return save_checkpoint(ProgressRewardModel(cfg), tmp_path / name)
 
 
 def test_anchored_grm_progress_is_a_state_function(tmp_path):
@@ -105,10 +105,23 @@ def test_anchored_grm_progress_is_a_state_function(tmp_path):
     assert np.all(a.uncertainty > 0)
     np.testing.assert_allclose(a.phi, b.phi[::-1], atol=1e-5)  # no history, no batch effects
 
+    from robo.rl.progress import EnsembleProgress
+
+    other = AnchoredGRMProgress(load_checkpoint(tiny_grm(tmp_path, 1, "grm1")), img(), img())
+    ens = EnsembleProgress([fn, other])
+    c, o = ens(obs), other(obs)
+    np.testing.assert_allclose(c.phi, np.clip((a.phi + o.phi) / 2, 0, 1))
+    assert np.all(c.uncertainty >= np.minimum(a.uncertainty, o.uncertainty) - 1e-12)
+    np.testing.assert_allclose(ens(obs[::-1]).phi, c.phi[::-1], atol=1e-5)  # still Markov
+    with pytest.raises(ValueError, match="at least one"):
+        EnsembleProgress([])
+
 
 @pytest.mark.slow  # renders three cameras per step plus a reference expert episode (~1 min)
 def test_rl_with_grm_checkpoint_smoke(tmp_path):
-    ckpt = tiny_grm(tmp_path)
+    """An ensemble of two GRMs (progress=[a,b]); the single-checkpoint path runs in the one-shot
+    flow test below."""
+    ckpt = f"[{tiny_grm(tmp_path)},{tiny_grm(tmp_path, 1, 'grm1')}]"
     args = [
         "rl",
         *TINY,
@@ -123,7 +136,7 @@ def test_rl_with_grm_checkpoint_smoke(tmp_path):
     ]
     assert main(args) == 0
     m = json.loads((tmp_path / "grm_run" / "metrics.json").read_text())
-    assert m["progress_label"] == "grm" and m["runs"][0]["train_episodes"] >= 1
+    assert m["progress_label"] == "grm+grm1" and m["runs"][0]["train_episodes"] >= 1
 
 
 @pytest.mark.slow  # collects one rendered demo, adapts a tiny GRM, runs RL on it (~1-2 min)
