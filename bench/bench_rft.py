@@ -207,7 +207,8 @@ def dagger_round(
     """DAgger (:mod:`robo.rft.visited`) for ``dagger.rounds`` rounds (default 1). Each round:
     ``dagger.rollouts`` on-policy episodes per training task from seeds never evaluated
     (``10000 (seed + 1) + round * rollouts + i``), a random ``visited.label_prob`` share of
-    their chunk-start states labelled with the scripted expert's chunk and added to the
+    their chunk-start states labelled with the scripted expert's chunk (only where the policy's
+    own chunk departs from it by ``visited.min_disagreement``, default 0 = all) and added to the
     labels of earlier rounds (aggregated, as in DAgger), then token cross-entropy on all
     labels so far mixed with ``--demos`` expert demos of every task (``dagger.replay`` false:
     of the training tasks only, the no-replay control of a continual run), continuing from the
@@ -223,6 +224,7 @@ def dagger_round(
         raise SystemExit(f"--dagger rounds={rounds} must be >= 1")
     cfg = DaggerConfig(**{**conf, "seed": seed})
     label_prob = float(args.get("visited", {}).get("label_prob", 0.25))
+    min_gap = float(args.get("visited", {}).get("min_disagreement", 0.0))
     demos = [d for task in replayed for d in hooks.demos(task)]
     rng = np.random.default_rng([seed, 7])
     labelled: list[Any] = []
@@ -233,7 +235,10 @@ def dagger_round(
         for task in train_tasks:
             pool = task_envs(task, hooks, envs, args["lockstep"])
             seeds = [10_000 * (seed + 1) + k * rollouts + i for i in range(rollouts)]
-            got, st = visited_samples(pool, policy, seeds, hooks.labeler(task), label_prob, rng)
+            got, st = visited_samples(
+                pool, policy, seeds, hooks.labeler(task), label_prob, rng,
+                min_disagreement=min_gap,
+            )  # fmt: skip
             labelled += got
             stats[task] = st
             print(f"[seed {seed}] round {k}: {task}: {st}", flush=True)

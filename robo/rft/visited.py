@@ -43,19 +43,29 @@ def visited_samples(
     label_prob: float = 1.0,
     rng: np.random.Generator | None = None,
     temperature: float | None = None,
+    min_disagreement: float = 0.0,
 ) -> tuple[list[DemoSample], dict[str, float]]:
     """Roll ``policy`` out once per seed (``len(envs)`` episodes of one task in lockstep, one
     ``policy.sample_many`` call per chunk step, episodes end at termination/truncation or
     first success) and label each visited chunk-start state with probability ``label_prob``.
 
+    ``min_disagreement`` > 0 labels selectively: a drawn state is kept only if the chunk the
+    policy sampled there departs from the expert's by at least that much (mean absolute
+    difference over the executed prefix, action units), so states where the policy already
+    acts like the expert add no labels.
+
     Returns the :class:`DemoSample` s (observation, expert chunk float32[H, A], task) and
-    ``{"rollout_success", "visited", "labelled"}``.
+    ``{"rollout_success", "visited", "labelled", "disagreement_median"}`` (the median over
+    the drawn states, NaN if none).
     """
     if not 0.0 < label_prob <= 1.0:
         raise ValueError(f"label_prob={label_prob} must be in (0, 1]")
+    if min_disagreement < 0:
+        raise ValueError(f"min_disagreement={min_disagreement} must be >= 0")
     rng = rng or np.random.default_rng(0)
     out: list[DemoSample] = []
     wins: list[bool] = []
+    gaps: list[float] = []
     visited = 0
     for start in range(0, len(seeds), len(envs)):
         part = [int(s) for s in seeds[start : start + len(envs)]]
@@ -67,12 +77,16 @@ def visited_samples(
             ok.append(bool(info.get("success", False)))
         while any(live):
             idx = [i for i, on in enumerate(live) if on]
-            for i in idx:
+            chunks = _sample_each(policy, [obs[i] for i in idx], temperature)
+            for j, i in enumerate(idx):
                 visited += 1
                 if rng.random() < label_prob:
                     chunk = torch.from_numpy(np.asarray(labeler(envs[i]), dtype=np.float32))
-                    out.append(DemoSample(obs[i], chunk, envs[i].unwrapped.task_name))
-            chunks = _sample_each(policy, [obs[i] for i in idx], temperature)
+                    n = min(policy.executed, len(chunk))
+                    gap = float((chunks[j, :n] - chunk[:n]).abs().mean())
+                    gaps.append(gap)
+                    if gap >= min_disagreement:
+                        out.append(DemoSample(obs[i], chunk, envs[i].unwrapped.task_name))
             for j, i in enumerate(idx):
                 for action in chunks[j, : policy.executed].numpy():
                     obs[i], _, terminated, truncated, info = envs[i].step(action)
@@ -85,6 +99,7 @@ def visited_samples(
         "rollout_success": float(np.mean(wins)) if wins else float("nan"),
         "visited": float(visited),
         "labelled": float(len(out)),
+        "disagreement_median": float(np.median(gaps)) if gaps else float("nan"),
     }
     return out, stats
 

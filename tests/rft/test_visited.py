@@ -100,6 +100,32 @@ def test_visited_samples_label_the_policys_own_states():
         visited_samples(envs, policy, [1], expert_labeler, 0.0)
 
 
+def test_selective_labels_skip_states_where_the_policy_already_agrees():
+    """min_disagreement keeps only drawn states whose sampled chunk departs from the expert's."""
+    seen: list[tuple[torch.Tensor, np.ndarray]] = []
+
+    class Spy(ToyTokenPolicy):
+        def sample(self, obs, n=1, **kw):
+            out = super().sample(obs, n=n, **kw)
+            seen.append((out[0], obs["state"].copy()))
+            return out
+
+    envs = [PointEnv() for _ in range(3)]
+    torch.manual_seed(0)
+    all_, st_all = visited_samples(envs, Spy(horizon=2, executed=2), [1, 2, 3, 4], expert_labeler)
+    gaps = [float((c - torch.from_numpy(expert_labeler(_at(*x)))).abs().mean()) for c, x in seen]
+    cut = float(np.median(gaps))
+    assert st_all["disagreement_median"] == pytest.approx(cut, abs=1e-6)
+    torch.manual_seed(0)
+    some, st = visited_samples(
+        envs, Spy(horizon=2, executed=2), [1, 2, 3, 4], expert_labeler, min_disagreement=cut
+    )
+    assert st["visited"] == st_all["visited"]  # same rollouts: labelling never touches the env
+    assert 0 < len(some) < len(all_) and len(some) == sum(g >= cut for g in gaps)
+    with pytest.raises(ValueError, match="min_disagreement"):
+        visited_samples(envs, Spy(horizon=2, executed=2), [1], expert_labeler, min_disagreement=-1)
+
+
 def _at(x: float, g: float) -> PointEnv:
     env = PointEnv()
     env.x, env.g = float(x), float(g)
