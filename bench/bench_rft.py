@@ -208,7 +208,8 @@ def dagger_round(
     ``dagger.rollouts`` on-policy episodes per training task from seeds never evaluated
     (``10000 (seed + 1) + round * rollouts + i``), a random ``visited.label_prob`` share of
     their chunk-start states labelled with the scripted expert's chunk (only where the policy's
-    own chunk departs from it by ``visited.min_disagreement``, default 0 = all) and added to the
+    own chunk departs from it by ``visited.min_disagreement`` or, per task and round, by the
+    ``visited.disagreement_quantile`` of the drawn states; default 0 = all) and added to the
     labels of earlier rounds (aggregated, as in DAgger), then token cross-entropy on all
     labels so far mixed with ``--demos`` expert demos of every task (``dagger.replay`` false:
     of the training tasks only, the no-replay control of a continual run), continuing from the
@@ -225,6 +226,7 @@ def dagger_round(
     cfg = DaggerConfig(**{**conf, "seed": seed})
     label_prob = float(args.get("visited", {}).get("label_prob", 0.25))
     min_gap = float(args.get("visited", {}).get("min_disagreement", 0.0))
+    gap_q = float(args.get("visited", {}).get("disagreement_quantile", 0.0))
     demos = [d for task in replayed for d in hooks.demos(task)]
     rng = np.random.default_rng([seed, 7])
     labelled: list[Any] = []
@@ -237,7 +239,7 @@ def dagger_round(
             seeds = [10_000 * (seed + 1) + k * rollouts + i for i in range(rollouts)]
             got, st = visited_samples(
                 pool, policy, seeds, hooks.labeler(task), label_prob, rng,
-                min_disagreement=min_gap,
+                min_disagreement=min_gap, disagreement_quantile=gap_q,
             )  # fmt: skip
             labelled += got
             stats[task] = st

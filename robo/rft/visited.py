@@ -44,6 +44,7 @@ def visited_samples(
     rng: np.random.Generator | None = None,
     temperature: float | None = None,
     min_disagreement: float = 0.0,
+    disagreement_quantile: float = 0.0,
 ) -> tuple[list[DemoSample], dict[str, float]]:
     """Roll ``policy`` out once per seed (``len(envs)`` episodes of one task in lockstep, one
     ``policy.sample_many`` call per chunk step, episodes end at termination/truncation or
@@ -52,7 +53,10 @@ def visited_samples(
     ``min_disagreement`` > 0 labels selectively: a drawn state is kept only if the chunk the
     policy sampled there departs from the expert's by at least that much (mean absolute
     difference over the executed prefix, action units), so states where the policy already
-    acts like the expert add no labels.
+    acts like the expert add no labels. ``disagreement_quantile`` q > 0 keeps, of the drawn
+    states of this call, those at or above the q-quantile of their disagreements (a per-task
+    scale: with ``label_prob`` 1 and q 0.5, the same number of labels as ``label_prob`` 0.5,
+    chosen where the policy departs most).
 
     Returns the :class:`DemoSample` s (observation, expert chunk float32[H, A], task) and
     ``{"rollout_success", "visited", "labelled", "disagreement_median"}`` (the median over
@@ -62,10 +66,12 @@ def visited_samples(
         raise ValueError(f"label_prob={label_prob} must be in (0, 1]")
     if min_disagreement < 0:
         raise ValueError(f"min_disagreement={min_disagreement} must be >= 0")
+    if not 0.0 <= disagreement_quantile < 1.0:
+        raise ValueError(f"disagreement_quantile={disagreement_quantile} must be in [0, 1)")
     rng = rng or np.random.default_rng(0)
-    out: list[DemoSample] = []
     wins: list[bool] = []
     gaps: list[float] = []
+    drawn: list[DemoSample] = []
     visited = 0
     for start in range(0, len(seeds), len(envs)):
         part = [int(s) for s in seeds[start : start + len(envs)]]
@@ -83,10 +89,8 @@ def visited_samples(
                 if rng.random() < label_prob:
                     chunk = torch.from_numpy(np.asarray(labeler(envs[i]), dtype=np.float32))
                     n = min(policy.executed, len(chunk))
-                    gap = float((chunks[j, :n] - chunk[:n]).abs().mean())
-                    gaps.append(gap)
-                    if gap >= min_disagreement:
-                        out.append(DemoSample(obs[i], chunk, envs[i].unwrapped.task_name))
+                    gaps.append(float((chunks[j, :n] - chunk[:n]).abs().mean()))
+                    drawn.append(DemoSample(obs[i], chunk, envs[i].unwrapped.task_name))
             for j, i in enumerate(idx):
                 for action in chunks[j, : policy.executed].numpy():
                     obs[i], _, terminated, truncated, info = envs[i].step(action)
@@ -95,6 +99,10 @@ def visited_samples(
                         live[i] = False
                         break
         wins += ok
+    cut = min_disagreement
+    if disagreement_quantile > 0 and gaps:
+        cut = max(cut, float(np.quantile(gaps, disagreement_quantile)))
+    out = [d for d, g in zip(drawn, gaps) if g >= cut]
     stats = {
         "rollout_success": float(np.mean(wins)) if wins else float("nan"),
         "visited": float(visited),

@@ -122,6 +122,14 @@ def test_selective_labels_skip_states_where_the_policy_already_agrees():
     )
     assert st["visited"] == st_all["visited"]  # same rollouts: labelling never touches the env
     assert 0 < len(some) < len(all_) and len(some) == sum(g >= cut for g in gaps)
+    torch.manual_seed(0)
+    top, st_q = visited_samples(
+        envs, Spy(horizon=2, executed=2), [1, 2, 3, 4], expert_labeler, disagreement_quantile=0.5
+    )
+    assert len(top) == len(some)  # the median as a per-call quantile = the same cut
+    with pytest.raises(ValueError, match="disagreement_quantile"):
+        visited_samples(envs, Spy(horizon=2, executed=2), [1], expert_labeler,
+                        disagreement_quantile=1.0)  # fmt: skip
     with pytest.raises(ValueError, match="min_disagreement"):
         visited_samples(envs, Spy(horizon=2, executed=2), [1], expert_labeler, min_disagreement=-1)
 
