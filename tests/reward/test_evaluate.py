@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+import robo.reward.ensemble as ensemble
 import robo.reward.evaluate as evaluate
 from robo.reward.evaluate import goal_frame, score_for_metrics
 from robo.reward.model import ProgressRewardModel, RewardModelConfig
@@ -11,14 +12,14 @@ from robo.reward.synthetic import make_episode
 
 def _goals_used(monkeypatch, episodes, demos=None) -> list:
     seen = []
-    real = evaluate.score_episode
+    real = ensemble.score_episode  # score_for_metrics scores through the ensemble helper
 
     def spy(model, ep, goal_images=None, reverse=False, **kw):
         if not reverse:
             seen.append(goal_images)
         return real(model, ep, goal_images=goal_images, reverse=reverse, **kw)
 
-    monkeypatch.setattr(evaluate, "score_episode", spy)
+    monkeypatch.setattr(ensemble, "score_episode", spy)
     model = ProgressRewardModel(RewardModelConfig(image_size=32, text_backend="hash")).eval()
     torch.manual_seed(0)
     score_for_metrics(model, episodes, demos)
