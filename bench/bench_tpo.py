@@ -136,6 +136,11 @@ def run_part(tasks, shift, objective_name, args, seed, avoid_mix) -> dict:
     else:
         for k, task in enumerate(tasks):
             eps += demos(task, args.demos, 100 * seed + k, shift, args.max_steps, avoid_mix)
+        if not eps:
+            raise SystemExit(
+                f"bench_tpo: no successful demo of {tasks} (seed {seed}, shift {shift}) to clone "
+                "(hint: more --demos, or a task whose expert handles the shift)"
+            )
         policy = train_bc(
             eps, args.horizon, args.executed, args.bc_steps, seed, args.d_model, args.layers
         )
