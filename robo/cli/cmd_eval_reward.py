@@ -32,8 +32,7 @@ def run(cfg: DictConfig) -> int:
             f"process_std={q!r} must be a number >= 0 (hint: process_std=0.1; null = the checkpoint's)"
         )
     torch.set_num_threads(int(cfg.threads))
-    ck = cfg.ckpt  # several checkpoints = an ensemble (robo.reward.ensemble)
-    members = split_ckpts(ck if isinstance(ck, str) else [str(c) for c in ck])
+    members = split_ckpts(cfg.ckpt)  # several checkpoints = an ensemble (robo.reward.ensemble)
     models = load_ensemble(members)
     model = models[0]
     if q is not None:

@@ -63,8 +63,7 @@ def build_potential(
         return PrivilegedProgress(), "gt", None
     from robo.reward.ensemble import load_ensemble, split_ckpts
 
-    spec = cfg.progress  # several checkpoints = an ensemble: the mean of their anchored Φ
-    members = split_ckpts(spec if isinstance(spec, str) else [str(c) for c in spec])
+    members = split_ckpts(cfg.progress)  # several = an ensemble: the mean of their anchored Φ
     models = load_ensemble(members, device=cfg.model_device)
     env = None
     if reference != "expert":

@@ -8,7 +8,7 @@ Members must see the same cameras at the same image size (checked on load).
 On the session-10 test split two seeds of the default recipe scored voc_s 0.943 and 0.944 alone
 and 0.954 as an ensemble (docs/BENCHMARKS.md); the price is one scoring pass per member.
 
-Use: ``robo eval-reward ckpt=<a>,<b>`` or, in code, :func:`load_ensemble` then
+Use: ``robo eval-reward ckpt=[a,b]``, ``robo rl progress=[a,b]`` or, in code, :func:`load_ensemble` then
 :func:`score_episode_ensemble` / :class:`EnsembleTracker`.
 """
 
@@ -96,7 +96,7 @@ class EnsembleTracker:
         self.trackers = [ProgressTracker(m, instruction, goal_images) for m in models]
 
     def _combine(self, outs: list[tuple[float, float]]) -> tuple[float, float]:
-        phi, std = combine([np.float64(p) for p, _ in outs], [np.float64(s) for _, s in outs])
+        phi, std = combine(*zip(*outs))
         return float(phi), float(std)
 
     def reset(self, images: Mapping[str, np.ndarray]) -> tuple[float, float]:

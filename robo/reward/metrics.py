@@ -44,7 +44,7 @@ data cannot separate kinds by progress (e.g. noisy episodes that finish like exp
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import stats
@@ -251,21 +251,18 @@ def compute_metrics(episodes: list[ScoredEpisode]) -> dict[str, float | None]:
     return out
 
 
+def _rescored(ep: ScoredEpisode, phi: np.ndarray, phi_reversed: np.ndarray) -> ScoredEpisode:
+    """``ep`` with a baseline's Φ (no std); the reversed trace only where ``ep`` has one."""
+    return replace(
+        ep, phi=phi, phi_reversed=None if ep.phi_reversed is None else phi_reversed, std=None
+    )
+
+
 def time_baseline(ep: ScoredEpisode) -> ScoredEpisode:
     """The same episode scored by the time-only baseline Φ_t = t / (T-1)."""
     T = len(ep.phi)
     phi = np.arange(T) / max(T - 1, 1)
-    return ScoredEpisode(
-        ep.task,
-        ep.kind,
-        ep.success,
-        phi,
-        None if ep.phi_reversed is None else phi.copy(),
-        ep.progress_gt,
-        ep.rewind_segments,
-        label=ep.label,
-        rewinds_all=ep.rewinds_all,
-    )
+    return _rescored(ep, phi, phi.copy())
 
 
 def gt_baseline(ep: ScoredEpisode) -> ScoredEpisode | None:
@@ -273,17 +270,7 @@ def gt_baseline(ep: ScoredEpisode) -> ScoredEpisode | None:
     if ep.progress_gt is None:
         return None
     phi = np.asarray(ep.progress_gt, np.float64)
-    return ScoredEpisode(
-        ep.task,
-        ep.kind,
-        ep.success,
-        phi,
-        None if ep.phi_reversed is None else phi[::-1].copy(),
-        phi,
-        ep.rewind_segments,
-        label=ep.label,
-        rewinds_all=ep.rewinds_all,
-    )
+    return _rescored(ep, phi, phi[::-1].copy())
 
 
 def _overall_and_per_task(episodes: list[ScoredEpisode]) -> dict:
