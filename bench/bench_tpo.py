@@ -196,10 +196,10 @@ def summary(runs: list[dict]) -> dict:
     return res
 
 
-def paired_ci(runs: list[dict], key: str, n_boot: int = 2000, seed: int = 0) -> dict | None:
-    """Relative change of the mean ``key`` from round 0 to the last round, with a 95% bootstrap CI
-    over rollouts paired by (seed, task, initial state, sample); None if the runs hold no
-    per-episode records (results from before session 10)."""
+def _paired(runs: list[dict], key: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """``key`` of each rollout at round 0 and at the last round, paired by (seed, task, initial
+    state, sample): two float[N]; None if the runs hold no per-episode records (before
+    session 10)."""
     pairs = []
     for r in runs:
         first, last = r["rounds"][0]["eval"], r["rounds"][-1]["eval"]
@@ -209,13 +209,46 @@ def paired_ci(runs: list[dict], key: str, n_boot: int = 2000, seed: int = 0) -> 
         after = {ids(e): e[key] for e in last["episodes"]}
         pairs += [(e[key], after[ids(e)]) for e in first["episodes"] if ids(e) in after]
     a, b = np.array(pairs, float).T
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(a), (n_boot, len(a)))
+    return a, b
+
+
+def _boot_index(n: int, n_boot: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, n, (n_boot, n))
+
+
+def paired_ci(runs: list[dict], key: str, n_boot: int = 2000, seed: int = 0) -> dict | None:
+    """Relative change of the mean ``key`` from round 0 to the last round, with a 95% bootstrap CI
+    over paired rollouts (:func:`_paired`); None without per-episode records."""
+    pair = _paired(runs, key)
+    if pair is None:
+        return None
+    a, b = pair
+    idx = _boot_index(len(a), n_boot, seed)
     with np.errstate(divide="ignore", invalid="ignore"):
         boot = 1.0 - b[idx].mean(1) / a[idx].mean(1)
     lo, hi = np.nanpercentile(boot, [2.5, 97.5])
     return {"reduction": float(1.0 - b.mean() / a.mean()) if a.mean() > 0 else None,
             "ci95": [float(lo), float(hi)], "n_pairs": len(a)}  # fmt: skip
+
+
+def paired_delta(runs: list[dict], key: str, n_boot: int = 2000, seed: int = 0) -> dict | None:
+    """Absolute change of the mean ``key`` (e.g. success) from round 0 to the last round, its 95%
+    bootstrap CI over paired rollouts, and for 0/1 keys the rollouts gained and lost."""
+    pair = _paired(runs, key)
+    if pair is None:
+        return None
+    a, b = pair
+    boot = (b - a)[_boot_index(len(a), n_boot, seed)].mean(1)
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return {"delta": float((b - a).mean()), "ci95": [float(lo), float(hi)], "n_pairs": len(a),
+            "gained": int(((a == 0) & (b == 1)).sum()), "lost": int(((a == 1) & (b == 0)).sum())}  # fmt: skip
+
+
+def add_paired(summary_: dict, runs: list[dict]) -> dict:
+    """The safety summary's paired fields: collision reduction and success change."""
+    summary_["collision_reduction_paired"] = paired_ci(runs, "collisions")
+    summary_["success_delta_paired"] = paired_delta(runs, "success")
+    return summary_
 
 
 def per_task(runs: list[dict], tasks: list[str]) -> dict:
@@ -315,6 +348,10 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--plot-only", action="store_true", help="plot bench/results/<name>.json")
     p.add_argument(
+        "--resummarize", action="store_true",
+        help="recompute the paired safety fields of bench/results/<name>.json in place",
+    )  # fmt: skip
+    p.add_argument(
         "--combine", default="",
         help="comma-separated result names (per-seed runs) to merge into --name",
     )  # fmt: skip
@@ -322,6 +359,18 @@ def main() -> int:
     if args.combine:
         res = combine([n for n in args.combine.split(",") if n], args.name)
         print(res["success_objective"]["summary"]["success"], res["success_objective"]["per_task"])
+        return 0
+    if args.resummarize:
+        import json
+
+        from bench.common import RESULTS
+
+        path = RESULTS / f"{args.name}.json"
+        data = json.loads(path.read_text())
+        so = data["safety_objective"]
+        add_paired(so["summary"], so["runs"])
+        path.write_text(json.dumps(data, indent=2))
+        print(so["summary"]["collision_reduction_paired"], so["summary"]["success_delta_paired"])
         return 0
     if args.plot_only:
         print("\n".join(plot_result(args.name)))
@@ -358,7 +407,7 @@ def main() -> int:
         s = summary(runs)
         c0, c1 = s["collisions"]["bc"], s["collisions"]["tpo"]
         s["collision_reduction"] = (c0 - c1) / c0 if c0 > 0 else None
-        s["collision_reduction_paired"] = paired_ci(runs, "collisions")
+        add_paired(s, runs)
         out["safety_objective"] = {
             "task": args.safety_task,
             "shift": "obstacle",

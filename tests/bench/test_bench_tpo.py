@@ -24,3 +24,15 @@ def test_paired_ci_pairs_rollouts_by_initial_state():
 def test_paired_ci_needs_per_episode_records():
     old = {"rounds": [{"eval": {"mean": {}}}, {"eval": {"mean": {}}}]}
     assert paired_ci([old], "collisions") is None
+
+
+def test_paired_delta_counts_rollouts_gained_and_lost():
+    from bench.bench_tpo import paired_delta
+
+    run = _run([0, 1, 1, 0], [1, 1, 0, 1])
+    run = {"rounds": [{"eval": {"episodes": [{**e, "success": e.pop("collisions")}
+                                             for e in r["eval"]["episodes"]]}}
+                      for r in run["rounds"]]}  # fmt: skip
+    res = paired_delta([run], "success", n_boot=200)
+    assert res["delta"] == pytest.approx(0.25) and (res["gained"], res["lost"]) == (2, 1)
+    assert res["ci95"][0] <= 0.25 <= res["ci95"][1] and res["n_pairs"] == 4
