@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Run a list of state-only `robo rl` jobs, N at a time, on a machine with many cores (the lent
+# GPU machine has 16; nothing here needs the GPU). One job per line of JOBS:
+#   <name> <robo rl arguments...>
+# Each job writes $OUT/<name>/metrics.json (plots off) and its log to $OUT/logs/<name>.log;
+# a job still running after LIMIT seconds is killed, and its log keeps the evaluations so far.
+#   JOBS=bench/gpu/rl_sweep_s11.txt N=16 LIMIT=540 bash bench/gpu/rl_sweep.sh
+set -u
+OUT=${OUT:-/tmp/rl_sweep}
+JOBS=${JOBS:?a job list, one "<name> <robo rl args>" per line}
+N=${N:-$(nproc)}
+LIMIT=${LIMIT:-540}
+PY=${PY:-python3}
+mkdir -p "$OUT/logs"
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OUT LIMIT PY
+{ date -u; nproc; $PY -c "import torch; print('torch', torch.__version__)"; } > "$OUT/machine.txt" 2>&1
+t0=$(date +%s)
+run_one() {
+  name=$1; shift
+  timeout "$LIMIT" $PY -m robo.cli.main rl "$@" vec=dummy plot=false overwrite=true \
+    out="$OUT/$name" > "$OUT/logs/$name.log" 2>&1
+  echo "$name rc=$? $(( $(date +%s) - t0 ))s" >> "$OUT/done.txt"
+}
+export -f run_one
+export t0
+grep -v '^\s*#' "$JOBS" | grep -v '^\s*$' | xargs -P "$N" -I{} bash -c 'run_one {}'
+echo "wall $(( $(date +%s) - t0 )) s" >> "$OUT/machine.txt"
+uptime >> "$OUT/machine.txt"
