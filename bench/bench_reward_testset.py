@@ -140,6 +140,12 @@ def main() -> int:
     res = json.loads(path.read_text()) if path.exists() else {}
     for k in ("machine", "command"):
         res.pop(k, None)
+    # every command that wrote into this JSON, oldest first (each phase/ckpt appends to it)
+    res["commands"] = [c for c in res.get("commands", []) if c != cmd] + [cmd]
+    # reports of a non-default --root go to their own folders (they overwrote the default's)
+    report_base = (
+        "testset" if args.root == ap.get_default("root") else (f"testset-{Path(args.root).name}")
+    )
     tasks = [t for t in args.tasks.split(",") if t]
     if args.phase in ("collect", "both"):
         res["collect"] = {
@@ -166,7 +172,7 @@ def main() -> int:
             tag = "+".join(Path(c).name for c in ckpt.split("+"))
             tag += "" if q is None else f"-q{q}"
             tag += "" if use_goal else "-no-goal"
-            out = f"outputs/reward/testset-{tag}"
+            out = f"outputs/reward/{report_base}-{tag}"
             res.setdefault("eval", {})[tag] = {
                 "ckpt": ckpt,
                 "use_goal": use_goal,
