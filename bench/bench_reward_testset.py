@@ -143,9 +143,8 @@ def main() -> int:
     # every command that wrote into this JSON, oldest first (each phase/ckpt appends to it)
     res["commands"] = [c for c in res.get("commands", []) if c != cmd] + [cmd]
     # reports of a non-default --root go to their own folders (they overwrote the default's)
-    report_base = (
-        "testset" if args.root == ap.get_default("root") else (f"testset-{Path(args.root).name}")
-    )
+    default_root = args.root == ap.get_default("root")
+    report_base = "testset" if default_root else f"testset-{Path(args.root).name}"
     tasks = [t for t in args.tasks.split(",") if t]
     if args.phase in ("collect", "both"):
         res["collect"] = {
