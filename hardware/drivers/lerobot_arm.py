@@ -135,11 +135,14 @@ class LerobotArm(Robot):
     def _connect(self) -> None:
         path = calibration_path(self.calibration_dir, self.robot_id)
         load_calibration(path, self.limits.joint_names)  # clear error before touching the bus
-        robot = None
+        # Connect and the calibration check are one attempt: a reply that misses the SDK's
+        # timeout in either (a busy host, a half-sent packet) is retried the same way.
         for attempt in range(self.connect_attempts):
             robot = self._make_lerobot_robot()
             try:
                 robot.connect(calibrate=False)
+                self._check_calibration(robot, path)
+                robot.bus.enable_torque(num_retry=self.num_retry)
                 break
             except _bus_errors() as err:
                 self._close_quietly(robot)
@@ -151,28 +154,26 @@ class LerobotArm(Robot):
                     ) from None
                 logger.warning("%s: connect attempt %d failed: %s", self.kind, attempt + 1, err)
                 time.sleep(0.1 * (attempt + 1))  # let a half-sent reply drain before retrying
+            except CalibrationError:
+                self._close_quietly(robot)
+                raise
         self.lerobot_robot = robot
-        try:
-            if not robot.bus.is_calibrated:
-                if not self.sync_calibration:
-                    raise CalibrationError(
-                        f"{self.kind} {self.robot_id}: motor calibration differs from {path} "
-                        "(hint: set sync_calibration=true to write the file, or recalibrate)"
-                    )
-                logger.info("writing calibration %s to the motors", path)
-                with robot.bus.torque_disabled():  # EEPROM writes need torque off
-                    robot.bus.write_calibration(robot.calibration)
-            robot.bus.enable_torque(num_retry=self.num_retry)
-        except _bus_errors() as err:
-            self._close_quietly(robot)
-            raise ConnectionLostError(
-                f"{self.kind}: bus failed during calibration check: {_first_line(err)}"
-            ) from None
-        except CalibrationError:
-            self._close_quietly(robot)
-            raise
         self._torque = True
         self._prev = None
+
+    def _check_calibration(self, robot: Any, path: Path) -> None:
+        """Refuse (or, with ``sync_calibration``, write) a motor calibration that differs from
+        the file at ``path``. Bus errors propagate to the caller's retry."""
+        if robot.bus.is_calibrated:
+            return
+        if not self.sync_calibration:
+            raise CalibrationError(
+                f"{self.kind} {self.robot_id}: motor calibration differs from {path} "
+                "(hint: set sync_calibration=true to write the file, or recalibrate)"
+            )
+        logger.info("writing calibration %s to the motors", path)
+        with robot.bus.torque_disabled():  # EEPROM writes need torque off
+            robot.bus.write_calibration(robot.calibration)
 
     def _disconnect(self) -> None:
         robot, self.lerobot_robot = self.lerobot_robot, None

@@ -98,3 +98,39 @@ def test_mock_arm_silent_bus_is_a_clear_error(so101_limits):
         with pytest.raises(ConnectionLostError, match="lost the bus"):
             arm.read()
     assert not arm.is_connected
+
+
+def test_mock_arm_retries_a_timeout_in_the_calibration_check(so101_limits, monkeypatch):
+    """A reply lost while connect checks the motors' calibration (a busy host) is retried like
+    one lost during the handshake, instead of failing the whole connect."""
+    from hardware.drivers.lerobot_arm import LerobotArm
+    from hardware.drivers.mock import MockArm
+
+    real_check = LerobotArm._check_calibration
+    calls = []
+
+    def flaky_check(self, robot, path):
+        calls.append(path)
+        if len(calls) == 1:
+            self.fake_bus.drop_next(1)  # one status packet goes missing: a real SDK timeout
+        real_check(self, robot, path)
+
+    monkeypatch.setattr(LerobotArm, "_check_calibration", flaky_check)
+    arm = MockArm(so101_limits)
+    with arm:
+        assert len(calls) >= 2 and arm.read().torque_enabled
+
+
+def test_mock_arm_gives_up_after_its_connect_attempts(so101_limits, monkeypatch):
+    from hardware.drivers.lerobot_arm import LerobotArm
+    from hardware.drivers.mock import MockArm
+
+    def always_silent(self, robot, path):
+        raise ConnectionError("Failed to read 'Min_Position_Limit' (no status packet)")
+
+    monkeypatch.setattr(LerobotArm, "_check_calibration", always_silent)
+    arm = MockArm(so101_limits)
+    arm.connect_attempts = 2
+    with pytest.raises(ConnectionLostError, match="cannot connect.*hint"):
+        arm.connect()
+    assert not arm.is_connected
