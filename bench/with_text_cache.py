@@ -45,7 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     if not rest:
         ap.error("give the robo command after --, e.g. -- rl task=so101/reach")
     if args.cache:
-        print(f"loaded {load_text_cache(args.cache)} instruction embeddings from {args.cache}")
+        try:
+            n = load_text_cache(args.cache)
+        except (FileNotFoundError, ValueError) as err:
+            ap.error(str(err))
+        print(f"loaded {n} instruction embeddings from {args.cache}")
     from robo.cli.main import main as robo_main
 
     return robo_main(rest)

@@ -72,8 +72,14 @@ def load_text_cache(path: str | Path) -> int:
     """Pre-fill the MiniLM cache from an npz written by :func:`save_text_cache`; returns the count.
 
     Raises:
+        FileNotFoundError: no file at ``path``.
         ValueError: the file is not such an npz.
     """
+    if not Path(path).is_file():
+        raise FileNotFoundError(
+            f"no text-embedding cache at {path} (hint: write one with "
+            "`python -m bench.with_text_cache --export <file> --tasks <task,...>`)"
+        )
     with np.load(path, allow_pickle=False) as data:
         if "texts" not in data or "vectors" not in data:
             raise ValueError(

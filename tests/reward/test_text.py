@@ -31,3 +31,5 @@ def test_bad_cache_files_are_refused(tmp_path):
     np.savez(tmp_path / "b.npz", texts=np.array(["x"]), vectors=np.zeros((1, 5), np.float32))
     with pytest.raises(ValueError, match="expected"):
         load_text_cache(tmp_path / "b.npz")
+    with pytest.raises(FileNotFoundError, match="hint: write one"):
+        load_text_cache(tmp_path / "missing.npz")
