@@ -27,7 +27,9 @@ run_one() {
 }
 export -f run_one
 export t0
-grep -v '^\s*#' "$JOBS" | grep -v '^\s*$' | xargs -P "$N" -I{} bash -c 'run_one {}'
+# One line per job, passed whole (xargs -d: no quote handling there) and split by the shell, so a
+# quoted argument such as cameras='[front,side]' survives.
+grep -v '^\s*#' "$JOBS" | grep -v '^\s*$' | xargs -d '\n' -n 1 -P "$N" bash -c 'eval "run_one $1"' _
 echo "wall $(( $(date +%s) - t0 )) s" >> "$OUT/machine.txt"
 uptime >> "$OUT/machine.txt"
 if [ -n "${TAR:-}" ]; then tar czf "$TAR" -C "$(dirname "$OUT")" "$(basename "$OUT")" && rm -rf "$OUT"; fi
