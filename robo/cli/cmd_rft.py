@@ -100,13 +100,14 @@ def run(cfg: DictConfig) -> int:
                 "rewards.grm > 0 needs a GRM checkpoint (hint: grm=<dir from `robo train-reward`>"
                 " or rewards.grm=0)"
             )
-        from robo.reward.checkpoint import load_checkpoint
+        from robo.reward.ensemble import load_ensemble
 
-        grm_model = load_checkpoint(str(cfg.grm), device=str(cfg.device))
+        # Several checkpoints (grm=[a,b]) = an ensemble: the mean of the members' progress.
+        grm_model = load_ensemble(cfg.grm, device=str(cfg.device))
     policy = load_token_policy(str(cfg.policy), str(cfg.device), "RFT")
     tasks = policy_tasks(cfg.tasks, policy)
     overrides = {"max_episode_steps": int(cfg.max_episode_steps)} if cfg.max_episode_steps else {}
-    views = tuple(grm_model.config.views) if grm_model is not None else ()
+    views = tuple(grm_model[0].config.views) if grm_model is not None else ()
 
     def make_env(task: str) -> Any:
         return policy_env(task, policy, views, **overrides)

@@ -104,14 +104,16 @@ def run(cfg: DictConfig) -> int:
     objective = make_objective(str(cfg.objective), overrides)
     reward_model, views = None, ()
     if cfg.reward:
-        from robo.reward.checkpoint import load_checkpoint
+        from robo.reward.ensemble import load_ensemble, split_ckpts
 
-        if not Path(str(cfg.reward)).is_dir():
-            raise FileNotFoundError(
-                f"no reward checkpoint at {cfg.reward} (hint: `robo train-reward out=<dir>`)"
-            )
-        reward_model = load_checkpoint(str(cfg.reward), device=str(cfg.device)).eval()
-        views = tuple(reward_model.config.views)
+        # Several checkpoints (reward=[a,b]) = an ensemble: the mean of the members' progress.
+        for member in split_ckpts(cfg.reward):
+            if not Path(member).is_dir():
+                raise FileNotFoundError(
+                    f"no reward checkpoint at {member} (hint: `robo train-reward out=<dir>`)"
+                )
+        reward_model = [m.eval() for m in load_ensemble(cfg.reward, device=str(cfg.device))]
+        views = tuple(reward_model[0].config.views)
     elif "grm_progress" in objective.weights:
         raise ValueError("objective weighs grm_progress but reward=<GRM checkpoint> is not set")
     shift = None if cfg.shift in (None, "", "none") else str(cfg.shift)

@@ -8,7 +8,8 @@ Members must see the same cameras at the same image size (checked on load).
 On the session-10 test split two seeds of the default recipe scored voc_s 0.943 and 0.944 alone
 and 0.954 as an ensemble (docs/BENCHMARKS.md); the price is one scoring pass per member.
 
-Use: ``robo eval-reward ckpt=[a,b]``, ``robo rl progress=[a,b]`` or, in code, :func:`load_ensemble` then
+Use: ``robo eval-reward ckpt=[a,b]``, ``robo rl progress=[a,b]``, ``robo rft grm=[a,b]``,
+``robo tpo reward=[a,b]`` or, in code, :func:`load_ensemble` then
 :func:`score_episode_ensemble` / :class:`EnsembleTracker`.
 """
 

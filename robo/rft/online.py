@@ -217,17 +217,21 @@ def online_rows(
 
 
 class GRMProgress:
-    """:data:`ProgressFn` from a GRM (:class:`robo.reward.scoring.ProgressTracker`), conditioned
-    on each episode's instruction. The env must render the GRM's cameras (``model.config.views``).
+    """:data:`ProgressFn` from a GRM, or the mean of an ensemble's members
+    (:class:`robo.reward.ensemble.EnsembleTracker`), conditioned on each episode's instruction.
+    The env must render the GRM's cameras (``model.config.views``).
+
+    Args:
+        model: one reward model or the members of an ensemble (:func:`load_ensemble`).
     """
 
     def __init__(self, model: Any):
-        self.model = model
+        self.models = list(model) if isinstance(model, list | tuple) else [model]
         self.tracker: Any = None
         self.instruction: str | None = None
 
     def __call__(self, obs: Observation, reset: bool) -> float:
-        from robo.reward.scoring import ProgressTracker
+        from robo.reward.ensemble import EnsembleTracker
 
         if not obs.get("images"):
             raise ValueError(
@@ -237,7 +241,7 @@ class GRMProgress:
         if reset:
             if obs["instruction"] != self.instruction:
                 self.instruction = obs["instruction"]
-                self.tracker = ProgressTracker(self.model, self.instruction)
+                self.tracker = EnsembleTracker(self.models, self.instruction)
             return float(self.tracker.reset(obs["images"])[0])
         if self.tracker is None:
             raise RuntimeError("GRMProgress called before an episode reset")

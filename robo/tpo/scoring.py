@@ -150,12 +150,13 @@ def features(
 
 
 def grm_final_progress(model: Any, traj: Trajectory) -> float:
-    """The reward model's fused Φ at the end of ``traj`` (frames at chunk starts + the end).
+    """The reward model's fused Φ at the end of ``traj`` (frames at chunk starts + the end);
+    ``model`` may be the members of an ensemble (a list: the mean of their Φ).
 
     Raises:
         ValueError: the rollout kept no camera frames (hint: the env must render the GRM's views).
     """
-    from robo.reward.scoring import score_episode
+    from robo.reward.ensemble import score_episode_ensemble
     from robo.types import Episode
 
     if not traj.frames or not traj.frames[0]:
@@ -177,7 +178,8 @@ def grm_final_progress(model: Any, traj: Trajectory) -> float:
         progress_gt=np.full(t, np.nan, np.float32),
         timestamp=np.arange(t, dtype=np.float64),
     )
-    return float(score_episode(model, ep).phi[-1])
+    models = list(model) if isinstance(model, list | tuple) else [model]
+    return float(score_episode_ensemble(models, ep).phi[-1])
 
 
 def score_all(

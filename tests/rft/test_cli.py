@@ -80,8 +80,8 @@ def test_rft_visited_smoke_and_reward_mode_mismatch_fails(vla_ckpt, tmp_path, ca
 
 
 @pytest.mark.slow
-def test_rft_online_with_a_grm_checkpoint(vla_ckpt, tmp_path):
-    """Online GRPO with the GRM progress gain (renders the GRM's three views)."""
+def test_rft_online_with_a_grm_ensemble(vla_ckpt, tmp_path):
+    """Online GRPO with the GRM progress gain of a two-member ensemble (renders its views)."""
     from robo.reward.checkpoint import save_checkpoint
     from robo.reward.model import ProgressRewardModel, RewardModelConfig
 
@@ -91,9 +91,11 @@ def test_rft_online_with_a_grm_checkpoint(vla_ckpt, tmp_path):
         text_backend="hash",
     )  # fmt: skip
     grm = save_checkpoint(ProgressRewardModel(grm_cfg), tmp_path / "grm")
+    torch.manual_seed(1)
+    grm1 = save_checkpoint(ProgressRewardModel(grm_cfg), tmp_path / "grm1")
     out = tmp_path / "rft_grm"
-    rc = main([
-        "rft", f"policy={vla_ckpt}", "mode=online", f"grm={grm}", "rewards.grm=1",
+    rc = main([  # two checkpoints: an ensemble (the mean of their progress)
+        "rft", f"policy={vla_ckpt}", "mode=online", f"grm=[{grm},{grm1}]", "rewards.grm=1",
         "rewards.ctar=0", "steps=1", "eval_episodes=1", "max_episode_steps=4",
         "online.group=2", "online.seeds_per_step=1", f"out={out}",
     ])  # fmt: skip

@@ -135,3 +135,31 @@ def test_staged_offline_run_reports_every_stage():
     assert m["transfer"]["old_tasks"] == ["p/left"] and len(m["curves"]) == 4
     with pytest.raises(ValueError, match="not in tasks"):
         run_rft(trainer, ["p/left"], hooks, RunConfig(stages=[["x"]]), log=lambda s: None)
+
+
+def test_grm_progress_of_an_ensemble_is_the_members_mean():
+    from robo.reward.model import ProgressRewardModel, RewardModelConfig
+    from robo.rft.online import GRMProgress
+
+    members = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        cfg = RewardModelConfig(image_size=32, text_backend="hash")
+        members.append(ProgressRewardModel(cfg).eval())
+    rng = np.random.default_rng(0)
+    views = members[0].config.views
+    frames = [
+        {v: rng.integers(0, 255, (32, 32, 3), dtype=np.uint8) for v in views} for _ in range(3)
+    ]
+
+    def trace(model):
+        fn = GRMProgress(model)
+        return [
+            fn({"images": f, "instruction": "reach"}, reset=i == 0) for i, f in enumerate(frames)
+        ]
+
+    alone = [trace(m) for m in members]
+    assert not np.allclose(alone[0], alone[1])
+    np.testing.assert_allclose(trace(members), np.mean(alone, axis=0), atol=1e-6)
+    with pytest.raises(RuntimeError, match="before an episode reset"):
+        GRMProgress(members)({"images": frames[0], "instruction": "reach"}, reset=False)

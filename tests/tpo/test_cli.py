@@ -46,3 +46,15 @@ def test_tpo_cli_bad_inputs(tmp_path, capsys):
     ckpt = _tiny_vla(tmp_path / "vla")
     assert main(["tpo", f"policy={ckpt}", "objective=speed", f"out={tmp_path / 'x'}"]) == 2
     assert "unknown objective" in capsys.readouterr().err
+    # reward=[a,b] is an ensemble; every member must exist (one-line error naming the missing one)
+    from robo.reward.checkpoint import save_checkpoint
+    from robo.reward.model import ProgressRewardModel, RewardModelConfig
+
+    grm = save_checkpoint(
+        ProgressRewardModel(RewardModelConfig(image_size=32, text_backend="hash")),
+        tmp_path / "grm",
+    )
+    missing = tmp_path / "nope"
+    rc = main(["tpo", f"policy={ckpt}", f"reward=[{grm},{missing}]", f"out={tmp_path / 'y'}"])
+    assert rc == 2
+    assert f"no reward checkpoint at {missing}" in capsys.readouterr().err

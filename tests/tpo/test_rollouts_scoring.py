@@ -109,6 +109,22 @@ def test_grm_progress_feature_from_rollout_frames(toy_policy):
         grm_final_progress(grm, blind)
 
 
+def test_grm_progress_feature_of_an_ensemble_is_the_members_mean(toy_policy):
+    from robo.reward.model import ProgressRewardModel, RewardModelConfig
+    from robo.tpo.scoring import grm_final_progress
+
+    members = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        members.append(
+            ProgressRewardModel(RewardModelConfig(image_size=32, text_backend="hash")).eval()
+        )
+    traj = rollout(ChoiceEnv(steps=3, images=True), toy_policy, "toy/choice", 0, keep_frames=True)
+    alone = [grm_final_progress(m, traj) for m in members]
+    assert alone[0] != pytest.approx(alone[1])  # two different models, so the mean says something
+    assert grm_final_progress(members, traj) == pytest.approx(np.mean(alone), abs=1e-6)
+
+
 def _same_trajectory(a: Trajectory, b: Trajectory) -> None:
     assert a.group == b.group and a.sample == b.sample
     assert [c.executed for c in a.chunks] == [c.executed for c in b.chunks]
