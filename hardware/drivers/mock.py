@@ -30,8 +30,9 @@ class MockArm(LerobotArm):
         home: float[6] initial joint positions [rad].
         calibration_dir: where to write the calibration (default: a temp dir).
         write_calibration_file: False leaves the directory as is (to test a missing file).
-        unplug_after_s: unplug the simulated adapter this long after connect [s] (fault
-            injection for tests and demos; ``None``: never).
+        unplug_after_s: unplug the simulated adapter this long after the first command [s]
+            (fault injection for tests and demos: mid-episode however long the start-up took on
+            a busy machine; ``None``: never).
     """
 
     def __init__(
@@ -71,19 +72,24 @@ class MockArm(LerobotArm):
         )
         self.name = "mock"
         # The simulated motors answer from a thread of this process: on a loaded machine a
-        # reply can miss the SDK's timeout, so connect gets more tries than a real adapter.
+        # reply can miss the SDK's timeout, so connect and every transaction get more tries
+        # than a real adapter. 2 retries (0.9 s of stall at the widened 302-ms packet timeout)
+        # lost a read mid-episode in a full test run beside two RL jobs (load ~6); 5 ride out
+        # 1.8 s. A silent simulated bus then takes ~1.8 s to report, a real one ~0.1 s.
         self.connect_attempts = 6
+        self.num_retry = 5
 
-    def _connect(self) -> None:
-        super()._connect()
-        if self.unplug_after_s is not None:
+    def _send_target(self, target: np.ndarray, gripper_effort: float) -> None:
+        if self.unplug_after_s is not None and self._unplug_timer is None:
             self._unplug_timer = threading.Timer(self.unplug_after_s, self.fake_bus.disconnect)
             self._unplug_timer.daemon = True
             self._unplug_timer.start()
+        super()._send_target(target, gripper_effort)
 
     def _disconnect(self) -> None:
         if self._unplug_timer is not None:
             self._unplug_timer.cancel()
+            self._unplug_timer = None
         try:
             super()._disconnect()
         finally:
