@@ -30,6 +30,11 @@ def split_ckpts(spec: str | Sequence[str]) -> list[str]:
     return [s.strip() for s in items if s.strip()]
 
 
+def as_members(model: ProgressRewardModel | Sequence[ProgressRewardModel]) -> list:
+    """One reward model or an ensemble's members -> the list of members."""
+    return list(model) if isinstance(model, list | tuple) else [model]
+
+
 def check_members(models: Sequence[ProgressRewardModel], names: Sequence[str]) -> None:
     """Raise ValueError unless every member has the first one's cameras and image size."""
     if not models:

@@ -226,7 +226,9 @@ class GRMProgress:
     """
 
     def __init__(self, model: Any):
-        self.models = list(model) if isinstance(model, list | tuple) else [model]
+        from robo.reward.ensemble import as_members
+
+        self.models = as_members(model)
         self.tracker: Any = None
         self.instruction: str | None = None
 

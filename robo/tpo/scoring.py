@@ -156,7 +156,7 @@ def grm_final_progress(model: Any, traj: Trajectory) -> float:
     Raises:
         ValueError: the rollout kept no camera frames (hint: the env must render the GRM's views).
     """
-    from robo.reward.ensemble import score_episode_ensemble
+    from robo.reward.ensemble import as_members, score_episode_ensemble
     from robo.types import Episode
 
     if not traj.frames or not traj.frames[0]:
@@ -178,8 +178,7 @@ def grm_final_progress(model: Any, traj: Trajectory) -> float:
         progress_gt=np.full(t, np.nan, np.float32),
         timestamp=np.arange(t, dtype=np.float64),
     )
-    models = list(model) if isinstance(model, list | tuple) else [model]
-    return float(score_episode_ensemble(models, ep).phi[-1])
+    return float(score_episode_ensemble(as_members(model), ep).phi[-1])
 
 
 def score_all(
