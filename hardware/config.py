@@ -205,7 +205,7 @@ class MockConfig(RobotConfig):
     """The SO-101 driver on a simulated Feetech bus (pty); ``id`` names its calibration.
 
     ``unplug_after_s``: fault injection, the simulated USB adapter vanishes this many seconds
-    after the first command (``None``: never).
+    after the first command went through (``None``: never).
     """
 
     id: str = "mock_so101"

@@ -30,9 +30,9 @@ class MockArm(LerobotArm):
         home: float[6] initial joint positions [rad].
         calibration_dir: where to write the calibration (default: a temp dir).
         write_calibration_file: False leaves the directory as is (to test a missing file).
-        unplug_after_s: unplug the simulated adapter this long after the first command [s]
-            (fault injection for tests and demos: mid-episode however long the start-up took on
-            a busy machine; ``None``: never).
+        unplug_after_s: unplug the simulated adapter this long after the first command went
+            through [s] (fault injection for tests and demos: mid-episode however long the
+            start-up took on a busy machine; ``None``: never).
     """
 
     def __init__(
@@ -80,11 +80,14 @@ class MockArm(LerobotArm):
         self.num_retry = 5
 
     def _send_target(self, target: np.ndarray, gripper_effort: float) -> None:
+        super()._send_target(target, gripper_effort)
+        # The timer starts once the first command went through: on a loaded machine that write
+        # alone can take longer than unplug_after_s (retries), and a fault before the first
+        # command is not the fault the option injects.
         if self.unplug_after_s is not None and self._unplug_timer is None:
             self._unplug_timer = threading.Timer(self.unplug_after_s, self.fake_bus.disconnect)
             self._unplug_timer.daemon = True
             self._unplug_timer.start()
-        super()._send_target(target, gripper_effort)
 
     def _disconnect(self) -> None:
         if self._unplug_timer is not None:
