@@ -254,15 +254,19 @@ def summarize_runs(runs: list[dict[str, Any]], budget: int) -> dict[str, Any]:
         vals = [r[key] if r[key] is not None else budget for r in runs]
         return float(np.median(vals))
 
+    def nanmean(key: str) -> float:  # nan, without numpy's warning, when no run has a value
+        vals = np.array([r[key] for r in runs], dtype=np.float64)
+        return float(np.mean(vals[~np.isnan(vals)])) if np.any(~np.isnan(vals)) else float("nan")
+
     return {
         "seeds": len(runs),
         "final_success_mean": float(np.mean([r["final_success"] for r in runs])),
         "steps_to_50_median": med("steps_to_50"),
         "steps_to_80_median": med("steps_to_80"),
         "reached_80": sum(r["steps_to_80"] is not None for r in runs),
-        "hover_ratio_mean": float(np.nanmean([r["hover_ratio"] for r in runs])),
-        "hover_ratio_gt_mean": float(np.nanmean([r["hover_ratio_gt"] for r in runs])),
-        "return_gap_mean": float(np.nanmean([r["return_gap"] for r in runs])),
+        "hover_ratio_mean": nanmean("hover_ratio"),
+        "hover_ratio_gt_mean": nanmean("hover_ratio_gt"),
+        "return_gap_mean": nanmean("return_gap"),
     }
 
 
