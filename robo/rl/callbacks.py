@@ -91,7 +91,7 @@ class SuccessCurve(BaseCallback):
             print(
                 f"  step {row['step']:>7d}  success {row['eval_success_rate']:.2f}  "
                 f"hover_gt {row['eval_hover_ratio_gt']:.2f}  "
-                f"train hover {row.get('train_hover_ratio', float('nan')):.3f}  "
+                f"train hover {row['train_hover_ratio']:.3f}  "
                 f"({row['wall_s']:.0f}s)",
                 flush=True,
             )
