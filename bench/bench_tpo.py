@@ -155,6 +155,7 @@ def run_part(tasks, shift, objective_name, args, seed, avoid_mix) -> dict:
         samples_per_init=args.samples, temperature=1.0, eval_temperature=args.eval_temperature,
         beta=args.beta, lr=args.lr, epochs=args.epochs, pair_batch=8, reference=args.reference,
         max_pairs_per_group=args.max_pairs, sft_weight=args.sft_weight, seed=seed,
+        replay_weight=args.replay_weight,
         length_normalize=args.length_normalize, lanes=args.lanes,
     )  # fmt: skip
     torch.manual_seed(seed)
@@ -326,6 +327,10 @@ def main() -> int:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--sft-weight", type=float, default=0.0, help="NLL on chosen (0 = pure DPO)")
+    p.add_argument(
+        "--replay-weight", type=float, default=0.0,
+        help="NLL on successes of states that formed no pair (0 = off)",
+    )  # fmt: skip
     p.add_argument("--reference", default="initial", choices=["initial", "previous"])
     p.add_argument(
         "--length-normalize", action="store_true",

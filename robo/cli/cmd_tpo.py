@@ -134,6 +134,7 @@ def run(cfg: DictConfig) -> int:
         length_normalize=bool(cfg.get("length_normalize", False)),
         max_pairs_per_group=int(cfg.max_pairs_per_group),
         sft_weight=float(cfg.sft_weight),
+        replay_weight=float(cfg.replay_weight),
         label_smoothing=float(cfg.label_smoothing),
         grad_clip=float(cfg.grad_clip),
         max_steps=None,

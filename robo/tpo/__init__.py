@@ -6,7 +6,7 @@ the trajectory DPO loss (:mod:`.dpo`) and the iterative loop (:mod:`.train`).
 """
 
 from robo.tpo.dpo import DPOStats, chunk_masks, dpo_loss, trajectory_log_probs
-from robo.tpo.pairs import Pair, build_pairs, prefer
+from robo.tpo.pairs import Pair, build_pairs, prefer, unpaired_successes
 from robo.tpo.report import plot_rounds, write_metrics
 from robo.tpo.rollouts import ChunkRecord, Probe, Trajectory, clone_policy, collect, rollout
 from robo.tpo.scoring import PRESETS, Objective, features, make_objective, score_all, summarize
@@ -22,6 +22,7 @@ __all__ = [
     "TPOConfig",
     "Trajectory",
     "build_pairs",
+    "unpaired_successes",
     "chunk_masks",
     "clone_policy",
     "collect",

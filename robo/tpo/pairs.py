@@ -7,6 +7,10 @@ Rules (every pair is (chosen τ_w, rejected τ_l) from the same ``Trajectory.gro
    ``objective.margin``; otherwise the two are a tie and form no pair.
 3. Per group at most ``max_per_group`` pairs are kept, the widest gaps first (success gap,
    then cost gap), so each group contributes its clearest preferences.
+
+Groups whose rollouts all tie form no pair; :func:`unpaired_successes` lists their successful
+rollouts so training can replay them (a task the policy already solves gives DPO nothing to
+learn from, and would otherwise drift while the shared trunk trains on the other tasks).
 """
 
 from __future__ import annotations
@@ -71,3 +75,13 @@ def build_pairs(
         found.sort(key=lambda q: q.gap, reverse=True)
         pairs.extend(found[: max(0, int(max_per_group))])
     return pairs
+
+
+def unpaired_successes(trajectories: Sequence[Trajectory], pairs: Sequence[Pair]) -> list[int]:
+    """Indices of successful rollouts whose (task, initial state) group formed no pair.
+
+    These are the states the policy already solves every time (all rollouts tie), so DPO has
+    no preference there; replaying them with an NLL term anchors those tasks.
+    """
+    paired = {trajectories[i].group for p in pairs for i in (p.chosen, p.rejected)}
+    return [i for i, t in enumerate(trajectories) if t.succeeded and t.group not in paired]

@@ -21,7 +21,7 @@ import torch
 
 from robo.policy.token_base import TokenChunkPolicy
 from robo.tpo.dpo import DPOStats, dpo_loss, trajectory_log_probs
-from robo.tpo.pairs import Pair, build_pairs
+from robo.tpo.pairs import Pair, build_pairs, unpaired_successes
 from robo.tpo.rollouts import Probe, Trajectory, clone_policy, collect, no_probe
 from robo.tpo.scoring import Objective, score_all, summarize
 
@@ -49,6 +49,9 @@ class TPOConfig:
             token; use a larger β, e.g. 1-5).
         max_pairs_per_group: cap on pairs per (task, initial state), widest gaps first.
         sft_weight: weight of an extra NLL term on the chosen trajectories (0 = pure DPO).
+        replay_weight: weight of an NLL term on successful rollouts of states that formed no
+            pair (every rollout tied, e.g. a task already solved), ``pair_batch`` of them per
+            gradient step; anchors those tasks while the others train (0 = off).
         label_smoothing: conservative-DPO ε.
         grad_clip: max gradient norm.
         max_steps: episode step cap (None = the env's own).
@@ -74,6 +77,7 @@ class TPOConfig:
     length_normalize: bool = False
     max_pairs_per_group: int = 4
     sft_weight: float = 0.0
+    replay_weight: float = 0.0
     label_smoothing: float = 0.0
     grad_clip: float = 1.0
     max_steps: int | None = None
@@ -90,6 +94,11 @@ class TPOConfig:
             )
         if self.rounds < 0 or self.epochs < 1 or self.pair_batch < 1 or self.lanes < 1:
             raise ValueError("rounds must be >= 0, epochs, pair_batch and lanes >= 1")
+        if self.sft_weight < 0 or self.replay_weight < 0:
+            raise ValueError(
+                f"sft_weight={self.sft_weight}, replay_weight={self.replay_weight}: "
+                "NLL weights must be >= 0 (0 turns the term off)"
+            )
 
 
 def train_on_pairs(
@@ -100,10 +109,13 @@ def train_on_pairs(
     cfg: TPOConfig,
     optimizer: torch.optim.Optimizer,
     generator: torch.Generator | None = None,
+    replay: Sequence[int] = (),
 ) -> dict[str, float]:
     """``cfg.epochs`` passes of trajectory DPO over ``pairs``; returns mean/first/last stats.
 
     Reference log-probs are computed once (no grad); the policy's per batch (with grad).
+    ``replay`` (indices into ``trajectories``, e.g. :func:`robo.tpo.pairs.unpaired_successes`)
+    adds ``cfg.replay_weight`` x their mean per-step NLL, ``cfg.pair_batch`` of them per step.
     """
     used = sorted({p.chosen for p in pairs} | {p.rejected for p in pairs})
     pos = {i: k for k, i in enumerate(used)}
@@ -113,6 +125,9 @@ def train_on_pairs(
             length_normalize=cfg.length_normalize,
         )  # fmt: skip
     history: list[DPOStats] = []
+    replay_nll: list[float] = []
+    replay = list(replay) if cfg.replay_weight > 0 else []
+    replay_order: list[int] = []
     policy.train()
     for _ in range(cfg.epochs):
         order = torch.randperm(len(pairs), generator=generator).tolist()
@@ -129,11 +144,22 @@ def train_on_pairs(
             ref_r = ref_lp[[pos[p.rejected] for p in batch]].to(lp.device)
             loss, stats = dpo_loss(lp[:n], lp[n:], ref_c, ref_r, cfg.beta, cfg.label_smoothing)
             if cfg.sft_weight > 0:
-                steps = torch.as_tensor(
-                    [max(1, trajectories[p.chosen].length) for p in batch], device=lp.device
-                )
-                per = lp[:n] if cfg.length_normalize else lp[:n] / steps
-                loss = loss - cfg.sft_weight * per.mean()
+                loss = loss - cfg.sft_weight * _per_step(lp[:n], trajs[:n], cfg).mean()
+            if replay:
+                if len(replay_order) < cfg.pair_batch:
+                    perm = torch.randperm(len(replay), generator=generator).tolist()
+                    replay_order += [replay[k] for k in perm]
+                chunk, replay_order = replay_order[: cfg.pair_batch], replay_order[cfg.pair_batch :]
+                rtrajs = [trajectories[i] for i in chunk]
+                nll = -_per_step(
+                    trajectory_log_probs(
+                        policy, rtrajs, cfg.prefix_only, length_normalize=cfg.length_normalize
+                    ),
+                    rtrajs,
+                    cfg,
+                ).mean()
+                replay_nll.append(float(nll.detach()))
+                loss = loss + cfg.replay_weight * nll
             optimizer.zero_grad()
             loss.backward()
             if cfg.grad_clip > 0:
@@ -144,13 +170,24 @@ def train_on_pairs(
     if not history:
         return {"steps": 0}
     mean = {k: float(np.mean([asdict(s)[k] for s in history])) for k in asdict(history[0])}
-    return {
+    out = {
         **mean,
         "first_loss": history[0].loss,
         "last_loss": history[-1].loss,
         "last_accuracy": history[-1].accuracy,
         "steps": len(history),
     }
+    if replay_nll:
+        out |= {"replay_trajectories": len(replay), "replay_nll": float(np.mean(replay_nll))}
+    return out
+
+
+def _per_step(lp: torch.Tensor, trajs: Sequence[Trajectory], cfg: TPOConfig) -> torch.Tensor:
+    """Trajectory log-probs ``lp`` (B,) per executed step (already per token when
+    ``cfg.length_normalize``)."""
+    if cfg.length_normalize:
+        return lp
+    return lp / torch.as_tensor([max(1, t.length) for t in trajs], device=lp.device)
 
 
 def evaluate(
@@ -231,8 +268,9 @@ def run_tpo(
         score_all(trajs, objective, gripper_dim, reward_model)
         pairs = build_pairs(trajs, objective, cfg.max_pairs_per_group)
         n_success_pairs = sum(1 for p in pairs if p.gap[0] > 0)
+        replay = unpaired_successes(trajs, pairs) if cfg.replay_weight > 0 else []
         dpo = (
-            train_on_pairs(policy, reference, trajs, pairs, cfg, optimizer, gen)
+            train_on_pairs(policy, reference, trajs, pairs, cfg, optimizer, gen, replay)
             if pairs
             else {"steps": 0}
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from robo.tpo import Trajectory, build_pairs, make_objective, prefer, score_all
+from robo.tpo import Trajectory, build_pairs, make_objective, prefer, score_all, unpaired_successes
 
 
 def _traj(task: str, seed: int, success: bool, steps: int, contacts: int = 0) -> Trajectory:
@@ -35,6 +35,22 @@ def test_pairs_only_inside_task_and_initial_state():
     score_all(trajs, obj)
     pairs = build_pairs(trajs, obj)
     assert [(p.chosen, p.rejected) for p in pairs] == [(0, 3)]
+
+
+def test_unpaired_successes_are_the_successes_of_groups_without_pairs():
+    trajs = [
+        _traj("solved", 0, True, 10),
+        _traj("solved", 0, True, 10),  # ties with the first: no pair in this group
+        _traj("mixed", 0, True, 10),
+        _traj("mixed", 0, False, 10),  # pairs with the success above
+        _traj("failed", 0, False, 10),
+        _traj("failed", 0, False, 10),
+    ]
+    obj = make_objective("success")
+    score_all(trajs, obj)
+    pairs = build_pairs(trajs, obj)
+    assert [(p.chosen, p.rejected) for p in pairs] == [(2, 3)]
+    assert unpaired_successes(trajs, pairs) == [0, 1]
 
 
 def test_success_beats_failure_under_every_objective():

@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pytest
 import torch
 from toy_token_policy import toy_obs
 from tpo_toys import ChoiceEnv, wall_probe
 
 from robo.tpo import TPOConfig, build_pairs, collect, make_objective, run_tpo, score_all
+from robo.tpo.dpo import trajectory_log_probs
 from robo.tpo.train import train_on_pairs
 
 OBS = toy_obs([0.5, -0.5])
@@ -42,6 +44,33 @@ def test_one_round_raises_the_chosen_behaviour(toy_policy):
     assert after > before + 0.1, (before, after)
     assert stats["last_loss"] < stats["first_loss"]
     assert stats["first_loss"] == __import__("pytest").approx(0.6931, abs=1e-3)  # π = π_ref
+
+
+def test_replay_of_unpaired_successes_adds_an_anchor(toy_policy):
+    """With replay, the same DPO pairs also raise the likelihood of the replayed successes;
+    the stats report the replay term; a negative weight is refused."""
+    obj = make_objective("success")
+    trajs = collect(lambda t: ChoiceEnv(t), toy_policy, ["toy"], list(range(12)), 4,
+                    seed=0, progress=False, resample_invalid=2)  # fmt: skip
+    score_all(trajs, obj)
+    pairs = build_pairs(trajs, obj)
+    replay = [i for i, t in enumerate(trajs) if t.succeeded]
+    ref = copy.deepcopy(toy_policy)
+    runs = {}
+    for w in (0.0, 5.0):
+        pol = copy.deepcopy(toy_policy)
+        cfg = TPOConfig(beta=0.5, lr=1e-2, epochs=1, pair_batch=4, replay_weight=w)
+        opt = torch.optim.Adam(pol.parameters(), lr=cfg.lr)
+        stats = train_on_pairs(pol, ref, trajs, pairs, cfg, opt, torch.Generator().manual_seed(0),
+                               replay)  # fmt: skip
+        with torch.no_grad():
+            lp = trajectory_log_probs(pol, [trajs[i] for i in replay], True)
+        runs[w] = (stats, float(lp.mean()))
+    assert "replay_nll" not in runs[0.0][0]
+    assert runs[5.0][0]["replay_trajectories"] == len(replay)
+    assert runs[5.0][1] > runs[0.0][1]
+    with pytest.raises(ValueError, match="replay_weight"):
+        TPOConfig(replay_weight=-1.0)
 
 
 def test_safety_objective_lowers_collisions_at_equal_success(toy_policy):
