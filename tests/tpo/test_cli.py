@@ -25,7 +25,7 @@ def test_tpo_cli_smoke(tmp_path):
     rc = main([
         "tpo", f"policy={ckpt}", "objective=safety", "shift=obstacle", "rounds=1",
         "train_seeds=1", "eval_seeds=1", "samples_per_init=2", "max_episode_steps=6",
-        "epochs=1", f"out={out}",
+        "epochs=1", "replay_weight=1", f"out={out}",
     ])  # fmt: skip
     assert rc == 0
     metrics = json.loads((out / "metrics.json").read_text())
@@ -46,6 +46,8 @@ def test_tpo_cli_bad_inputs(tmp_path, capsys):
     ckpt = _tiny_vla(tmp_path / "vla")
     assert main(["tpo", f"policy={ckpt}", "objective=speed", f"out={tmp_path / 'x'}"]) == 2
     assert "unknown objective" in capsys.readouterr().err
+    assert main(["tpo", f"policy={ckpt}", "replay_weight=-1", f"out={tmp_path / 'z'}"]) == 2
+    assert "replay_weight" in capsys.readouterr().err
     # reward=[a,b] is an ensemble; every member must exist (one-line error naming the missing one)
     from robo.reward.checkpoint import save_checkpoint
     from robo.reward.model import ProgressRewardModel, RewardModelConfig
