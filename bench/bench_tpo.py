@@ -197,13 +197,13 @@ def summary(runs: list[dict]) -> dict:
     return res
 
 
-def _paired(runs: list[dict], key: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """``key`` of each rollout at round 0 and at the last round, paired by (seed, task, initial
-    state, sample): two float[N]; None if the runs hold no per-episode records (before
-    session 10)."""
+def _paired(runs: list[dict], key: str, at: int = -1) -> tuple[np.ndarray, np.ndarray] | None:
+    """``key`` of each rollout at round 0 and at round ``at`` (default: the last), paired by
+    (seed, task, initial state, sample): two float[N]; None if the runs hold no per-episode
+    records (before session 10)."""
     pairs = []
     for r in runs:
-        first, last = r["rounds"][0]["eval"], r["rounds"][-1]["eval"]
+        first, last = r["rounds"][0]["eval"], r["rounds"][at]["eval"]
         if "episodes" not in first or "episodes" not in last:
             return None
         ids = lambda e: (e["task"], e["init_seed"], e["sample"])  # noqa: E731
@@ -217,10 +217,12 @@ def _boot_index(n: int, n_boot: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, n, (n_boot, n))
 
 
-def paired_ci(runs: list[dict], key: str, n_boot: int = 2000, seed: int = 0) -> dict | None:
-    """Relative change of the mean ``key`` from round 0 to the last round, with a 95% bootstrap CI
-    over paired rollouts (:func:`_paired`); None without per-episode records."""
-    pair = _paired(runs, key)
+def paired_ci(
+    runs: list[dict], key: str, n_boot: int = 2000, seed: int = 0, at: int = -1
+) -> dict | None:
+    """Relative change of the mean ``key`` from round 0 to round ``at`` (default: the last), with
+    a 95% bootstrap CI over paired rollouts (:func:`_paired`); None without per-episode records."""
+    pair = _paired(runs, key, at)
     if pair is None:
         return None
     a, b = pair
@@ -232,10 +234,13 @@ def paired_ci(runs: list[dict], key: str, n_boot: int = 2000, seed: int = 0) -> 
             "ci95": [float(lo), float(hi)], "n_pairs": len(a)}  # fmt: skip
 
 
-def paired_delta(runs: list[dict], key: str, n_boot: int = 2000, seed: int = 0) -> dict | None:
-    """Absolute change of the mean ``key`` (e.g. success) from round 0 to the last round, its 95%
-    bootstrap CI over paired rollouts, and for 0/1 keys the rollouts gained and lost."""
-    pair = _paired(runs, key)
+def paired_delta(
+    runs: list[dict], key: str, n_boot: int = 2000, seed: int = 0, at: int = -1
+) -> dict | None:
+    """Absolute change of the mean ``key`` (e.g. success) from round 0 to round ``at`` (default:
+    the last), its 95% bootstrap CI over paired rollouts, and for 0/1 keys the rollouts gained
+    and lost."""
+    pair = _paired(runs, key, at)
     if pair is None:
         return None
     a, b = pair
@@ -246,9 +251,17 @@ def paired_delta(runs: list[dict], key: str, n_boot: int = 2000, seed: int = 0) 
 
 
 def add_paired(summary_: dict, runs: list[dict]) -> dict:
-    """The safety summary's paired fields: collision reduction and success change."""
+    """The safety summary's paired fields: collision reduction and success change after the last
+    round, and ``per_round`` (the same two after each round 1..R, so a longer run also shows what
+    fewer rounds gave)."""
     summary_["collision_reduction_paired"] = paired_ci(runs, "collisions")
     summary_["success_delta_paired"] = paired_delta(runs, "success")
+    n = min(len(r["rounds"]) for r in runs)
+    summary_["per_round"] = [
+        {"round": i, "collision_reduction": paired_ci(runs, "collisions", at=i),
+         "success_delta": paired_delta(runs, "success", at=i)}
+        for i in range(1, n)
+    ]  # fmt: skip
     return summary_
 
 

@@ -36,3 +36,20 @@ def test_paired_delta_counts_rollouts_gained_and_lost():
     res = paired_delta([run], "success", n_boot=200)
     assert res["delta"] == pytest.approx(0.25) and (res["gained"], res["lost"]) == (2, 1)
     assert res["ci95"][0] <= 0.25 <= res["ci95"][1] and res["n_pairs"] == 4
+
+
+def test_add_paired_reports_every_round_against_round_zero():
+    from bench.bench_tpo import add_paired
+
+    ev = lambda xs: {  # noqa: E731
+        "episodes": [
+            {"task": "t", "init_seed": i, "sample": 0, "collisions": c, "success": 0.0}
+            for i, c in enumerate(xs)
+        ]
+    }
+    run = {"rounds": [{"eval": ev([10, 10])}, {"eval": ev([5, 5])}, {"eval": ev([8, 8])}]}
+    s = add_paired({}, [run])
+    assert [r["round"] for r in s["per_round"]] == [1, 2]
+    red = [r["collision_reduction"]["reduction"] for r in s["per_round"]]
+    assert red == pytest.approx([0.5, 0.2])
+    assert s["collision_reduction_paired"]["reduction"] == pytest.approx(0.2)  # the last round
