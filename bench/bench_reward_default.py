@@ -7,7 +7,7 @@ Phase ``train`` runs ``robo train-reward`` itself (the default config, datasets 
 in a subprocess and records its wall time and the held-out metrics it printed.
 
 Usage: ``python -m bench.bench_reward_default [--phase collect|train|both]
-[--tasks a,b] [--name reward_default]``; results in ``bench/results/<name>.json`` (phases
+[--tasks a,b] [--name reward_default] [key=value ...]``; results in ``bench/results/<name>.json`` (phases
 merge into the same file).
 """
 
@@ -33,14 +33,17 @@ def _load(name: str) -> dict:
     return old
 
 
-def phase_collect(tasks: list[str], res: dict, name: str, cmd: str) -> None:
+def phase_collect(
+    tasks: list[str], res: dict, name: str, cmd: str, overrides: list[str] | None = None
+) -> None:
     from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
 
     from robo.cli.cmd_train_reward import collect_missing
 
     conf = os.path.abspath("configs")
     with initialize_config_dir(config_dir=conf, version_base=None):
-        cfg = compose(config_name="train_reward")
+        cfg = compose(config_name="train_reward", overrides=list(overrides or []))
     per_task = res.setdefault("collect", {}).setdefault("per_task", {})
     t0 = time.monotonic()
     for task in tasks:
@@ -55,6 +58,7 @@ def phase_collect(tasks: list[str], res: dict, name: str, cmd: str) -> None:
         print(task, per_task[task], flush=True)
     res["collect"]["seconds_sum_per_task"] = round(sum(v["seconds"] for v in per_task.values()), 1)
     res["collect"]["episodes_per_task"] = dict(cfg.collect.episodes)
+    res["collect"]["params"] = OmegaConf.to_container(cfg.collect.get("params", {}))
     write_result(name, res, cmd)
 
 
@@ -83,12 +87,17 @@ def main() -> int:
     ap.add_argument("--phase", default="both", choices=["collect", "train", "both"])
     ap.add_argument("--tasks", default=",".join(DEFAULT_TRAIN_TASKS))
     ap.add_argument("--name", default="reward_default")
-    ap.add_argument("train_overrides", nargs="*", help="extra key=value for robo train-reward")
+    ap.add_argument(
+        "train_overrides",
+        nargs="*",
+        help="extra key=value for robo train-reward (collect.* ones also steer phase collect)",
+    )
     args = ap.parse_args()
     cmd = "python -m bench.bench_reward_default " + " ".join(sys.argv[1:])
     res = _load(args.name)
     if args.phase in ("collect", "both"):
-        phase_collect([t for t in args.tasks.split(",") if t], res, args.name, cmd)
+        tasks = [t for t in args.tasks.split(",") if t]
+        phase_collect(tasks, res, args.name, cmd, args.train_overrides)
     if args.phase in ("train", "both"):
         phase_train(args.train_overrides, res, args.name, cmd)
     return 0

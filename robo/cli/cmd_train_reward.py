@@ -28,7 +28,10 @@ def _has_seeds(dataset: Path, seed: int, n: int) -> bool:
 
 
 def collect_missing(tasks: list[str], root: str, cfg: DictConfig) -> None:
-    """Record the ``collect.<kind>`` episodes of every task that its datasets still lack.
+    """Record the ``collect.episodes.<kind>`` episodes of every task that its datasets still lack.
+
+    ``collect.params.<kind>`` (optional) are that kind's expert parameters
+    (:data:`sims.experts.kinds.PARAMS`), e.g. ``rewind: {trigger_progress: [0.3, 0.85]}``.
 
     ``collect`` resumes a dataset (seeds already committed are skipped), so an interrupted run
     picks up where it stopped; a complete dataset is skipped without building its env.
@@ -46,6 +49,7 @@ def collect_missing(tasks: list[str], root: str, cfg: DictConfig) -> None:
             over = (
                 {"max_episode_steps": int(cfg.collect.failure_steps)} if kind == "failure" else {}
             )
+            params = cfg.collect.get("params", {}).get(kind) or {}
             res = collect(
                 task,
                 int(n),
@@ -54,6 +58,7 @@ def collect_missing(tasks: list[str], root: str, cfg: DictConfig) -> None:
                 seed=seed,
                 workers=int(cfg.collect.workers),
                 overrides=over,
+                params=OmegaConf.to_container(params, resolve=True) if params else None,
             )
             if res.recorded:
                 print(

@@ -48,10 +48,10 @@ PARAMS: dict[str, dict[str, Any]] = {
     "failure": {},
     "noisy": {"noise": 0.1, "noise_gripper": False},
     "rewind": {
-        "trigger_progress": None,  # None: uniform in [0.3, 0.6] per episode
+        "trigger_progress": None,  # None: uniform in [0.3, 0.6] per episode; or [lo, hi]
         "trigger_step": None,  # used when progress_gt is NaN; None: 15-40% of max steps
         "rewind_steps": None,  # None: rewind_fraction of the steps taken so far
-        "rewind_fraction": None,  # None: uniform in [0.4, 0.9] per rewind
+        "rewind_fraction": None,  # None: uniform in [0.4, 0.9] per rewind; or [lo, hi]
         "settle_steps": None,  # holds after the undo (lagging arms catch up); None: half of it
         "n_rewinds": 1,
     },
@@ -61,7 +61,25 @@ PARAMS: dict[str, dict[str, Any]] = {
     },
     "random": {"scale": 1.0},  # fraction of the action half-range around its middle
 }
-"""Parameters each kind accepts and their defaults (``None`` = drawn per episode)."""
+"""Parameters each kind accepts and their defaults (``None`` = drawn per episode; where noted a
+``[lo, hi]`` pair is drawn uniformly from that range instead of the default one)."""
+
+
+def _span(value: Any, default: tuple[float, float], name: str) -> tuple[float, float] | None:
+    """The ``(lo, hi)`` range to draw ``value`` from (``None``: ``default``); None for a number.
+
+    Raises:
+        ValueError: a range that is not ``[lo, hi]`` with ``0 <= lo <= hi``.
+    """
+    span = default if value is None else value
+    if not isinstance(span, (list, tuple)):
+        return None
+    if len(span) != 2 or not 0.0 <= float(span[0]) <= float(span[1]):
+        raise ValueError(
+            f"{name}={list(span)} must be a number or [lo, hi] with 0 <= lo <= hi "
+            "(hint: e.g. trigger_progress=[0.3,0.85])"
+        )
+    return float(span[0]), float(span[1])
 
 
 class LabelledExpert(Expert):
@@ -137,8 +155,10 @@ class RewindExpert(LabelledExpert):
     def reset(self, env: Any, obs: Any, info: dict[str, Any]) -> None:
         super().reset(env, obs, info)
         p = self.params
-        if p["trigger_progress"] is None:
-            p["trigger_progress"] = round(float(self.rng.uniform(0.3, 0.6)), 3)
+        span = _span(p["trigger_progress"], (0.3, 0.6), "trigger_progress")
+        if span is not None:
+            p["trigger_progress"] = round(float(self.rng.uniform(*span)), 3)
+        self.fraction_span = _span(p["rewind_fraction"], (0.4, 0.9), "rewind_fraction")
         if p["trigger_step"] is None:
             max_steps = _max_steps(env)
             p["trigger_step"] = int(
@@ -164,8 +184,8 @@ class RewindExpert(LabelledExpert):
             # A fraction of the steps taken, so a rewind undoes a similar share of the progress
             # whatever the control rate (Meta-World runs at 80 Hz, SO-101 at 20 Hz).
             frac = self.params["rewind_fraction"]
-            if frac is None:
-                frac = float(self.rng.uniform(0.4, 0.9))
+            if self.fraction_span is not None:
+                frac = float(self.rng.uniform(*self.fraction_span))
             k = max(1, round(float(frac) * len(self.history)))
         k = int(min(k, len(self.history)))
         mode = env.unwrapped.action_mode

@@ -82,6 +82,31 @@ def test_rewind_reduces_progress_in_its_range_then_recovers(task):
     assert ok, "the closed-loop expert resumes and recovers on the fake task"
 
 
+def test_rewind_ranges_are_drawn_per_episode_and_default_draws_are_unchanged():
+    late = [_run("fake/reach", "rewind", seed=s, trigger_progress=[0.7, 0.8])[3] for s in range(4)]
+    triggers = [m["params"]["trigger_progress"] for m in late]
+    assert all(0.7 <= t <= 0.8 for t in triggers) and len(set(triggers)) > 1
+    # a range equal to the default draws exactly what the default (None) draws, so datasets
+    # collected before ranges existed are reproduced seed for seed
+    given = _run(
+        "fake/reach", "rewind", seed=5, trigger_progress=[0.3, 0.6], rewind_fraction=[0.4, 0.9]
+    )[3]
+    default = _run("fake/reach", "rewind", seed=5)[3]
+    assert given["rewinds"] == default["rewinds"] and len(default["rewinds"]) == 1
+    for key in ("trigger_progress", "rewind_steps"):
+        assert given["params"][key] == default["params"][key]
+    assert 0.3 <= default["params"]["trigger_progress"] <= 0.6
+    long = _run("fake/reach", "rewind", seed=5, rewind_fraction=[0.9, 0.9])[3]
+    short = _run("fake/reach", "rewind", seed=5, rewind_fraction=0.2)[3]
+    assert long["params"]["rewind_steps"][0] > short["params"]["rewind_steps"][0]
+
+
+@pytest.mark.parametrize("bad", [[0.6, 0.3], [0.1], [-0.1, 0.5]])
+def test_rewind_refuses_a_bad_range(bad):
+    with pytest.raises(ValueError, match="lo <= hi"):
+        _run("fake/reach", "rewind", trigger_progress=bad)
+
+
 def test_paused_holds_position_in_its_ranges():
     actions, progress, ok, meta = _run("fake/reach", "paused", seed=2, n_pauses=2, pause_steps=4)
     assert meta["kind"] == "paused" and len(meta["pauses"]) == 2 and ok
