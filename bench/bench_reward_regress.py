@@ -5,9 +5,11 @@ privileged progress_gt drops by more than 0.02, :func:`robo.reward.evaluate.regr
 where Φ at the segment's end is more than 0.02 below Φ at its start. This scores the ``rewind``
 episodes of a test split with a checkpoint (or an ensemble: ``a,b``), goal frames from the
 training demos as ``bench_reward_testset`` does, and lists every segment: its length, progress_gt
-and Φ at start and end, Φ's minimum inside, and whether it counts as detected. The summary
-splits the misses by the size of progress_gt's drop, so a miss on a 1-cm regress is told apart
-from one on a real undo. Result: ``bench/results/<--name>.json``.
+and Φ at start and end, Φ's minimum inside, whether it counts as detected, and which of the three
+perspectives (incremental, forward, backward) drop on their own. The summary splits the misses by
+the size of progress_gt's drop, so a miss on a 1-cm regress is told apart from one on a real
+undo, and gives each perspective's recall and that of "any perspective drops" (how much a
+different fusion of the same estimates could recover, roughly). Result: ``bench/results/<--name>.json``.
 
 Usage::
 
@@ -50,23 +52,29 @@ def segment_rows(ckpt: str, root: Path, goal_root: Path, process_std: float | No
         raise SystemExit(f"no *-rewind datasets under {root} (hint: --root <test split>)")
     eps = load_episodes(sources, str(root), image_size=models[0].config.image_size)
     demos = goal_demos(sorted({e.task for e in eps}), str(goal_root))
-    scored, _ = score_for_metrics(models, eps, demos, True, reverse=False)
+    scored, traces = score_for_metrics(models, eps, demos, True, reverse=False)
     rows = []
-    for e in scored:
+    for ep, e, tr in zip(eps, scored, traces):
         for a, b in e.rewind_segments:
             a, b = int(a), min(int(b), len(e.phi) - 1)
+            per = {k: np.asarray(v) for k, v in tr.perspectives.items()}
             rows.append(
-                {"task": e.task, "start": a, "end": b, "frames": b - a,
+                {"task": e.task, "seed": int(ep.seed), "start": a, "end": b, "frames": b - a,
                  "gt_start": float(e.progress_gt[a]), "gt_end": float(e.progress_gt[b]),
                  "phi_start": float(e.phi[a]), "phi_end": float(e.phi[b]),
                  "phi_min": float(e.phi[a : b + 1].min()),
-                 "detected": bool(e.phi[b] < e.phi[a] - REGRESS_DROP)}
+                 "detected": bool(e.phi[b] < e.phi[a] - REGRESS_DROP),
+                 "perspectives": {k: [float(v[a]), float(v[b])] for k, v in per.items()},
+                 "detected_by": sorted(k for k, v in per.items() if v[b] < v[a] - REGRESS_DROP)}
             )  # fmt: skip
     return rows
 
 
 def summarise(rows: list[dict]) -> dict:
-    """Recall over all segments and split by the size of progress_gt's drop."""
+    """Recall over all segments, split by the size of progress_gt's drop, and per perspective
+    (each perspective's own estimate at the segment's start and end; the incremental one is
+    rebuilt on the fused Φ, so it is not an incremental-only trace)."""
+    from robo.reward.scoring import PERSPECTIVES
 
     def recall(rs: list[dict]) -> float | None:
         return float(np.mean([r["detected"] for r in rs])) if rs else None
@@ -80,6 +88,10 @@ def summarise(rows: list[dict]) -> dict:
         f"n_gt_drop_over_{BIG_DROP}": len(big),
         f"recall_gt_drop_upto_{BIG_DROP}": recall(small),
         f"n_gt_drop_upto_{BIG_DROP}": len(small),
+        "recall_by_perspective": {
+            k: recall([{"detected": k in r["detected_by"]} for r in rows]) for k in PERSPECTIVES
+        },
+        "recall_any_perspective": recall([{"detected": bool(r["detected_by"])} for r in rows]),
         "missed": [f"{r['task']} [{r['start']}, {r['end']})" for r in rows if not r["detected"]],
     }
 
