@@ -55,9 +55,9 @@ def segment_rows(ckpt: str, root: Path, goal_root: Path, process_std: float | No
     scored, traces = score_for_metrics(models, eps, demos, True, reverse=False)
     rows = []
     for ep, e, tr in zip(eps, scored, traces):
+        per = {k: np.asarray(v) for k, v in tr.perspectives.items()}
         for a, b in e.rewind_segments:
             a, b = int(a), min(int(b), len(e.phi) - 1)
-            per = {k: np.asarray(v) for k, v in tr.perspectives.items()}
             rows.append(
                 {"task": e.task, "seed": int(ep.seed), "start": a, "end": b, "frames": b - a,
                  "gt_start": float(e.progress_gt[a]), "gt_end": float(e.progress_gt[b]),
@@ -76,8 +76,11 @@ def summarise(rows: list[dict]) -> dict:
     rebuilt on the fused Φ, so it is not an incremental-only trace)."""
     from robo.reward.scoring import PERSPECTIVES
 
+    def share(hits: list[bool]) -> float | None:
+        return float(np.mean(hits)) if hits else None
+
     def recall(rs: list[dict]) -> float | None:
-        return float(np.mean([r["detected"] for r in rs])) if rs else None
+        return share([r["detected"] for r in rs])
 
     big = [r for r in rows if r["gt_start"] - r["gt_end"] > BIG_DROP]
     small = [r for r in rows if r["gt_start"] - r["gt_end"] <= BIG_DROP]
@@ -89,9 +92,9 @@ def summarise(rows: list[dict]) -> dict:
         f"recall_gt_drop_upto_{BIG_DROP}": recall(small),
         f"n_gt_drop_upto_{BIG_DROP}": len(small),
         "recall_by_perspective": {
-            k: recall([{"detected": k in r["detected_by"]} for r in rows]) for k in PERSPECTIVES
+            k: share([k in r["detected_by"] for r in rows]) for k in PERSPECTIVES
         },
-        "recall_any_perspective": recall([{"detected": bool(r["detected_by"])} for r in rows]),
+        "recall_any_perspective": share([bool(r["detected_by"]) for r in rows]),
         "missed": [f"{r['task']} [{r['start']}, {r['end']})" for r in rows if not r["detected"]],
     }
 
