@@ -124,7 +124,8 @@ def main() -> int:
     ap.add_argument(
         "--adapt-arms",
         default="adapted=0:0",
-        help="comma list name=hard_frac:fail_decay of adaptation settings to compare",
+        help="comma list name=hard_frac:fail_decay[:mirror] of adaptation settings to compare "
+        "(mirror 1 = also train on the left-right flipped demo)",
     )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--text", default="minilm", help="minilm | hash")
@@ -232,13 +233,14 @@ def main() -> int:
         one_shot[task] = {"zero_shot": _short(zero), "test_episodes": len(test)}
         for arm in args.adapt_arms.split(","):
             arm_name, _, spec = arm.partition("=")
-            hard, _, decay = (spec or "0:0").partition(":")
+            hard, decay, mirror = ((spec or "0:0").split(":") + ["0"])[:3]
             adapted = copy.deepcopy(model)
             acfg = AdaptConfig(
                 steps=args.adapt_steps,
                 time_limit_s=args.adapt_seconds,
                 hard_frac=float(hard),
                 fail_decay=float(decay or 0),
+                mirror=bool(int(mirror or 0)),
             )
             ta = time.monotonic()
             hist = adapt_one_shot(adapted, demo, replay, acfg, progress=False)
@@ -251,6 +253,7 @@ def main() -> int:
             one_shot[task][f"{arm_name}_info"] = {
                 "hard_frac": float(hard),
                 "fail_decay": float(decay or 0),
+                "mirror": acfg.mirror,
                 "steps": hist["steps"],
                 "adapt_seconds": round(t_adapt, 1),
                 "forget": None if base_seen is None else round(base_seen - (seen or 0.0), 4),
