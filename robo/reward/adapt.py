@@ -6,9 +6,6 @@ episodes that only re-time its own frames:
 * the demo itself and speed changes (every 2nd / 3rd frame, each frame twice);
 * synthetic rewinds: play to step p, then back towards the start (labels mirror);
 * synthetic stalls: play to step p and stop there (no progress after p);
-* optionally (``mirror``) all of the above once more with every camera flipped left-right, for
-  workspaces that are mirror-symmetric (one demo shows only one side of a layout whose objects
-  swap sides between episodes; do not use it where left and right matter to the task);
 
 plus random image shifts and view dropout in every batch. Batches mix the demo with replayed
 base-training episodes (``replay_frac`` of the sampled episodes), including instruction swaps
@@ -47,9 +44,6 @@ class AdaptConfig:
         anchor_weight: L2-SP pull to the base weights (:class:`robo.reward.train.TrainConfig`).
         hard_frac, fail_decay: hard negatives from the replayed failure episodes and the
             regress target inside them (:class:`robo.reward.train.TrainConfig`); 0 = off.
-        mirror: also train on the demo's variants with every view flipped left-right (its
-            flipped success frames become goal frames too, so a mirrored episode is also seen
-            against the unflipped goal it is scored with).
     """
 
     steps: int = 300
@@ -67,7 +61,6 @@ class AdaptConfig:
     anchor_weight: float = 0.0
     hard_frac: float = 0.0
     fail_decay: float = 0.0
-    mirror: bool = False
     seed: int = 0
     device: str = "cpu"
 
@@ -115,22 +108,12 @@ def build_adapt_store(
     phi = progress_labels(demo, config.label_mode)
     rng = np.random.default_rng(config.seed)
     variants = demo_variants(demo, rng, config.rewinds, config.stalls)
-    sources = [demo, mirrored(demo)] if config.mirror else [demo]
-    n_added = len(variants) * len(sources)
-    demo_w = config.demo_weight / (1 - config.demo_weight) * n_replay / n_added
-    for src in sources:
-        for order, name in variants:
-            # Re-timed variants that stop short of success are not successes (no goal frames).
-            ep = src if name == "demo" or name.startswith("speed") else _no_success(src)
-            store.add(ep, phi, order, weight=demo_w if replay else 1.0)
+    demo_w = config.demo_weight / (1 - config.demo_weight) * n_replay / len(variants)
+    for order, name in variants:
+        # Re-timed variants that stop short of success are not successes (no goal frames).
+        ep = demo if name == "demo" or name.startswith("speed") else _no_success(demo)
+        store.add(ep, phi, order, weight=demo_w if replay else 1.0)
     return store
-
-
-def mirrored(ep: Episode) -> Episode:
-    """``ep`` with every camera's frames flipped left-right (uint8[T, H, W, 3] each)."""
-    return replace(
-        ep, images={v: np.ascontiguousarray(im[:, :, ::-1]) for v, im in ep.images.items()}
-    )
 
 
 def _no_success(ep: Episode) -> Episode:

@@ -16,7 +16,8 @@ All inputs are privileged simulator quantities in the world frame [m]. Definitio
 * **place-cube-in-bin** (stages 0 reach, 1 grasp, 2 lift, 3 move, 4 place): success when the
   cube lies inside the bin below its rim and is released. Not grasped: ``0.25 ramp(d_tc, d_0)``;
   grasped: ``0.3 + 0.15 clip01(lift / 4 cm) + 0.45 ramp(d_xy(cube, bin), D_0)``; inside the bin
-  but still held: 0.9. ``env_reward = 0.2 (1 - tanh(10 d_tc)) + 0.2 grasped
+  but still held, or released over the bin and falling in (above the table, not yet below
+  the rim): 0.9. ``env_reward = 0.2 (1 - tanh(10 d_tc)) + 0.2 grasped
   + 0.4 (1 - tanh(5 d_xy(cube, bin))) + 0.2 in_bin``.
 
 ``progress_gt`` is 1.0 exactly on success steps.
@@ -111,7 +112,8 @@ def evaluate(layout: SceneLayout, s: Snapshot) -> dict[str, Any]:
         d0_xy = float(np.linalg.norm(s.start_cube[:2] - layout.bin_xy))
         success = inside and not s.grasped
         over_bin = np.all(np.abs(s.cube[:2] - layout.bin_xy) < BIN_INNER_HALF)
-        if inside and s.grasped:
+        falling_in = over_bin and not s.grasped and lift > 0.01
+        if (inside and s.grasped) or (falling_in and not inside):
             progress, stage = 0.9, 4
         elif s.grasped:
             progress = 0.3 + 0.15 * np.clip(lift / 0.04, 0, 1) + 0.45 * _ramp(d_xy, d0_xy)

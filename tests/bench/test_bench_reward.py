@@ -1,0 +1,29 @@
+"""bench_reward: the one-shot per-perspective breakdown scores each estimate on its own."""
+
+from __future__ import annotations
+
+import torch
+
+from bench.bench_reward import per_perspective
+from robo.reward.evaluate import score_for_metrics
+from robo.reward.metrics import compute_metrics
+from robo.reward.model import ProgressRewardModel, RewardModelConfig
+from robo.reward.scoring import PERSPECTIVES
+from robo.reward.synthetic import make_episode
+
+
+def test_per_perspective_scores_each_estimate_alone():
+    torch.manual_seed(0)
+    model = ProgressRewardModel(RewardModelConfig(image_size=32, text_backend="hash")).eval()
+    eps = [make_episode(seed=s, length=10, image_size=32) for s in range(3)]
+    eps.append(make_episode(kind="failure", seed=7, length=10, image_size=32))
+    demos = {eps[0].task: [eps[0]]}
+    out = per_perspective(model, eps[1:], demos)
+    assert set(out) == set(PERSPECTIVES)
+    for p in PERSPECTIVES:
+        assert set(out[p]) == {"voc_s", "auroc", "voc_fail"}
+        alone = score_for_metrics(model, eps[1:], demos, perspectives=(p,), reverse=False)[0]
+        assert out[p]["voc_s"] == compute_metrics(alone)["voc_s"]
+    fused = compute_metrics(score_for_metrics(model, eps[1:], demos, reverse=False)[0])
+    # Not the fused number three times: the perspective choice reaches the scorer.
+    assert len({round(out[p]["voc_fail"], 9) for p in PERSPECTIVES} | {fused["voc_fail"]}) > 1
