@@ -152,6 +152,12 @@ class RewindExpert(LabelledExpert):
 
     kind = "rewind"
 
+    def __init__(self, base: Expert, rng: np.random.Generator, params: dict[str, Any]):
+        super().__init__(base, rng, params)
+        # Bad ranges fail here, before `robo collect` opens its dataset, not at the first reset.
+        _span(params["trigger_progress"], (0.3, 0.6), "trigger_progress")
+        _span(params["rewind_fraction"], (0.4, 0.9), "rewind_fraction")
+
     def reset(self, env: Any, obs: Any, info: dict[str, Any]) -> None:
         super().reset(env, obs, info)
         p = self.params

@@ -55,13 +55,17 @@ def test_collect_images_shift_and_params(tmp_path, fake_tasks, capsys):
         ("out=/proc/robo-x", "writable out="),
         ("imgsize=3", "bad override"),
         ("+params.sigma=1", "no parameter 'sigma'"),
+        ("kind=rewind", "lo <= hi"),
     ],
 )
 def test_collect_bad_input_is_one_line(override, message, fake_tasks, capsys, tmp_path):
     args = ["collect", "task=fake/reach", "episodes=1", f"out={tmp_path / 'ds'}", override]
+    if override == "kind=rewind":
+        args.append("+params.trigger_progress=[0.6,0.3]")
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "ds").exists()  # refused before the dataset is created
 
 
 @pytest.mark.slow  # spawned workers re-import torch/lerobot: ~20 s idle, minutes on a busy box
