@@ -147,6 +147,12 @@ def main() -> int:
     ap.add_argument("--ckpt", default=None, help="evaluate this checkpoint instead of training")
     ap.add_argument("--no-ablations", action="store_true")
     ap.add_argument(
+        "--demos",
+        type=int,
+        default=1,
+        help="unseen tasks: adapt on the first N successful experts (1 = one-shot), test on the rest",
+    )
+    ap.add_argument(
         "--perspectives",
         action="store_true",
         help="one-shot: also score each perspective alone (voc_s, auroc, voc_fail)",
@@ -245,11 +251,18 @@ def main() -> int:
         if not demos:
             one_shot[task] = "no successful demo"
             continue
-        demo = demos[0]
-        test = [e for e in task_eps if e is not demo]
-        goal = {task: [demo]}
+        shots = demos[: args.demos]
+        if len(shots) < args.demos:
+            one_shot[task] = f"{len(shots)} successful demos, --demos {args.demos}"
+            continue
+        test = [e for e in task_eps if all(e is not d for d in shots)]
+        goal = {task: shots}  # goal frames from the first of them (score_for_metrics)
         zero = compute_metrics(score_for_metrics(model, test, goal)[0])
-        one_shot[task] = {"zero_shot": _short(zero), "test_episodes": len(test)}
+        one_shot[task] = {
+            "zero_shot": _short(zero),
+            "test_episodes": len(test),
+            "demo_seeds": [int(d.seed) for d in shots],
+        }
         if args.perspectives:
             one_shot[task]["zero_shot_perspectives"] = per_perspective(model, test, goal)
         for arm in args.adapt_arms.split(","):
@@ -263,7 +276,7 @@ def main() -> int:
                 fail_decay=float(decay or 0),
             )
             ta = time.monotonic()
-            hist = adapt_one_shot(adapted, demo, replay, acfg, progress=False)
+            hist = adapt_one_shot(adapted, shots, replay, acfg, progress=False)
             t_adapt = time.monotonic() - ta
             after = compute_metrics(score_for_metrics(adapted, test, goal)[0])
             seen = compute_metrics(

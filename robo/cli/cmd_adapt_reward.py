@@ -43,7 +43,11 @@ def run(cfg: DictConfig) -> int:
     meta = read_meta(cfg.base)
     size = model.config.image_size
     demo_eps = load_episodes(str(cfg.demo), cfg.data_root, image_size=size)
-    demo = pick_demo(demo_eps, cfg.task, int(cfg.episode))
+    picks = cfg.episode if OmegaConf.is_list(cfg.episode) else [cfg.episode]
+    shots = [pick_demo(demo_eps, cfg.task, int(i)) for i in picks]  # few-shot: episode=[0,1]
+    if len({id(d) for d in shots}) < len(shots):
+        raise ValueError(f"episode={list(picks)} names a demo twice (hint: distinct indices)")
+    demo = shots[0]
     replay: list = []
     if cfg.replay not in (None, "none", "None", ""):
         sources = (
@@ -60,16 +64,21 @@ def run(cfg: DictConfig) -> int:
         eval_eps = [
             e
             for e in eval_eps
-            if e.task == demo.task and not (e.kind == demo.kind and e.seed == demo.seed)
+            if e.task == demo.task and not any(e.kind == d.kind and e.seed == d.seed for d in shots)
         ]
-    demos = {demo.task: [demo]}
-    result: dict = {"task": demo.task, "demo_seed": int(demo.seed), "replay_episodes": len(replay)}
+    demos = {demo.task: shots}
+    result: dict = {
+        "task": demo.task,
+        "demo_seed": int(demo.seed),
+        "demo_seeds": [int(d.seed) for d in shots],
+        "replay_episodes": len(replay),
+    }
     if eval_eps:
         result["zero_shot"] = compute_metrics(score_for_metrics(model, eval_eps, demos)[0])
     out = Path(cfg.out or f"outputs/reward/adapted-{demo.task.replace('/', '-')}")
     acfg = AdaptConfig(**OmegaConf.to_container(cfg.adapt, resolve=True))
     t0 = time.monotonic()
-    hist = adapt_one_shot(model, demo, replay, acfg, str(out / "tb"), bool(cfg.progress))
+    hist = adapt_one_shot(model, shots, replay, acfg, str(out / "tb"), bool(cfg.progress))
     result["adapt_seconds"] = round(time.monotonic() - t0, 1)
     result["steps"] = hist["steps"]
     if eval_eps:

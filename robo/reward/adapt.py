@@ -16,6 +16,7 @@ forgetting the old ones. Zero-shot use needs none of this: condition on the demo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -90,29 +91,44 @@ def demo_variants(
 
 def build_adapt_store(
     model: ProgressRewardModel,
-    demo: Episode,
+    demo: Episode | Sequence[Episode],
     replay: list[Episode],
     config: AdaptConfig,
 ) -> EpisodeStore:
-    """Replay episodes + the demo's variants in one store (demo share = ``demo_weight``)."""
-    if first_success(demo) is None:
+    """Replay episodes + the demo's variants in one store (demo share = ``demo_weight``).
+
+    ``demo`` is one episode (one-shot) or a few of the same task (few-shot: each gets its own
+    variants; together they keep the ``demo_weight`` share).
+    """
+    demos = [demo] if isinstance(demo, Episode) else list(demo)
+    if not demos:
+        raise ValueError("no demo given (hint: pass one successful expert episode)")
+    if len({d.task for d in demos}) > 1:
         raise ValueError(
-            f"the demo of {demo.task} never succeeds (hint: pass a successful expert episode)"
+            f"the demos are of several tasks {sorted({d.task for d in demos})} "
+            "(hint: adapt to one new task at a time)"
         )
+    for d in demos:
+        if first_success(d) is None:
+            raise ValueError(
+                f"the demo of {d.task} never succeeds (hint: pass a successful expert episode)"
+            )
     cfg = model.config
     store = EpisodeStore(
-        replay or [demo], cfg.views, cfg.image_size, config.label_mode,
+        replay or demos[:1], cfg.views, cfg.image_size, config.label_mode,
         max_frames=24, text_backend=cfg.text_backend,
     )  # fmt: skip
     n_replay = len(store)
-    phi = progress_labels(demo, config.label_mode)
     rng = np.random.default_rng(config.seed)
-    variants = demo_variants(demo, rng, config.rewinds, config.stalls)
-    demo_w = config.demo_weight / (1 - config.demo_weight) * n_replay / len(variants)
-    for order, name in variants:
-        # Re-timed variants that stop short of success are not successes (no goal frames).
-        ep = demo if name == "demo" or name.startswith("speed") else _no_success(demo)
-        store.add(ep, phi, order, weight=demo_w if replay else 1.0)
+    per_demo = [demo_variants(d, rng, config.rewinds, config.stalls) for d in demos]
+    n_added = sum(len(v) for v in per_demo)
+    demo_w = config.demo_weight / (1 - config.demo_weight) * n_replay / n_added
+    for d, variants in zip(demos, per_demo):
+        phi = progress_labels(d, config.label_mode)
+        for order, name in variants:
+            # Re-timed variants that stop short of success are not successes (no goal frames).
+            ep = d if name == "demo" or name.startswith("speed") else _no_success(d)
+            store.add(ep, phi, order, weight=demo_w if replay else 1.0)
     return store
 
 
@@ -122,13 +138,13 @@ def _no_success(ep: Episode) -> Episode:
 
 def adapt_one_shot(
     model: ProgressRewardModel,
-    demo: Episode,
+    demo: Episode | Sequence[Episode],
     replay: list[Episode] | None = None,
     config: AdaptConfig | None = None,
     log_dir: str | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Fine-tune ``model`` in place on one demo (+ replay); returns the training history."""
+    """Fine-tune ``model`` in place on one demo, or a few (+ replay); returns the history."""
     config = config or AdaptConfig()
     store = build_adapt_store(model, demo, list(replay or []), config)
     tc = TrainConfig(

@@ -51,6 +51,18 @@ def test_adapt_writes_new_checkpoint(ckpt, tmp_path):
     assert (out / "model.safetensors").exists()
 
 
+def test_adapt_few_shot_takes_a_list_of_episodes(ckpt, tmp_path, capsys):
+    base = ["adapt-reward", f"base={ckpt}", "demo=synthetic:4", "task=synth/up",
+            "replay_per_dataset=1", "adapt.steps=2", "threads=1", "progress=false"]  # fmt: skip
+    out = tmp_path / "few"
+    assert main([*base, f"out={out}", "episode=[0,1]"]) == 0
+    seeds = json.loads((out / "adapt.json").read_text())["demo_seeds"]
+    assert len(seeds) == 2 and seeds[0] != seeds[1]
+    assert main([*base, f"out={tmp_path / 'twice'}", "episode=[1,1]"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "names a demo twice" in err and len(err.splitlines()) == 1
+
+
 def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
     assert main(["eval-reward", f"ckpt={tmp_path}/missing", "data=synthetic"]) == 2
     assert "train one with" in capsys.readouterr().err
