@@ -154,17 +154,15 @@ class RewindExpert(LabelledExpert):
 
     def __init__(self, base: Expert, rng: np.random.Generator, params: dict[str, Any]):
         super().__init__(base, rng, params)
-        # Bad ranges fail here, before `robo collect` opens its dataset, not at the first reset.
-        _span(params["trigger_progress"], (0.3, 0.6), "trigger_progress")
-        _span(params["rewind_fraction"], (0.4, 0.9), "rewind_fraction")
+        # Parsed once here, so bad ranges fail before `robo collect` opens its dataset.
+        self.trigger_span = _span(params["trigger_progress"], (0.3, 0.6), "trigger_progress")
+        self.fraction_span = _span(params["rewind_fraction"], (0.4, 0.9), "rewind_fraction")
 
     def reset(self, env: Any, obs: Any, info: dict[str, Any]) -> None:
         super().reset(env, obs, info)
         p = self.params
-        span = _span(p["trigger_progress"], (0.3, 0.6), "trigger_progress")
-        if span is not None:
-            p["trigger_progress"] = round(float(self.rng.uniform(*span)), 3)
-        self.fraction_span = _span(p["rewind_fraction"], (0.4, 0.9), "rewind_fraction")
+        if self.trigger_span is not None:
+            p["trigger_progress"] = round(float(self.rng.uniform(*self.trigger_span)), 3)
         if p["trigger_step"] is None:
             max_steps = _max_steps(env)
             p["trigger_step"] = int(

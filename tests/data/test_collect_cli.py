@@ -55,13 +55,11 @@ def test_collect_images_shift_and_params(tmp_path, fake_tasks, capsys):
         ("out=/proc/robo-x", "writable out="),
         ("imgsize=3", "bad override"),
         ("+params.sigma=1", "no parameter 'sigma'"),
-        ("kind=rewind", "lo <= hi"),
+        ("kind=rewind +params.trigger_progress=[0.6,0.3]", "lo <= hi"),
     ],
 )
 def test_collect_bad_input_is_one_line(override, message, fake_tasks, capsys, tmp_path):
-    args = ["collect", "task=fake/reach", "episodes=1", f"out={tmp_path / 'ds'}", override]
-    if override == "kind=rewind":
-        args.append("+params.trigger_progress=[0.6,0.3]")
+    args = ["collect", "task=fake/reach", "episodes=1", f"out={tmp_path / 'ds'}", *override.split()]
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1, err
