@@ -110,6 +110,13 @@ def per_perspective(model, episodes, demos) -> dict:
     return out
 
 
+def no_goal_metrics(model, episodes, demos) -> dict:
+    """Metrics with no goal frame at all: no backward perspective, and the hop network's goal
+    input left empty (as under training's goal dropout). Asks whether an adapted model still
+    needs the demo's goal frame, which shows one layout only (session 18)."""
+    return compute_metrics(score_for_metrics(model, episodes, demos, use_goal=False)[0])
+
+
 def git_commit() -> str:
     """HEAD of the checkout the bench ran from ("" outside git)."""
     import subprocess
@@ -137,6 +144,9 @@ def main() -> int:
     ap.add_argument("--adapt-seconds", type=float, default=150.0)
     ap.add_argument("--adapt-steps", type=int, default=300, help="cap (with --adapt-seconds)")
     ap.add_argument(
+        "--adapt-seed", type=int, default=0, help="seed of the demo's variants and batches"
+    )
+    ap.add_argument(
         "--adapt-arms",
         default="adapted=0:0",
         help="comma list name=hard_frac:fail_decay of adaptation settings to compare",
@@ -156,6 +166,11 @@ def main() -> int:
         "--perspectives",
         action="store_true",
         help="one-shot: also score each perspective alone (voc_s, auroc, voc_fail)",
+    )
+    ap.add_argument(
+        "--no-goal",
+        action="store_true",
+        help="one-shot: also score zero-shot and adapted without the demo's goal frame",
     )
     ap.add_argument("--replay-per-task", type=int, default=2, help="--ckpt: replay experts/task")
     ap.add_argument("--name", default=None, help="result file name (default: reward[_one_shot])")
@@ -265,6 +280,8 @@ def main() -> int:
         }
         if args.perspectives:
             one_shot[task]["zero_shot_perspectives"] = per_perspective(model, test, goal)
+        if args.no_goal:
+            one_shot[task]["zero_shot_no_goal"] = _short(no_goal_metrics(model, test, goal))
         for arm in args.adapt_arms.split(","):
             arm_name, _, spec = arm.partition("=")
             hard, _, decay = (spec or "0:0").partition(":")
@@ -274,6 +291,7 @@ def main() -> int:
                 time_limit_s=args.adapt_seconds,
                 hard_frac=float(hard),
                 fail_decay=float(decay or 0),
+                seed=args.adapt_seed,
             )
             ta = time.monotonic()
             hist = adapt_one_shot(adapted, shots, replay, acfg, progress=False)
@@ -285,9 +303,12 @@ def main() -> int:
             one_shot[task][arm_name] = _short(after)
             if args.perspectives:
                 one_shot[task][f"{arm_name}_perspectives"] = per_perspective(adapted, test, goal)
+            if args.no_goal:
+                one_shot[task][f"{arm_name}_no_goal"] = _short(no_goal_metrics(adapted, test, goal))
             one_shot[task][f"{arm_name}_info"] = {
                 "hard_frac": float(hard),
                 "fail_decay": float(decay or 0),
+                "seed": args.adapt_seed,
                 "steps": hist["steps"],
                 "adapt_seconds": round(t_adapt, 1),
                 "forget": None if base_seen is None else round(base_seen - (seen or 0.0), 4),
