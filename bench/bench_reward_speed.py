@@ -13,7 +13,9 @@ Measures, in one run and on the same random 96 px frames (3 cameras):
   machine distorts less than wall time;
 * memory: parameter bytes, the embedding cache of one episode, and peak RSS.
 
-Usage: ``python -m bench.bench_reward_speed [--threads 2] [--frames 256] [--quick]``
+Usage: ``python -m bench.bench_reward_speed [--threads 2] [--frames 256] [--quick]
+[--channels 16,32,64,128 --embed-dim 128 --name reward_speed_wide]`` (a wider model than the
+default, session 18).
 """
 
 from __future__ import annotations
@@ -48,12 +50,24 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=256)
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument(
+        "--channels", default=None, help="conv widths, e.g. 16,32,64,128 (default: the model's)"
+    )
+    ap.add_argument(
+        "--embed-dim", type=int, default=None, help="token width (default: the model's)"
+    )
+    ap.add_argument("--name", default="reward_speed")
     args = ap.parse_args()
     if args.quick:
         args.frames, args.steps = 64, 20
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    cfg = RewardModelConfig(text_backend="hash")
+    size = {}
+    if args.channels:
+        size["channels"] = tuple(int(c) for c in args.channels.split(","))
+    if args.embed_dim:
+        size["embed_dim"] = args.embed_dim
+    cfg = RewardModelConfig(text_backend="hash", **size)
     model = ProgressRewardModel(cfg).eval()
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 255, (args.frames, 3, 96, 96, 3), dtype=np.uint8)
@@ -110,6 +124,8 @@ def main() -> int:
         "image_size": 96,
         "views": 3,
         "parameters": model.num_parameters(),
+        "channels": list(cfg.channels),
+        "embed_dim": cfg.embed_dim,
         "batched_estimates_per_s": round(args.frames / t_batched, 1),
         "plain_cnn_frames_per_s": round(args.frames / t_plain, 1),
         "batched_estimates_per_cpu_s": round(args.frames / cpu_batched, 1),
@@ -129,9 +145,7 @@ def main() -> int:
     }
     for k, v in result.items():
         print(f"{k:28s} {v}")
-    write_result(
-        "reward_speed", result, "python -m bench.bench_reward_speed " + " ".join(sys.argv[1:])
-    )
+    write_result(args.name, result, "python -m bench.bench_reward_speed " + " ".join(sys.argv[1:]))
     return 0
 
 
