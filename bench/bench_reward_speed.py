@@ -64,7 +64,10 @@ def main() -> int:
     torch.manual_seed(0)
     size = {}
     if args.channels:
-        size["channels"] = tuple(int(c) for c in args.channels.split(","))
+        try:
+            size["channels"] = tuple(int(c) for c in args.channels.split(","))
+        except ValueError:
+            ap.error(f"--channels {args.channels!r}: give conv widths like 16,32,64,128")
     if args.embed_dim:
         size["embed_dim"] = args.embed_dim
     cfg = RewardModelConfig(text_backend="hash", **size)
