@@ -35,7 +35,7 @@ def run(cfg: DictConfig) -> int:
     from robo.reward.adapt import AdaptConfig, adapt_one_shot
     from robo.reward.checkpoint import load_checkpoint, read_meta, save_checkpoint
     from robo.reward.data import load_episodes
-    from robo.reward.evaluate import score_for_metrics
+    from robo.reward.evaluate import episode_id, score_for_metrics
     from robo.reward.metrics import compute_metrics
 
     torch.set_num_threads(int(cfg.threads))
@@ -61,11 +61,8 @@ def run(cfg: DictConfig) -> int:
     eval_eps = []
     if cfg.eval_data:
         eval_eps = load_episodes(str(cfg.eval_data), cfg.data_root, image_size=size)
-        eval_eps = [
-            e
-            for e in eval_eps
-            if e.task == demo.task and not any(e.kind == d.kind and e.seed == d.seed for d in shots)
-        ]
+        shot_ids = {episode_id(d) for d in shots}
+        eval_eps = [e for e in eval_eps if e.task == demo.task and episode_id(e) not in shot_ids]
     demos = {demo.task: shots}
     result: dict = {
         "task": demo.task,
