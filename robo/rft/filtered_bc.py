@@ -139,7 +139,7 @@ def finetune_filtered(
             parts.append(data.batch(idx, 0, g))
         batch = {k: torch.cat([p[k] for p in parts]).to(device) for k in parts[0]}
         tokens = student.tokenizer.encode(batch["actions"])
-        return -student.token_log_probs_from_batch(batch, tokens).mean()
+        return student.token_nll(batch, tokens)
 
     fit = ema_finetune(policy, student, loss_fn, config)
     return {

@@ -10,8 +10,10 @@ Sequence the causal transformer trunk reads (d_model wide, time-major action tok
 * state: normalised proprioception (or privileged state) float[D] -> MLP -> 1 token;
 * views: every camera through ONE shared small CNN (+ a learned camera embedding) -> 1 token
   each; ``cameras=()`` is a state-only policy;
-* action tokens from :class:`BinningTokenizer` (per-dimension bins), one learned position
-  embedding per chunk slot (which encodes both the control step and the action dimension).
+* action tokens from :class:`BinningTokenizer` (per-dimension bins, ``tokenizer="bins"``: one
+  learned position embedding per chunk slot encodes both the control step and the action
+  dimension) or :class:`DCTBPETokenizer` (``tokenizer="fast"``: DCT + BPE, a variable number of
+  tokens closed by EOS; positions after EOS are forced to EOS and carry log-prob 0).
 
 Attention is causal over the whole sequence, so the log-prob of a chunk is exactly the sum of
 its token log-probs, computed in one pass (:meth:`VLAPolicy.token_log_probs`); sampling decodes
@@ -34,6 +36,7 @@ from torch import nn
 from robo.policy.nets import ViewEncoder
 from robo.policy.normalizer import Normalizer
 from robo.policy.vla.decode import KVCacheDecoder
+from robo.policy.vla.fast import DCTBPETokenizer
 from robo.policy.vla.tokenizer import BinningTokenizer
 from robo.types import Observation
 
@@ -46,7 +49,11 @@ class VLAConfig:
 
     Attributes:
         action_dim: A. state_dim: D. horizon: H [control steps]. executed: executed prefix.
-        bins: action bins per dimension (vocabulary = bins + BOS).
+        tokenizer: ``"bins"`` (per-dimension binning, L = H * A) or ``"fast"`` (DCT + BPE
+            trained on the training chunks, variable length closed by EOS, L = H * A + 1).
+        bins: action bins per dimension (``bins``; vocabulary = bins + BOS).
+        fast_scale: DCT coefficient scale before rounding (``fast``; higher = finer).
+        fast_vocab: BPE vocabulary size, integers + merges (``fast``).
         cameras: views in order (empty = state-only policy). image_size: views resized to [px].
         d_model: trunk width. heads: attention heads. layers: transformer layers.
         ff_mult: feed-forward width / d_model. dropout: trunk dropout (0 keeps log-probs
@@ -61,7 +68,10 @@ class VLAConfig:
     state_dim: int
     horizon: int = 8
     executed: int = 4
+    tokenizer: str = "bins"
     bins: int = 128
+    fast_scale: float = 10.0
+    fast_vocab: int = 256
     cameras: tuple[str, ...] = ()
     image_size: int = 64
     d_model: int = 128
@@ -80,6 +90,8 @@ class VLAConfig:
             raise ValueError(f"executed={self.executed} must be in [1, horizon={self.horizon}]")
         if self.d_model % self.heads:
             raise ValueError(f"d_model={self.d_model} must be divisible by heads={self.heads}")
+        if self.tokenizer not in ("bins", "fast"):
+            raise ValueError(f"tokenizer={self.tokenizer!r}; use 'bins' or 'fast' (DCT + BPE)")
         if self.text_backend not in ("minilm", "hash"):
             raise ValueError(f"text_backend={self.text_backend!r}; use 'minilm' or 'hash'")
 
@@ -123,7 +135,11 @@ class VLAPolicy(nn.Module):
             config.action_dim,
             config.executed,
         )
-        self.tokenizer = BinningTokenizer(config.horizon, config.action_dim, config.bins)
+        self.tokenizer: BinningTokenizer | DCTBPETokenizer = (
+            DCTBPETokenizer(config.horizon, config.action_dim, config.fast_scale, config.fast_vocab)
+            if config.tokenizer == "fast"
+            else BinningTokenizer(config.horizon, config.action_dim, config.bins)
+        )
         self.normalizer = Normalizer(config.action_dim, config.state_dim)
         d = config.d_model
         self.text_proj = nn.Sequential(nn.Linear(TEXT_DIM, d), nn.GELU(), nn.Linear(d, d))
@@ -145,6 +161,7 @@ class VLAPolicy(nn.Module):
         nn.init.normal_(self.prefix_emb, std=0.02)
         self.meta: dict[str, Any] = {}
         self.last_info: dict[str, Any] = {}
+        self.last_decode_steps = self.tokenizer.length
 
     @property
     def num_prefix(self) -> int:
@@ -233,10 +250,19 @@ class VLAPolicy(nn.Module):
     def token_log_probs_from_batch(
         self, batch: dict[str, torch.Tensor], tokens: torch.Tensor
     ) -> torch.Tensor:
-        """Per-token log-probs float32[B, L] of ``tokens`` int64[B, L] (differentiable)."""
+        """Per-token log-probs float32[B, L] of ``tokens`` int64[B, L] (differentiable).
+
+        Structural positions (after a FAST chunk's EOS) are 0: sampling forces them.
+        """
         tokens = self._check_tokens(tokens, batch["state"].shape[0]).to(self.device)
         logits = self._logits(self.prefix(batch), tokens[:, :-1])
-        return logits.log_softmax(-1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+        logp = logits.log_softmax(-1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+        return logp * self.tokenizer.token_mask(tokens)
+
+    def token_nll(self, batch: dict[str, torch.Tensor], tokens: torch.Tensor) -> torch.Tensor:
+        """Mean NLL [nats] per token that carries probability (the imitation loss)."""
+        logp = self.token_log_probs_from_batch(batch, tokens)
+        return -logp.sum() / self.tokenizer.token_mask(tokens).sum().clamp_min(1)
 
     def token_log_probs(self, obs: Observation, tokens: torch.Tensor) -> torch.Tensor:
         """Per-token log-probs of int64[n, L] given one ``obs`` -> float32[n, L]."""
@@ -254,8 +280,7 @@ class VLAPolicy(nn.Module):
 
     def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Mean token cross-entropy of ``batch["actions"]`` float[B, H, A] (action units)."""
-        tokens = self.tokenizer.encode(batch["actions"].to(self.device))
-        return -self.token_log_probs_from_batch(batch, tokens).mean()
+        return self.token_nll(batch, self.tokenizer.encode(batch["actions"].to(self.device)))
 
     # -- sampling -------------------------------------------------------------------------
     @torch.no_grad()
@@ -269,13 +294,16 @@ class VLAPolicy(nn.Module):
     ) -> torch.Tensor:
         """Autoregressive decoding from conditioning tokens float[n, P, d] -> int64[n, L].
 
-        ``temperature <= 0`` decodes greedily; ``valid_only`` masks non-action ids (BOS).
+        ``temperature <= 0`` decodes greedily; ``valid_only`` restricts every step to ids that
+        keep the chunk decodable (:meth:`allowed_next` with ``strict``). After a FAST chunk's
+        EOS the rest is forced to EOS; once every row has ended, decoding stops early
+        (``last_decode_steps`` holds the trunk steps taken).
         ``use_cache`` runs each new token once through the trunk with cached keys/values
         (:class:`KVCacheDecoder`; same logits as full passes up to rounding, no dropout).
         """
         n, length = prefix.shape[0], self.tokenizer.length
         tokens = torch.zeros(n, 0, dtype=torch.long, device=prefix.device)
-        allowed = self.tokenizer.valid_token_mask()
+        eos = getattr(self.tokenizer, "eos", None)
         decoder = KVCacheDecoder(self.trunk) if use_cache else None
         if decoder is not None:
             bos = torch.full((n, 1), self.tokenizer.bos, dtype=torch.long, device=prefix.device)
@@ -286,8 +314,8 @@ class VLAPolicy(nn.Module):
                 logits = self.head(self.norm(h))[:, -1].float()
             else:
                 logits = self._logits(prefix, tokens)[:, -1].float()
-            if valid_only:
-                logits = logits.masked_fill(~allowed, float("-inf"))
+            allowed = self.tokenizer.allowed_next(tokens, strict=valid_only)
+            logits = logits.masked_fill(~allowed, float("-inf"))
             if temperature <= 0:
                 nxt = logits.argmax(-1)
             else:
@@ -295,8 +323,13 @@ class VLAPolicy(nn.Module):
                 gen = generator if generator is None or generator.device == probs.device else None
                 nxt = torch.multinomial(probs, 1, generator=gen).squeeze(-1)
             tokens = torch.cat([tokens, nxt[:, None]], dim=1)
+            if eos is not None and bool((tokens == eos).any(dim=1).all()):
+                pad = torch.full((n, length - i - 1), eos, dtype=torch.long, device=tokens.device)
+                tokens = torch.cat([tokens, pad], dim=1)
+                break
             if decoder is not None and i + 1 < length:
                 h = decoder.step(self.token_emb(nxt[:, None]) + self.pos_emb[i + 1 : i + 2])
+        self.last_decode_steps = i + 1
         return tokens
 
     @torch.no_grad()
@@ -327,11 +360,13 @@ class VLAPolicy(nn.Module):
 
     def _decode_resampling(
         self, draw: Callable[[list[int], bool], torch.Tensor], n: int
-    ) -> tuple[torch.Tensor, int, int]:
+    ) -> tuple[torch.Tensor, dict[str, int]]:
         """Decode ``draw(rows, valid_only) -> tokens`` for rows ``0..n-1``; rows that do not
-        decode are redrawn up to ``config.resample_invalid`` times, then drawn with non-action
-        ids masked out. Returns (chunks float[n, H, A], invalid count, fallback count)."""
+        decode are redrawn up to ``config.resample_invalid`` times, then drawn restricted to
+        ids that keep them decodable. Returns chunks float[n, H, A] and ``last_info``: ``nfe``
+        (trunk steps of the first draw), ``invalid`` and ``fallback`` counts."""
         chunks, valid = self.tokenizer.decode(draw(list(range(n)), False))
+        nfe = self.last_decode_steps
         invalid = int((~valid).sum())
         for _ in range(self.config.resample_invalid):
             if bool(valid.all()):
@@ -342,7 +377,7 @@ class VLAPolicy(nn.Module):
         if fallback:
             bad = (~valid).nonzero().squeeze(-1)
             chunks[bad], _ = self.tokenizer.decode(draw(bad.tolist(), True))
-        return chunks, invalid, fallback
+        return chunks, {"nfe": nfe, "invalid": invalid, "fallback": fallback}
 
     @torch.no_grad()
     def sample_many(self, obs: list[Observation], temperature: float | None = None) -> torch.Tensor:
@@ -350,13 +385,12 @@ class VLAPolicy(nn.Module):
         form of ``sample(o, n=1)`` with the same handling of chunks that do not decode
         (``resample_invalid`` retries, then valid-only decoding; counted in ``last_info``)."""
         temp = self.config.temperature if temperature is None else float(temperature)
-        chunks, invalid, fallback = self._decode_resampling(
+        chunks, self.last_info = self._decode_resampling(
             lambda rows, valid_only: self.sample_tokens_many(
                 [obs[i] for i in rows], temp, valid_only=valid_only
             ),
             len(obs),
         )
-        self.last_info = {"nfe": self.tokenizer.length, "invalid": invalid, "fallback": fallback}
         return chunks.float().cpu()
 
     @torch.no_grad()
@@ -383,7 +417,7 @@ class VLAPolicy(nn.Module):
         self.eval()
         try:
             prefix = self.prefix(self.batch_from_obs([obs]))
-            chunks, invalid, fallback = self._decode_resampling(
+            chunks, info = self._decode_resampling(
                 lambda rows, valid_only: self.sample_tokens_from_prefix(
                     prefix.expand(len(rows), -1, -1), temp, valid_only, generator
                 ),
@@ -391,7 +425,7 @@ class VLAPolicy(nn.Module):
             )
         finally:
             self.train(was_training)
-        self.last_info = {"nfe": self.tokenizer.length, "invalid": invalid, "fallback": fallback}
+        self.last_info = info
         return chunks.float().cpu()
 
     # -- data statistics and checkpoints --------------------------------------------------
@@ -400,6 +434,14 @@ class VLAPolicy(nn.Module):
         """Fit state statistics and the tokenizer's action range from float[N, A] / float[N, D]."""
         self.normalizer.fit(actions, states)
         self.tokenizer.set_range(self.normalizer.action_low, self.normalizer.action_high)
+
+    @torch.no_grad()
+    def fit_tokenizer(self, chunks: torch.Tensor) -> dict[str, float]:
+        """Train a FAST tokenizer's BPE on the training chunks float[N, H, A] (after
+        :meth:`fit_normalizer`); per-dimension bins need nothing (returns ``{}``)."""
+        if isinstance(self.tokenizer, DCTBPETokenizer):
+            return self.tokenizer.fit(chunks)
+        return {}
 
     def save(self, path: str | Path) -> None:
         """Write ``path/model.safetensors`` + ``path/config.json``."""

@@ -110,6 +110,16 @@ class BinningTokenizer(nn.Module):
             raise ValueError(f"executed={executed} must be in [0, H={self.horizon}]")
         return torch.arange(self.length, device=self.low.device) < executed * self.action_dim
 
+    def token_mask(self, tokens: torch.Tensor) -> torch.Tensor:
+        """bool[n, L]: tokens that carry probability (all of them: the length is fixed)."""
+        return torch.ones(tokens.shape, dtype=torch.bool, device=tokens.device)
+
+    def allowed_next(self, tokens: torch.Tensor, strict: bool) -> torch.Tensor:
+        """bool[n, vocab_size]: ids that may follow ``tokens`` int64[n, t]; ``strict`` allows
+        only action bins (the chunk then always decodes), otherwise every id."""
+        mask = self.valid_token_mask() if strict else torch.ones(self.vocab_size, dtype=torch.bool)
+        return mask.to(tokens.device)[None].expand(tokens.shape[0], -1)
+
     def valid_token_mask(self) -> torch.Tensor:
         """bool[vocab_size]: ids that may appear inside a chunk (the action bins)."""
         return torch.arange(self.vocab_size, device=self.low.device) < self.bins

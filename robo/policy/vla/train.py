@@ -131,6 +131,7 @@ def train_vla(
     policy = VLAPolicy(policy_config)
     data = TaskWindows(episodes, policy, paraphrase=train.paraphrase)
     policy.fit_normalizer(data.actions.reshape(-1, policy_config.action_dim), data.state)
+    tokenizer_stats = policy.fit_tokenizer(data.actions)  # FAST: BPE on the training chunks
     policy.to(device)
     ema = copy.deepcopy(policy).eval()
     for p in ema.parameters():
@@ -162,7 +163,8 @@ def train_vla(
             )
         tokens = policy.tokenizer.encode(batch["actions"])
         logp = policy.token_log_probs_from_batch(batch, tokens)
-        loss = -logp.mean()
+        counted = policy.tokenizer.token_mask(tokens)  # FAST: up to EOS; bins: every token
+        loss = -logp.sum() / counted.sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
@@ -175,7 +177,7 @@ def train_vla(
             for be, b in zip(ema.buffers(), policy.buffers()):
                 be.copy_(b)
         losses.append(loss.item())
-        confident.append(float((logp.detach() > np.log(0.5)).float().mean()))
+        confident.append(float((logp.detach() > np.log(0.5))[counted].float().mean()))
         if step % train.log_every == 0 or step == train.steps - 1:
             msg = f"step {step:5d}  nll {np.mean(losses[-train.log_every :]):.3f}  {time.time() - t0:.0f}s"
             if progress:
@@ -192,6 +194,7 @@ def train_vla(
         "windows": len(data),
         "tasks": data.tasks,
         "instructions": len(data.instructions),
+        **{f"tokenizer_{k}": v for k, v in tokenizer_stats.items()},
     }
     ema.meta = {"tasks": data.tasks}
     for p in ema.parameters():  # the returned policy is fine-tunable (RFT/TPO), like a loaded one

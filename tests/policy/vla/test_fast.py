@@ -1,0 +1,181 @@
+"""DCTBPETokenizer (FAST-style DCT + BPE) and a VLA built on it: round trip within the
+rounding bound, compression of smooth chunks, invalid sequences flagged, the strict grammar
+always decodes, exact chunk log-probs with EOS padding, checkpoints."""
+
+import numpy as np
+import pytest
+import torch
+
+from robo.policy import load_policy
+from robo.policy.token_base import ActionTokenizer, TokenChunkPolicy
+from robo.policy.vla import DCTBPETokenizer, VLAConfig, VLAPolicy
+from robo.policy.vla.train import VLATrainConfig, train_vla
+from robo.types import Episode
+
+torch.set_num_threads(1)
+H, A = 6, 3
+LOW, HIGH = torch.tensor([-1.0, 0.0, -2.0]), torch.tensor([1.0, 0.5, 2.0])
+
+
+def smooth_chunks(n: int, seed: int = 0) -> torch.Tensor:
+    """float[n, H, A] inside [LOW, HIGH]: a random start plus a linear drift per dimension."""
+    g = torch.Generator().manual_seed(seed)
+    start = torch.rand(n, 1, A, generator=g) * 1.4 - 0.7
+    drift = (torch.rand(n, 1, A, generator=g) * 2 - 1) * 0.05
+    x = (start + drift * torch.arange(H).view(1, H, 1)).clamp(-1, 1)
+    return LOW + (x + 1) / 2 * (HIGH - LOW)
+
+
+@pytest.fixture(scope="module")
+def tok() -> DCTBPETokenizer:
+    t = DCTBPETokenizer(H, A, scale=10.0, vocab=128, low=LOW, high=HIGH)
+    t.fit(smooth_chunks(400))
+    return t
+
+
+def test_round_trip_within_the_rounding_bound_and_compresses(tok):
+    chunks = smooth_chunks(200, seed=1)  # not the fitting chunks
+    ids = tok.encode(chunks)
+    assert ids.shape == (200, H * A + 1) and ids.dtype == torch.long
+    back, valid = tok.decode(ids)
+    assert bool(valid.all())
+    norm_err = 2 * (back - chunks) / (HIGH - LOW)  # error in normalised units
+    bound = np.sqrt(H) * 0.5 / tok.scale
+    assert float(norm_err.norm(dim=1).max()) <= bound + 1e-5
+    assert torch.equal(tok.encode(back), ids)  # decoded chunks re-encode to the same ids
+    real = tok.token_mask(ids).sum(1) - 1  # tokens before EOS
+    assert float(real.float().mean()) < 0.5 * H * A  # smooth chunks compress
+
+
+def test_frequency_major_layout(tok):
+    const = LOW + 0.25 * (HIGH - LOW)  # the same action at every step: only the DC term
+    q = tok.quantise(const.expand(1, H, A).clone())[0]
+    assert bool((q[:A] != 0).all()) and bool((q[A:] == 0).all())
+
+
+def test_invalid_sequences_are_flagged_not_repaired(tok):
+    ids = tok.encode(smooth_chunks(6, seed=2))
+    end = tok.token_mask(ids).sum(1) - 1  # position of each row's EOS
+    bad = ids.clone()
+    bad[0, end[0]] = 0  # EOS replaced: too many integers / no EOS before the end
+    bad[1, -1] = 5  # a non-EOS id after the EOS
+    bad[2, 0] = tok.bos  # a special id inside the chunk
+    bad[3, 0] = tok.vocab_size + 3  # out of vocabulary
+    bad[4, : end[4]] = torch.cat([bad[4, 1 : end[4]], bad[4, end[4] : end[4] + 1]])  # one token
+    chunks, valid = tok.decode(bad)  # fewer: the integers no longer add up to H * A
+    assert valid.tolist() == [False, False, False, False, False, True]
+    assert bool((chunks[:5] == 0).all()) and bool((chunks[5] != 0).any())
+    _, valid = tok.decode(ids[:, :-1])  # wrong length
+    assert not bool(valid.any())
+
+
+def test_strict_grammar_always_decodes(tok):
+    """Fuzz: random ids drawn only from ``allowed_next(strict=True)`` always decode."""
+    g = torch.Generator().manual_seed(3)
+    tokens = torch.zeros(300, 0, dtype=torch.long)
+    for _ in range(tok.length):
+        allowed = tok.allowed_next(tokens, strict=True).float()
+        assert bool((allowed.sum(1) > 0).all())
+        nxt = torch.multinomial(allowed, 1, generator=g)
+        tokens = torch.cat([tokens, nxt], dim=1)
+    _, valid = tok.decode(tokens)
+    assert bool(valid.all())
+    loose = tok.allowed_next(tokens[:, :-1], strict=False)  # after EOS: EOS only
+    done = (tokens[:, :-1] == tok.eos).any(1)
+    assert bool((loose[done].sum(1) == 1).all()) and bool(loose[done, tok.eos].all())
+
+
+def test_masks_state_dict_and_bad_input(tok):
+    assert isinstance(tok, ActionTokenizer)
+    assert bool(tok.prefix_mask(2).all()) and not bool(tok.prefix_mask(0).any())
+    ids = tok.encode(smooth_chunks(3, seed=4))
+    mask = tok.token_mask(ids)
+    first_eos = (ids == tok.eos).float().argmax(1)
+    assert (mask.sum(1) == first_eos + 1).all()
+    fresh = DCTBPETokenizer(H, A, scale=10.0, vocab=128)
+    fresh.load_state_dict(tok.state_dict())  # merges + range are the saved state
+    assert torch.equal(fresh.encode(smooth_chunks(5, seed=5)), tok.encode(smooth_chunks(5, seed=5)))
+    with pytest.raises(ValueError, match="vocab=10 is below"):
+        DCTBPETokenizer(H, A, scale=10.0, vocab=10)
+    with pytest.raises(ValueError, match="chunks must be"):
+        tok.encode(torch.zeros(2, H + 1, A))
+    with pytest.raises(ValueError, match="tokenizer='dct'"):
+        VLAConfig(action_dim=2, state_dim=3, tokenizer="dct")
+
+
+def episode(seed: int, t_len: int = 12) -> Episode:
+    """Smooth actions that follow the state: action[t] = 0.6 * state[t, :2]."""
+    rng = np.random.default_rng(seed)
+    state = np.cumsum(rng.normal(0, 0.05, (t_len, 3)), 0).astype(np.float32)
+    action = (0.6 * state[:, :2]).astype(np.float32)
+    return Episode(
+        task="toy/follow", instruction="follow the state", kind="expert", seed=seed, images={},
+        state=state, action=action, success=np.ones(t_len, bool),
+        progress_gt=np.linspace(0, 1, t_len), timestamp=np.arange(t_len) * 0.05,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[VLAPolicy, dict]:
+    cfg = VLAConfig(
+        action_dim=2, state_dim=3, horizon=4, executed=2, tokenizer="fast", fast_vocab=96,
+        d_model=32, heads=2, layers=1, text_backend="hash",
+    )  # fmt: skip
+    return train_vla(
+        [episode(s) for s in range(10)], cfg, VLATrainConfig(steps=400, batch_size=32, lr=3e-3, ema=0.0),
+        progress=False, log=lambda m: None,
+    )  # fmt: skip
+
+
+def obs(state=(0.1, -0.1, 0.0)):
+    return {"images": {}, "state": np.array(state, np.float32), "instruction": "follow the state",
+            "timestamp": np.float64(0)}  # fmt: skip
+
+
+def test_vla_with_fast_tokens_trains_and_log_probs_are_exact(trained):
+    policy, stats = trained
+    assert isinstance(policy, TokenChunkPolicy) and isinstance(policy.tokenizer, DCTBPETokenizer)
+    assert stats["loss_last"] < 0.5 * stats["loss_first"]
+    assert stats["tokenizer_merges"] > 0 and stats["tokenizer_tokens_per_chunk"] < 8
+    o = obs()
+    tokens = policy.sample_tokens(o, n=8, generator=torch.Generator().manual_seed(0))
+    per_token = policy.token_log_probs(o, tokens)
+    mask = policy.tokenizer.token_mask(tokens)
+    assert bool((per_token[~mask] == 0).all()) and bool((per_token[mask] < 0).all())
+    chunks, valid = policy.tokenizer.decode(tokens)
+    enc = policy.tokenizer.encode(chunks[valid])
+    if torch.equal(enc, tokens[valid]):  # canonical BPE: log_prob(chunk) is the token sum
+        assert torch.allclose(policy.log_prob(o, chunks[valid]), per_token[valid].sum(-1))
+    # after EOS the sampler emits only EOS, and it stops once every row has ended
+    assert bool((tokens[~mask] == policy.tokenizer.eos).all())
+    out = policy.sample(o, n=16)  # retries, then the strict grammar: every chunk decodes
+    info = policy.last_info
+    assert out.shape == (16, 4, 2) and info["nfe"] < policy.tokenizer.length
+    assert info["fallback"] <= info["invalid"] and bool(out.abs().sum(dim=(1, 2)).gt(0).all())
+    ep = episode(3)  # a state from the demos: greedy decoding gives the demonstrated chunk
+    greedy = policy.sample({**o, "state": ep.state[5]}, n=1, temperature=0)[0]
+    assert torch.allclose(greedy, torch.from_numpy(ep.action[5:9]), atol=0.06)
+
+
+def test_vla_with_fast_tokens_round_trips_a_checkpoint(trained, tmp_path):
+    policy, _ = trained
+    policy.save(tmp_path / "vla-fast")
+    loaded = load_policy(tmp_path / "vla-fast")
+    assert loaded.config.tokenizer == "fast"
+    assert torch.equal(loaded.tokenizer.merges, policy.tokenizer.merges)
+    chunks = torch.tensor(0.6 * np.array([[0.1, -0.1]] * 4), dtype=torch.float32)[None]
+    assert torch.equal(loaded.tokenizer.encode(chunks), policy.tokenizer.encode(chunks))
+    assert torch.allclose(loaded.log_prob(obs(), chunks), policy.log_prob(obs(), chunks))
+
+
+def test_strict_fallback_decodes_even_an_untrained_fast_policy():
+    torch.manual_seed(0)
+    cfg = VLAConfig(action_dim=2, state_dim=3, horizon=3, executed=1, tokenizer="fast",
+                    fast_scale=4.0, fast_vocab=32, d_model=16, heads=2, layers=1,
+                    text_backend="hash", resample_invalid=0)  # fmt: skip
+    p = VLAPolicy(cfg)  # merges unfitted: single integers only
+    chunks = p.sample(obs(), n=16)
+    assert chunks.shape == (16, 3, 2) and bool(chunks.abs().sum(dim=(1, 2)).gt(0).any())
+    assert p.last_info["invalid"] == p.last_info["fallback"]  # no retries: all fell back
+    strict = p.sample_tokens_from_prefix(p.prefix(p.batch_from_obs([obs()] * 16)), valid_only=True)
+    assert bool(p.tokenizer.decode(strict)[1].all())
