@@ -97,14 +97,15 @@ def _evaluate(
 
         env = Say(env)
     t0 = time.perf_counter()
-    invalid = fallback = 0
+    invalid = fallback = nfe = 0
     sample = policy.sample
 
     def counting_sample(*a: Any, **k: Any) -> torch.Tensor:
-        nonlocal invalid, fallback
+        nonlocal invalid, fallback, nfe
         out = sample(*a, **k)
         invalid += policy.last_info["invalid"]
         fallback += policy.last_info["fallback"]
+        nfe += policy.last_info["nfe"]
         return out
 
     policy.sample = counting_sample
@@ -116,6 +117,7 @@ def _evaluate(
         "success": bool(log.success), "steps": log.steps, "chunks": len(log.ms),
         "ms_per_chunk": float(np.mean(log.ms)) if log.ms else float("nan"),
         "invalid": invalid, "fallback": fallback, "seconds": time.perf_counter() - t0,
+        "nfe_per_chunk": nfe / max(1, len(log.ms)),
     }  # fmt: skip
 
 
@@ -138,7 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--horizon", type=int, default=8)
     ap.add_argument("--executed", type=int, default=4)
+    ap.add_argument("--tokenizer", default="bins", choices=("bins", "fast"),
+                    help="per-dimension bins or FAST-style DCT + BPE")  # fmt: skip
     ap.add_argument("--bins", type=int, default=128)
+    ap.add_argument("--fast-scale", type=float, default=10.0, help="DCT scale (tokenizer=fast)")
+    ap.add_argument("--fast-vocab", type=int, default=256, help="BPE vocab (tokenizer=fast)")
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--temperature", type=float, default=1.0)
@@ -209,7 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         config = VLAConfig(
             action_dim=int(ok[0].action.shape[1]), state_dim=int(ok[0].state.shape[1]),
-            horizon=args.horizon, executed=args.executed, bins=args.bins, d_model=args.d_model,
+            horizon=args.horizon, executed=args.executed, tokenizer=args.tokenizer,
+            bins=args.bins, fast_scale=args.fast_scale, fast_vocab=args.fast_vocab,
+            d_model=args.d_model,
             layers=args.layers, temperature=args.temperature, cameras=cameras,
             image_size=args.image_size,
         )  # fmt: skip
@@ -287,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         per_task[task] = {
             "mean_steps": float(np.mean([r["steps"] for r in rs])),
             "ms_per_chunk": float(np.mean([r["ms_per_chunk"] for r in rs])),
+            "nfe_per_chunk": float(np.mean([r.get("nfe_per_chunk", np.nan) for r in rs])),
             "invalid_chunks": int(sum(r["invalid"] for r in rs)),
             "fallback_chunks": int(sum(r["fallback"] for r in rs)),
             "chunks": int(sum(r["chunks"] for r in rs)),

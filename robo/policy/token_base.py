@@ -6,8 +6,13 @@ token policy (or a toy one in tests) plugs into both.
 
 Token layout (per-dimension binning): a chunk float32[H, A] becomes ``H * A`` tokens, time-major
 (``t0 a0, t0 a1, ..., t0 a{A-1}, t1 a0, ...``), so the executed prefix of ``e`` control steps is
-exactly the first ``e * A`` tokens (:meth:`ActionTokenizer.prefix_mask`). Other tokenizers (e.g.
-DCT + BPE) must still say which tokens touch the executed prefix through ``prefix_mask``.
+exactly the first ``e * A`` tokens (:meth:`ActionTokenizer.prefix_mask`). Other tokenizers must
+still say which tokens touch the executed prefix through ``prefix_mask``: for DCT + BPE
+(:class:`robo.policy.vla.DCTBPETokenizer`) every token moves every step, so all of them.
+
+Variable-length tokenizers pad a chunk's tokens to L after an end token; the padding carries no
+probability (a policy forces it and gives it log-prob 0) and :meth:`ActionTokenizer.token_mask`
+says which tokens are real. Fixed-length tokenizers return all-True.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ class ActionTokenizer(Protocol):
 
     Attributes:
         vocab_size: number of action-token ids (special tokens, if any, included).
-        length: tokens per chunk L (fixed for per-dimension binning).
+        length: tokens per chunk L, padding included (a fixed size for every tokenizer).
     """
 
     vocab_size: int
@@ -46,6 +51,10 @@ class ActionTokenizer(Protocol):
 
     def prefix_mask(self, executed: int) -> torch.Tensor:
         """bool[L]: tokens that determine the first ``executed`` control steps of a chunk."""
+        ...
+
+    def token_mask(self, tokens: torch.Tensor) -> torch.Tensor:
+        """bool[n, L]: the real tokens of int64[n, L] (False on padding after an end token)."""
         ...
 
 

@@ -99,7 +99,8 @@ def qacr(
 ) -> torch.Tensor:
     """Fraction of tokens equal to the demo's: int64[n, L] vs int64[L] (or [n, L]) -> float32[n].
 
-    ``mask`` bool[L] restricts the count to some tokens (e.g. the executed prefix).
+    ``mask`` bool[L] or bool[n, L] restricts the count to some tokens (e.g. the executed
+    prefix, or a variable-length chunk's tokens up to EOS).
     """
     same = (tokens == demo_tokens.expand_as(tokens)).float()
     if mask is None:

@@ -170,6 +170,9 @@ class GRPOTrainer:
         for s in samples:
             tokens, chunks, valid = self.sample_group(s.obs)
             demo_tokens = tok.encode(s.chunk[None].to(torch.float32))[0].cpu()
+            # QACR counts real tokens only: up to EOS of either sequence (FAST), all for bins
+            counted = tok.token_mask(tokens) | tok.token_mask(demo_tokens[None])
+            rows_mask = counted if mask is None else counted & mask.to(counted.device)
             parts = offline_rewards(
                 tokens,
                 chunks,
@@ -178,7 +181,7 @@ class GRPOTrainer:
                 s.chunk.cpu(),
                 gripper_spec(s.task),
                 executed,
-                mask,
+                rows_mask,
                 cfg.alpha,
                 cfg.beta,
             )

@@ -73,6 +73,10 @@ class BinningTokenizer:
         mask[: executed * self.action_dim] = True
         return mask
 
+    def token_mask(self, tokens: torch.Tensor) -> torch.Tensor:
+        """bool[n, L]: every token is real (fixed length)."""
+        return torch.ones(tokens.shape, dtype=torch.bool)
+
 
 @dataclass
 class ToyTokenConfig:

@@ -9,16 +9,18 @@ import torch
 from robo.cli.main import main
 
 
-def _tiny_vla(path):
+def _tiny_vla(path, tokenizer="bins"):
     from robo.policy.vla import VLAConfig, VLAPolicy
 
     torch.manual_seed(0)
     cfg = VLAConfig(
         action_dim=4, state_dim=39, horizon=2, executed=1, bins=8, d_model=16, heads=2,
-        layers=1, ff_mult=2, text_backend="hash",
+        layers=1, ff_mult=2, text_backend="hash", tokenizer=tokenizer, fast_vocab=64,
     )  # fmt: skip
     policy = VLAPolicy(cfg)
-    policy.fit_normalizer(torch.rand(64, 4) * 2 - 1, torch.randn(64, 39))
+    chunks = torch.rand(32, 2, 4) * 2 - 1
+    policy.fit_normalizer(chunks.reshape(-1, 4), torch.randn(64, 39))
+    policy.fit_tokenizer(chunks)
     policy.meta = {"tasks": ["metaworld/reach"], "state": "privileged"}
     policy.save(path)
     return path
@@ -29,12 +31,14 @@ def vla_ckpt(tmp_path_factory):
     return _tiny_vla(tmp_path_factory.mktemp("vla") / "policy")
 
 
-def test_rft_offline_smoke(vla_ckpt, tmp_path):
+@pytest.mark.parametrize("tokenizer", ["bins", "fast"])
+def test_rft_offline_smoke(vla_ckpt, tmp_path, tokenizer):
     from robo.policy import load_policy
 
+    ckpt = vla_ckpt if tokenizer == "bins" else _tiny_vla(tmp_path / "fast", "fast")
     out = tmp_path / "rft"
     rc = main([
-        "rft", f"policy={vla_ckpt}", "steps=2", "demos=1", "eval_episodes=1",
+        "rft", f"policy={ckpt}", "steps=2", "demos=1", "eval_episodes=1",
         "max_episode_steps=8", "rft.obs_per_step=4", "rft.group_size=2", "rewards.qacr=0.5",
         f"out={out}",
     ])  # fmt: skip
@@ -45,6 +49,7 @@ def test_rft_offline_smoke(vla_ckpt, tmp_path):
     assert (out / "rft.png").stat().st_size > 1000
     tuned = load_policy(out / "policy")
     assert tuned.meta["rft"]["tasks"] == ["metaworld/reach"]
+    assert tuned.config.tokenizer == tokenizer
 
 
 def test_rft_online_smoke_and_grm_without_checkpoint_fails(vla_ckpt, tmp_path, capsys):

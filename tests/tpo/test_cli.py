@@ -5,22 +5,29 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from robo.cli.main import main
 
 
-def _tiny_vla(path):
+def _tiny_vla(path, tokenizer="bins"):
+    import torch
+
     from robo.policy.vla import VLAConfig, VLAPolicy
 
     cfg = VLAConfig(action_dim=4, state_dim=4, horizon=2, executed=2, bins=8, d_model=16,
-                    heads=2, layers=1, text_backend="hash")  # fmt: skip
+                    heads=2, layers=1, text_backend="hash", tokenizer=tokenizer,
+                    fast_vocab=64)  # fmt: skip
     policy = VLAPolicy(cfg)
+    policy.fit_tokenizer(torch.rand(32, 2, 4) * 2 - 1)  # FAST: BPE merges; bins: nothing
     policy.meta = {"tasks": ["metaworld/reach"]}
     policy.save(path)
     return path
 
 
-def test_tpo_cli_smoke(tmp_path):
-    ckpt = _tiny_vla(tmp_path / "vla")
+@pytest.mark.parametrize("tokenizer", ["bins", "fast"])
+def test_tpo_cli_smoke(tmp_path, tokenizer):
+    ckpt = _tiny_vla(tmp_path / "vla", tokenizer)
     out = tmp_path / "tpo"
     rc = main([
         "tpo", f"policy={ckpt}", "objective=safety", "shift=obstacle", "rounds=1",
@@ -38,6 +45,7 @@ def test_tpo_cli_smoke(tmp_path):
 
     aligned = load_policy(out / "policy")
     assert aligned.meta["tpo"]["objective"] == "safety"
+    assert aligned.config.tokenizer == tokenizer
 
 
 def test_tpo_cli_bad_inputs(tmp_path, capsys):

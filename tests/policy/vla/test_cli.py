@@ -42,9 +42,33 @@ def test_eval_policy_runs_the_vla(ckpt, tmp_path):
     assert m["n"] == 1 and m["chunks"] == 3 and m["nfe_per_chunk"] == 4 * 4
 
 
+def test_train_and_eval_a_fast_token_vla(tmp_path):
+    out = tmp_path / "fast"
+    rc = main([
+        "train-policy", "policy=vla", "task=metaworld/reach", "episodes=1",
+        "policy.state=goal", "policy.model.text_backend=hash", "policy.model.d_model=32",
+        "policy.model.heads=2", "policy.model.layers=1", "policy.model.horizon=4",
+        "policy.model.executed=2", "policy.model.tokenizer=fast", "policy.model.fast_vocab=128",
+        "policy.train.steps=3", "policy.train.batch_size=8", f"out={out}",
+    ])  # fmt: skip
+    assert rc == 0
+    meta = json.loads((out / "config.json").read_text())["meta"]
+    assert meta["train"]["tokenizer_merges"] > 0
+    rc = main([
+        "eval-policy", f"ckpt={out}", "task=metaworld/reach", "episodes=1", "videos=0",
+        "max_episode_steps=6", f"out={tmp_path / 'eval'}",
+    ])  # fmt: skip
+    assert rc == 0
+    m = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert m["n"] == 1 and 1 <= m["nfe_per_chunk"] <= 4 * 4 + 1  # H * A + EOS at most
+
+
 def test_bad_vla_inputs_exit_2(capsys):
     assert main(["train-policy", "policy=vla"]) == 2
     assert "tasks=" in capsys.readouterr().err
+    assert main(["train-policy", "policy=vla", "task=metaworld/reach",
+                 "policy.model.tokenizer=dct"]) == 2  # fmt: skip
+    assert "tokenizer='dct'" in capsys.readouterr().err
     assert main(["train-policy", "policy=vla", "task=metaworld/reach", "policy.state=x"]) == 2
 
 
