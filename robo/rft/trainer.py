@@ -233,12 +233,15 @@ class GRPOTrainer:
                 idx = perm[start : start + cfg.minibatch]
                 obs = [rows.obs[i] for i in idx.tolist()]
                 logp = policy.token_log_probs_batch(obs, tokens[idx])
+                # executed prefix, real tokens only (a FAST chunk's padding after EOS carries
+                # no probability and must not dilute the per-token mean)
+                mask = self.mask.to(dev) & policy.tokenizer.token_mask(tokens[idx])
                 loss, stats = grpo_loss(
                     logp,
                     old[idx],
                     None if ref is None else ref[idx],
                     advantages[idx],
-                    self.mask,
+                    mask,
                     cfg.clip,
                     cfg.kl_coef,
                 )
@@ -246,8 +249,8 @@ class GRPOTrainer:
                     j = torch.randint(len(anchor), (min(len(anchor), cfg.minibatch),))
                     a_obs = [anchor[i].obs for i in j.tolist()]
                     a_lp = policy.token_log_probs_batch(a_obs, anchor_tokens[j])
-                    m = self.mask.to(dev).float()
-                    bc = -(a_lp * m).sum(-1).mean() / m.sum()
+                    m = self.mask.to(dev) & policy.tokenizer.token_mask(anchor_tokens[j])
+                    bc = -(a_lp * m).sum() / m.sum().clamp_min(1)
                     loss = loss + cfg.bc_coef * bc
                     bc_losses.append(float(bc))
                 self.opt.zero_grad()

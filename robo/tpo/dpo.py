@@ -66,6 +66,7 @@ def trajectory_log_probs(
         return torch.zeros(len(trajectories))
     tokens = torch.stack(toks).long()
     mask = chunk_masks(policy, executed, prefix_only)
+    mask = mask & policy.tokenizer.token_mask(tokens).to(mask.device)  # no padding (FAST)
     parts = []
     for a in range(0, len(obs), chunk_batch):
         b = a + chunk_batch

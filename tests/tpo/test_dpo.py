@@ -105,3 +105,32 @@ def test_trajectory_log_prob_is_differentiable(toy_policy):
     lp.sum().backward()
     assert toy_policy.head.weight.grad is not None
     assert toy_policy.head.weight.grad.abs().sum() > 0
+
+
+def test_length_normalisation_skips_the_padding_of_variable_length_chunks():
+    """A FAST-token VLA: a chunk's real tokens run up to its EOS; the padding after it counts
+    neither in the sum nor in the per-token mean."""
+    from robo.policy.vla import VLAConfig, VLAPolicy
+
+    torch.manual_seed(0)
+    cfg = VLAConfig(action_dim=2, state_dim=2, horizon=3, executed=2, tokenizer="fast",
+                    fast_scale=4.0, fast_vocab=40, d_model=16, heads=2, layers=1,
+                    text_backend="hash")  # fmt: skip
+    policy = VLAPolicy(cfg)
+    policy.fit_tokenizer(torch.rand(64, 3, 2) * 2 - 1)
+    obs = [toy_obs(s) for s in ([0.1, 0.2], [0.3, -0.4])]
+    chunks = torch.tensor([[[0.2, 0.2]] * 3, [[-0.5, 0.1], [-0.4, 0.2], [-0.3, 0.3]]])
+    tokens = policy.tokenizer.encode(chunks)
+    real = policy.tokenizer.token_mask(tokens).sum(-1)
+    assert bool((real < policy.tokenizer.length).all())  # both chunks are padded
+    records = [ChunkRecord(obs=o, tokens=t, executed=2) for o, t in zip(obs, tokens)]
+    traj = Trajectory(
+        task="t", init_seed=0, sample=0, instruction="", chunks=records,
+        actions=np.zeros((4, 2), np.float32), success=np.zeros(4, bool),
+        progress_gt=np.zeros(4, np.float32), ee_path=None, contacts=np.zeros(4, np.int64),
+    )  # fmt: skip
+    total = trajectory_log_probs(policy, [traj])
+    mean = trajectory_log_probs(policy, [traj], length_normalize=True)
+    expected = policy.token_log_probs_batch(obs, tokens).sum()
+    assert total.item() == pytest.approx(expected.item(), abs=1e-4)
+    assert mean.item() == pytest.approx(total.item() / int(real.sum()), abs=1e-5)

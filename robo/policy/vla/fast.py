@@ -58,7 +58,7 @@ class DCTBPETokenizer(nn.Module):
 
     Attributes:
         vocab_size: ``vocab + 2`` (BPE tokens + EOS + BOS). length: L = H * A + 1.
-        eos, bos: the special ids. fitted: whether :meth:`fit` (or a loaded state) set merges.
+        eos, bos: the special ids.
     """
 
     def __init__(
@@ -113,10 +113,6 @@ class DCTBPETokenizer(nn.Module):
             raise ValueError(f"every high must exceed its low (got low={low}, high={high})")
         self.low.copy_(low.to(self.low))
         self.high.copy_(high.to(self.high))
-
-    @property
-    def fitted(self) -> bool:
-        return bool((self.merges[:, 0] >= 0).any()) or self.merges.shape[0] == 0
 
     def quantise(self, chunks: torch.Tensor) -> torch.Tensor:
         """float[n, H, A] (action units) -> int64[n, H * A] rounded DCT coefficients in
