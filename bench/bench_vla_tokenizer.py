@@ -3,9 +3,8 @@
 Expert demos of the VLA bench's four Meta-World tasks (state-only, no rendering): the first
 ``--demos`` seeds per task fit the range (and the BPE vocabulary), the next ``--test-demos``
 seeds are scored. Per tokenizer: tokens per chunk (mean and max; FAST without its EOS), the
-round-trip error in action units (mean and max absolute, and the RMS over chunks), the fraction
-of test chunks whose FAST encoding is longer than bins' H * A, and encode + decode time per chunk
-in the same run. Writes ``bench/results/<name>.json``.
+round-trip error in action units (mean and max absolute, and the RMS), and encode + decode time
+per chunk in the same run. Writes ``bench/results/<name>.json``.
 
     python -m bench.bench_vla_tokenizer
 """
@@ -46,7 +45,6 @@ def score(tok, test, repeats: int = 3) -> dict[str, float]:  # noqa: ANN001
         "valid": float(valid.float().mean()),
         "tokens_mean": float(lengths.float().mean()),
         "tokens_max": int(lengths.max()),
-        "longer_than_bins": float((lengths > tok.horizon * tok.action_dim).float().mean()),
         "abs_err_mean": float(err.mean()),
         "abs_err_max": float(err.max()),
         "rms_err": float(err.pow(2).mean().sqrt()),
