@@ -11,12 +11,13 @@ from robo.policy.ddim import DDIMProcess, sample_plain
 from robo.policy.diffusion import DiffusionConfig, DiffusionPolicy
 from robo.policy.normalizer import Normalizer
 from robo.policy.token_base import ActionTokenizer, TokenChunkPolicy
-from robo.policy.vla import BinningTokenizer, VLAConfig, VLAPolicy
+from robo.policy.vla import BinningTokenizer, DCTBPETokenizer, VLAConfig, VLAPolicy
 
 __all__ = [
     "ActionTokenizer",
     "BinningTokenizer",
     "CheckpointError",
+    "DCTBPETokenizer",
     "ChunkPolicy",
     "DDIMProcess",
     "DiffusionConfig",
