@@ -240,26 +240,32 @@ class DCTBPETokenizer(nn.Module):
         before = torch.cumsum(is_eos.long(), dim=1) - is_eos.long()  # EOS seen strictly before
         return before == 0
 
-    def allowed_next(self, tokens: torch.Tensor, strict: bool) -> torch.Tensor:
-        """bool[n, vocab_size]: ids that may follow ``tokens`` int64[n, t].
+    def allowed(self, tokens: torch.Tensor, strict: bool) -> torch.Tensor:
+        """bool[n, t, vocab_size]: the ids allowed at each position of int64[n, t] given the
+        tokens before it (teacher forcing; :meth:`allowed_next` is the next position).
 
         Always: after an EOS only EOS (structural padding). ``strict`` adds the grammar of a
         valid chunk: no BOS, only BPE tokens that fit the integers still missing, and EOS
         exactly when all H * A integers are there.
         """
-        n, dev = tokens.shape[0], tokens.device
-        done = (tokens == self.eos).any(dim=1)
+        n, t = tokens.shape
+        dev = tokens.device
+        is_eos = (tokens == self.eos).long()
+        done = (torch.cumsum(is_eos, 1) - is_eos) > 0  # an EOS strictly before position j
         eos_only = torch.zeros(self.vocab_size, dtype=torch.bool, device=dev)
         eos_only[self.eos] = True
         if strict:
-            _, _, sizes = self._tables()
-            sizes = sizes.to(dev)
+            sizes = self._tables()[2].to(dev)
             used = sizes[tokens.clamp(0, self.vocab - 1)] * (tokens < self.vocab)
-            left = self.symbols - used.sum(dim=1)  # [n]
-            ok = (sizes[None] > 0) & (sizes[None] <= left[:, None])
-            allowed = torch.cat(
-                [ok, (left == 0)[:, None], torch.zeros(n, 1, dtype=torch.bool, device=dev)], 1
-            )
+            left = self.symbols - (torch.cumsum(used, 1) - used)  # [n, t] integers missing
+            ok = (sizes > 0) & (sizes <= left[..., None])
+            no_bos = torch.zeros(n, t, 1, dtype=torch.bool, device=dev)
+            allowed = torch.cat([ok, (left == 0)[..., None], no_bos], -1)
         else:
-            allowed = torch.ones(n, self.vocab_size, dtype=torch.bool, device=dev)
-        return torch.where(done[:, None], eos_only[None], allowed)
+            allowed = torch.ones(n, t, self.vocab_size, dtype=torch.bool, device=dev)
+        return torch.where(done[..., None], eos_only, allowed)
+
+    def allowed_next(self, tokens: torch.Tensor, strict: bool) -> torch.Tensor:
+        """bool[n, vocab_size]: ids that may follow ``tokens`` int64[n, t] (see :meth:`allowed`)."""
+        nxt = torch.zeros(tokens.shape[0], 1, dtype=torch.long, device=tokens.device)
+        return self.allowed(torch.cat([tokens, nxt], 1), strict)[:, -1]

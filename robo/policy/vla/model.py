@@ -54,6 +54,11 @@ class VLAConfig:
         bins: action bins per dimension (``bins``; vocabulary = bins + BOS).
         fast_scale: DCT coefficient scale before rounding (``fast``; higher = finer).
         fast_vocab: BPE vocabulary size, integers + merges (``fast``).
+        grammar: the policy's distribution is restricted to token sequences that decode: at
+            every position the softmax runs over the ids the tokenizer's grammar allows
+            (``allowed(strict=True)``), in sampling and in log-probs alike, so every sample
+            decodes and log-probs stay exact. Off: any id may be sampled and a chunk that does
+            not decode is flagged, resampled, then decoded valid-only (counted).
         cameras: views in order (empty = state-only policy). image_size: views resized to [px].
         d_model: trunk width. heads: attention heads. layers: transformer layers.
         ff_mult: feed-forward width / d_model. dropout: trunk dropout (0 keeps log-probs
@@ -72,6 +77,7 @@ class VLAConfig:
     bins: int = 128
     fast_scale: float = 10.0
     fast_vocab: int = 256
+    grammar: bool = False
     cameras: tuple[str, ...] = ()
     image_size: int = 64
     d_model: int = 128
@@ -256,8 +262,11 @@ class VLAPolicy(nn.Module):
         """
         tokens = self._check_tokens(tokens, batch["state"].shape[0]).to(self.device)
         logits = self._logits(self.prefix(batch), tokens[:, :-1])
+        if self.config.grammar:
+            logits = logits.masked_fill(~self.tokenizer.allowed(tokens, strict=True), float("-inf"))
         logp = logits.log_softmax(-1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
-        return logp * self.tokenizer.token_mask(tokens)
+        counted = self.tokenizer.token_mask(tokens)
+        return torch.where(counted, logp, torch.zeros_like(logp))
 
     def token_nll(self, batch: dict[str, torch.Tensor], tokens: torch.Tensor) -> torch.Tensor:
         """Mean NLL [nats] per token that carries probability (the imitation loss)."""
@@ -294,8 +303,8 @@ class VLAPolicy(nn.Module):
     ) -> torch.Tensor:
         """Autoregressive decoding from conditioning tokens float[n, P, d] -> int64[n, L].
 
-        ``temperature <= 0`` decodes greedily; ``valid_only`` restricts every step to ids that
-        keep the chunk decodable (:meth:`allowed_next` with ``strict``). After a FAST chunk's
+        ``temperature <= 0`` decodes greedily; ``valid_only`` (always, with ``config.grammar``)
+        restricts every step to ids that keep the chunk decodable (``allowed_next(strict)``). After a FAST chunk's
         EOS the rest is forced to EOS; once every row has ended, decoding stops early
         (``last_decode_steps`` holds the trunk steps taken).
         ``use_cache`` runs each new token once through the trunk with cached keys/values
@@ -314,7 +323,7 @@ class VLAPolicy(nn.Module):
                 logits = self.head(self.norm(h))[:, -1].float()
             else:
                 logits = self._logits(prefix, tokens)[:, -1].float()
-            allowed = self.tokenizer.allowed_next(tokens, strict=valid_only)
+            allowed = self.tokenizer.allowed_next(tokens, strict=valid_only or self.config.grammar)
             logits = logits.masked_fill(~allowed, float("-inf"))
             if temperature <= 0:
                 nxt = logits.argmax(-1)

@@ -114,11 +114,16 @@ class BinningTokenizer(nn.Module):
         """bool[n, L]: tokens that carry probability (all of them: the length is fixed)."""
         return torch.ones(tokens.shape, dtype=torch.bool, device=tokens.device)
 
-    def allowed_next(self, tokens: torch.Tensor, strict: bool) -> torch.Tensor:
-        """bool[n, vocab_size]: ids that may follow ``tokens`` int64[n, t]; ``strict`` allows
-        only action bins (the chunk then always decodes), otherwise every id."""
+    def allowed(self, tokens: torch.Tensor, strict: bool) -> torch.Tensor:
+        """bool[n, t, vocab_size]: ids allowed at each position of int64[n, t]; ``strict``
+        allows only action bins (the chunk then always decodes), otherwise every id."""
         mask = self.valid_token_mask() if strict else torch.ones(self.vocab_size, dtype=torch.bool)
-        return mask.to(tokens.device)[None].expand(tokens.shape[0], -1)
+        return mask.to(tokens.device)[None, None].expand(*tokens.shape, -1)
+
+    def allowed_next(self, tokens: torch.Tensor, strict: bool) -> torch.Tensor:
+        """bool[n, vocab_size]: ids that may follow ``tokens`` int64[n, t] (see :meth:`allowed`)."""
+        slot = torch.zeros(tokens.shape[0], 1, dtype=torch.long, device=tokens.device)
+        return self.allowed(slot, strict)[:, 0]
 
     def valid_token_mask(self) -> torch.Tensor:
         """bool[vocab_size]: ids that may appear inside a chunk (the action bins)."""
