@@ -40,12 +40,13 @@ import math
 import numpy as np
 import scipy.fft
 import torch
-from torch import nn
+
+from robo.policy.vla.tokenizer import RangedTokenizer
 
 _CHAR0 = 0x100  # integers are written as the characters chr(_CHAR0 + k + K) for BPE
 
 
-class DCTBPETokenizer(nn.Module):
+class DCTBPETokenizer(RangedTokenizer):
     """DCT + BPE tokenizer; the BPE merges and range are buffers, saved with the policy.
 
     Args:
@@ -70,12 +71,10 @@ class DCTBPETokenizer(nn.Module):
         low: torch.Tensor | None = None,
         high: torch.Tensor | None = None,
     ):
-        super().__init__()
-        if horizon < 1 or action_dim < 1:
-            raise ValueError(f"horizon={horizon} and action_dim={action_dim} must be >= 1")
         if scale <= 0:
             raise ValueError(f"scale={scale} must be > 0")
-        self.horizon, self.action_dim, self.scale = horizon, action_dim, float(scale)
+        super().__init__(horizon, action_dim, low, high)
+        self.scale = float(scale)
         self.kmax = math.ceil(self.scale * math.sqrt(horizon))
         self.alphabet = 2 * self.kmax + 1
         if vocab < self.alphabet:
@@ -88,31 +87,14 @@ class DCTBPETokenizer(nn.Module):
         self.vocab_size = vocab + 2
         self.symbols = horizon * action_dim
         self.length = self.symbols + 1
-        self.register_buffer("low", -torch.ones(action_dim))
-        self.register_buffer("high", torch.ones(action_dim))
         # merge i makes id alphabet + i from the ids (left, right); -1 rows = no merge
         self.register_buffer("merges", torch.full((vocab - self.alphabet, 2), -1, dtype=torch.long))
         dct = scipy.fft.dct(np.eye(horizon), norm="ortho", axis=0)  # [freq, time], orthonormal
         self.register_buffer("dct", torch.from_numpy(dct).float(), persistent=False)
         self._bpe = None
         self._built_from: torch.Tensor | None = None
-        if low is not None or high is not None:
-            self.set_range(
-                low if low is not None else self.low, high if high is not None else self.high
-            )
 
-    # -- range and vocabulary --------------------------------------------------------------
-    @torch.no_grad()
-    def set_range(self, low: torch.Tensor, high: torch.Tensor) -> None:
-        """Set the per-dimension range float[A] (action units); ``high > low`` everywhere."""
-        low = torch.as_tensor(low, dtype=torch.float32).reshape(-1)
-        high = torch.as_tensor(high, dtype=torch.float32).reshape(-1)
-        if low.numel() != self.action_dim or high.numel() != self.action_dim:
-            raise ValueError(f"range must have {self.action_dim} entries per bound")
-        if not bool((high > low).all()):
-            raise ValueError(f"every high must exceed its low (got low={low}, high={high})")
-        self.low.copy_(low.to(self.low))
-        self.high.copy_(high.to(self.high))
+    # -- vocabulary ------------------------------------------------------------------------
 
     def quantise(self, chunks: torch.Tensor) -> torch.Tensor:
         """float[n, H, A] (action units) -> int64[n, H * A] rounded DCT coefficients in

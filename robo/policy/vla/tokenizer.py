@@ -18,7 +18,43 @@ import torch
 from torch import nn
 
 
-class BinningTokenizer(nn.Module):
+class RangedTokenizer(nn.Module):
+    """Base of the action tokenizers: chunks of H steps x A dimensions, and a per-dimension
+    range ``[low, high]`` float[A] (action units, buffers saved with the policy; default
+    [-1, 1]) that the policy fits from its training actions (:meth:`set_range`)."""
+
+    def __init__(
+        self,
+        horizon: int,
+        action_dim: int,
+        low: torch.Tensor | None = None,
+        high: torch.Tensor | None = None,
+    ):
+        super().__init__()
+        if horizon < 1 or action_dim < 1:
+            raise ValueError(f"horizon={horizon} and action_dim={action_dim} must be >= 1")
+        self.horizon, self.action_dim = horizon, action_dim
+        self.register_buffer("low", -torch.ones(action_dim))
+        self.register_buffer("high", torch.ones(action_dim))
+        if low is not None or high is not None:
+            self.set_range(
+                low if low is not None else self.low, high if high is not None else self.high
+            )
+
+    @torch.no_grad()
+    def set_range(self, low: torch.Tensor, high: torch.Tensor) -> None:
+        """Set the per-dimension range float[A] (action units); ``high > low`` everywhere."""
+        low = torch.as_tensor(low, dtype=torch.float32).reshape(-1)
+        high = torch.as_tensor(high, dtype=torch.float32).reshape(-1)
+        if low.numel() != self.action_dim or high.numel() != self.action_dim:
+            raise ValueError(f"range must have {self.action_dim} entries per bound")
+        if not bool((high > low).all()):
+            raise ValueError(f"every high must exceed its low (got low={low}, high={high})")
+        self.low.copy_(low.to(self.low))
+        self.high.copy_(high.to(self.high))
+
+
+class BinningTokenizer(RangedTokenizer):
     """Uniform per-dimension binning over ``[low, high]`` (buffers, saved with the policy).
 
     Args:
@@ -40,33 +76,13 @@ class BinningTokenizer(nn.Module):
         low: torch.Tensor | None = None,
         high: torch.Tensor | None = None,
     ):
-        super().__init__()
         if bins < 2:
             raise ValueError(f"bins={bins} must be >= 2")
-        if horizon < 1 or action_dim < 1:
-            raise ValueError(f"horizon={horizon} and action_dim={action_dim} must be >= 1")
-        self.horizon, self.action_dim, self.bins = horizon, action_dim, bins
+        super().__init__(horizon, action_dim, low, high)
+        self.bins = bins
         self.bos = bins
         self.vocab_size = bins + 1
         self.length = horizon * action_dim
-        self.register_buffer("low", -torch.ones(action_dim))
-        self.register_buffer("high", torch.ones(action_dim))
-        if low is not None or high is not None:
-            self.set_range(
-                low if low is not None else self.low, high if high is not None else self.high
-            )
-
-    @torch.no_grad()
-    def set_range(self, low: torch.Tensor, high: torch.Tensor) -> None:
-        """Set the per-dimension range float[A] (action units); ``high > low`` everywhere."""
-        low = torch.as_tensor(low, dtype=torch.float32).reshape(-1)
-        high = torch.as_tensor(high, dtype=torch.float32).reshape(-1)
-        if low.numel() != self.action_dim or high.numel() != self.action_dim:
-            raise ValueError(f"range must have {self.action_dim} entries per bound")
-        if not bool((high > low).all()):
-            raise ValueError(f"every high must exceed its low (got low={low}, high={high})")
-        self.low.copy_(low)
-        self.high.copy_(high)
 
     def bin_width(self) -> torch.Tensor:
         """float[A]: width of one bin per dimension (action units)."""
