@@ -62,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scales", default="5,10,20", help="FAST DCT scales to try")
     ap.add_argument("--fast-vocab", type=int, default=256)
     ap.add_argument("--name", default="vla_tokenizer")
+    ap.add_argument("--quick", action="store_true", help="4 + 2 demos per task (smoke)")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.demos, args.test_demos, args.name = 4, 2, args.name + "_quick"
     import torch
 
     from robo.cli.vla_envs import vla_demos

@@ -24,7 +24,8 @@ def main() -> int:
     scripts = sorted(p for p in HERE.glob("bench_*.py") if args.only in p.stem)
     failed = []
     for script in scripts:
-        cmd = [sys.executable, "-m", f"bench.{script.stem}"] + (["--quick"] if args.quick else [])
+        quick = args.quick and '"--quick"' in script.read_text()  # only scripts that take it
+        cmd = [sys.executable, "-m", f"bench.{script.stem}"] + (["--quick"] if quick else [])
         print(f"== {' '.join(cmd)}", flush=True)
         t0 = time.time()
         rc = subprocess.call(cmd, cwd=HERE.parent)
