@@ -304,9 +304,9 @@ class VLAPolicy(nn.Module):
         """Autoregressive decoding from conditioning tokens float[n, P, d] -> int64[n, L].
 
         ``temperature <= 0`` decodes greedily; ``valid_only`` (always, with ``config.grammar``)
-        restricts every step to ids that keep the chunk decodable (``allowed_next(strict)``). After a FAST chunk's
-        EOS the rest is forced to EOS; once every row has ended, decoding stops early
-        (``last_decode_steps`` holds the trunk steps taken).
+        restricts every step to ids that keep the chunk decodable (``allowed_next(strict)``).
+        After a FAST chunk's EOS the rest is forced to EOS; once every row has ended, decoding
+        stops early (``last_decode_steps`` holds the trunk steps taken).
         ``use_cache`` runs each new token once through the trunk with cached keys/values
         (:class:`KVCacheDecoder`; same logits as full passes up to rounding, no dropout).
         """
