@@ -121,10 +121,10 @@ def trained() -> tuple[VLAPolicy, dict]:
         action_dim=2, state_dim=3, horizon=4, executed=2, tokenizer="fast", fast_vocab=96,
         d_model=32, heads=2, layers=1, text_backend="hash",
     )  # fmt: skip
+    train = VLATrainConfig(steps=400, batch_size=32, lr=3e-3, ema=0.0)
     return train_vla(
-        [episode(s) for s in range(10)], cfg, VLATrainConfig(steps=400, batch_size=32, lr=3e-3, ema=0.0),
-        progress=False, log=lambda m: None,
-    )  # fmt: skip
+        [episode(s) for s in range(10)], cfg, train, progress=False, log=lambda m: None
+    )
 
 
 def obs(state=(0.1, -0.1, 0.0)):
