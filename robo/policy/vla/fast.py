@@ -186,7 +186,7 @@ class DCTBPETokenizer(RangedTokenizer):
         valid = torch.zeros(n, dtype=torch.bool, device=dev)
         if tokens.shape[1] != self.length:
             return out, valid
-        _, strings, sizes = self._tables()
+        _, strings, _ = self._tables()
         base = _CHAR0 + self.kmax
         q = torch.zeros(n, self.symbols)
         for i, row in enumerate(tokens.cpu().tolist()):

@@ -446,11 +446,9 @@ class VLAPolicy(nn.Module):
 
     @torch.no_grad()
     def fit_tokenizer(self, chunks: torch.Tensor) -> dict[str, float]:
-        """Train a FAST tokenizer's BPE on the training chunks float[N, H, A] (after
-        :meth:`fit_normalizer`); per-dimension bins need nothing (returns ``{}``)."""
-        if isinstance(self.tokenizer, DCTBPETokenizer):
-            return self.tokenizer.fit(chunks)
-        return {}
+        """Fit the tokenizer on the training chunks float[N, H, A] (after
+        :meth:`fit_normalizer`): a FAST tokenizer's BPE; per-dimension bins need nothing."""
+        return self.tokenizer.fit(chunks)
 
     def save(self, path: str | Path) -> None:
         """Write ``path/model.safetensors`` + ``path/config.json``."""

@@ -126,6 +126,10 @@ class BinningTokenizer(RangedTokenizer):
             raise ValueError(f"executed={executed} must be in [0, H={self.horizon}]")
         return torch.arange(self.length, device=self.low.device) < executed * self.action_dim
 
+    def fit(self, chunks: torch.Tensor) -> dict[str, float]:
+        """Nothing to learn from training chunks beyond the range (:meth:`set_range`): ``{}``."""
+        return {}
+
     def token_mask(self, tokens: torch.Tensor) -> torch.Tensor:
         """bool[n, L]: tokens that carry probability (all of them: the length is fixed)."""
         return torch.ones(tokens.shape, dtype=torch.bool, device=tokens.device)
