@@ -146,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fast-scale", type=float, default=10.0, help="DCT scale (tokenizer=fast)")
     ap.add_argument("--fast-vocab", type=int, default=256, help="BPE vocab (tokenizer=fast)")
     ap.add_argument("--grammar", action="store_true", help="sample and score only decodable chunks")
+    ap.add_argument("--no-fast-counts", action="store_true",
+                    help="FAST without the coefficient-count embedding (ablation)")  # fmt: skip
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--temperature", type=float, default=1.0)
@@ -218,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             action_dim=int(ok[0].action.shape[1]), state_dim=int(ok[0].state.shape[1]),
             horizon=args.horizon, executed=args.executed, tokenizer=args.tokenizer,
             bins=args.bins, fast_scale=args.fast_scale, fast_vocab=args.fast_vocab,
-            grammar=args.grammar,
+            grammar=args.grammar, fast_counts=not args.no_fast_counts,
             d_model=args.d_model,
             layers=args.layers, temperature=args.temperature, cameras=cameras,
             image_size=args.image_size,

@@ -222,6 +222,16 @@ class DCTBPETokenizer(RangedTokenizer):
         before = torch.cumsum(is_eos.long(), dim=1) - is_eos.long()  # EOS seen strictly before
         return before == 0
 
+    def counts(self, tokens: torch.Tensor) -> torch.Tensor:
+        """int64[n, t + 1]: how many of the H * A integers the first j tokens of int64[n, t]
+        expand to, j = 0 .. t (EOS, BOS and unknown ids count 0; capped at H * A). A value c
+        in column j says the token at position j starts at coefficient c: frequency c // A of
+        dimension c % A (frequency-major)."""
+        sizes = self._tables()[2].to(tokens.device)
+        used = sizes[tokens.clamp(0, self.vocab - 1)] * ((tokens >= 0) & (tokens < self.vocab))
+        zero = torch.zeros(tokens.shape[0], 1, dtype=torch.long, device=tokens.device)
+        return torch.cat([zero, torch.cumsum(used, 1)], 1).clamp(max=self.symbols)
+
     def allowed(self, tokens: torch.Tensor, strict: bool) -> torch.Tensor:
         """bool[n, t, vocab_size]: the ids allowed at each position of int64[n, t] given the
         tokens before it (teacher forcing; :meth:`allowed_next` is the next position).
@@ -238,8 +248,7 @@ class DCTBPETokenizer(RangedTokenizer):
         eos_only[self.eos] = True
         if strict:
             sizes = self._tables()[2].to(dev)
-            used = sizes[tokens.clamp(0, self.vocab - 1)] * (tokens < self.vocab)
-            left = self.symbols - (torch.cumsum(used, 1) - used)  # [n, t] integers missing
+            left = self.symbols - self.counts(tokens)[:, :-1]  # [n, t] integers missing
             ok = (sizes > 0) & (sizes <= left[..., None])
             no_bos = torch.zeros(n, t, 1, dtype=torch.bool, device=dev)
             allowed = torch.cat([ok, (left == 0)[..., None], no_bos], -1)

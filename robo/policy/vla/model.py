@@ -13,7 +13,9 @@ Sequence the causal transformer trunk reads (d_model wide, time-major action tok
 * action tokens from :class:`BinningTokenizer` (per-dimension bins, ``tokenizer="bins"``: one
   learned position embedding per chunk slot encodes both the control step and the action
   dimension) or :class:`DCTBPETokenizer` (``tokenizer="fast"``: DCT + BPE, a variable number of
-  tokens closed by EOS; positions after EOS are forced to EOS and carry log-prob 0).
+  tokens closed by EOS; positions after EOS are forced to EOS and carry log-prob 0). A FAST
+  token's position says little about which coefficient it holds, so each FAST input also gets
+  an embedding of the number of coefficients covered so far (``fast_counts``).
 
 Attention is causal over the whole sequence, so the log-prob of a chunk is exactly the sum of
 its token log-probs, computed in one pass (:meth:`VLAPolicy.token_log_probs`); sampling decodes
@@ -54,6 +56,10 @@ class VLAConfig:
         bins: action bins per dimension (``bins``; vocabulary = bins + BOS).
         fast_scale: DCT coefficient scale before rounding (``fast``; higher = finer).
         fast_vocab: BPE vocabulary size, integers + merges (``fast``).
+        fast_counts: FAST only: each action-token input also gets a learned embedding of how
+            many of the H * A coefficients the tokens before it cover (which coefficient comes
+            next). Bins need none: their position already says it. Checkpoints saved before
+            this option load with it off.
         grammar: the policy's distribution is restricted to token sequences that decode: at
             every position the softmax runs over the ids the tokenizer's grammar allows
             (``allowed(strict=True)``), in sampling and in log-probs alike, so every sample
@@ -77,6 +83,7 @@ class VLAConfig:
     bins: int = 128
     fast_scale: float = 10.0
     fast_vocab: int = 256
+    fast_counts: bool = True
     grammar: bool = False
     cameras: tuple[str, ...] = ()
     image_size: int = 64
@@ -110,6 +117,8 @@ class VLAConfig:
     def from_dict(cls, d: dict[str, Any]) -> VLAConfig:
         d = dict(d)
         d.pop("family", None)
+        if d.get("tokenizer") == "fast":
+            d.setdefault("fast_counts", False)  # FAST checkpoints from before the option
         names = {f.name for f in dataclasses.fields(cls) if f.init}
         unknown = set(d) - names
         if unknown:
@@ -156,6 +165,10 @@ class VLAPolicy(nn.Module):
         self.prefix_emb = nn.Parameter(torch.zeros(2, d))  # instruction, state
         self.token_emb = nn.Embedding(self.tokenizer.vocab_size, d)
         self.pos_emb = nn.Parameter(torch.zeros(self.tokenizer.length, d))
+        self.count_emb: nn.Embedding | None = None
+        if isinstance(self.tokenizer, DCTBPETokenizer) and config.fast_counts:
+            self.count_emb = nn.Embedding(self.tokenizer.symbols + 1, d)
+            nn.init.normal_(self.count_emb.weight, std=0.02)
         layer = nn.TransformerEncoderLayer(
             d, config.heads, config.ff_mult * d, config.dropout, activation="gelu",
             batch_first=True, norm_first=True,
@@ -231,13 +244,20 @@ class VLAPolicy(nn.Module):
         return torch.stack(toks, dim=1)
 
     # -- trunk ----------------------------------------------------------------------------
+    def _action_inputs(self, tokens: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """Trunk inputs float[B, t + 1 - start, d] for positions ``start .. t`` of the action
+        sequence BOS + ``tokens`` int64[B, t]: token + position (+ FAST coefficient count)."""
+        b, t = tokens.shape
+        bos = torch.full((b, 1), self.tokenizer.bos, dtype=torch.long, device=tokens.device)
+        ids = torch.cat([bos, tokens], dim=1)[:, start:]
+        act = self.token_emb(ids) + self.pos_emb[start : t + 1]
+        if self.count_emb is not None:
+            act = act + self.count_emb(self.tokenizer.counts(tokens)[:, start:])  # type: ignore[union-attr]
+        return act
+
     def _logits(self, prefix: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """Logits float[B, t+1, vocab] for the next token after BOS + ``tokens`` int64[B, t]."""
-        b, t = tokens.shape
-        bos = torch.full((b, 1), self.tokenizer.bos, dtype=torch.long, device=prefix.device)
-        ids = torch.cat([bos, tokens.to(prefix.device)], dim=1)
-        act = self.token_emb(ids)
-        act = act + self.pos_emb[: t + 1]
+        act = self._action_inputs(tokens.to(prefix.device))
         x = torch.cat([prefix, act], dim=1)
         n = x.shape[1]
         mask = torch.triu(torch.full((n, n), float("-inf"), device=x.device), diagonal=1)
@@ -315,8 +335,7 @@ class VLAPolicy(nn.Module):
         eos = getattr(self.tokenizer, "eos", None)
         decoder = KVCacheDecoder(self.trunk) if use_cache else None
         if decoder is not None:
-            bos = torch.full((n, 1), self.tokenizer.bos, dtype=torch.long, device=prefix.device)
-            first = self.token_emb(bos) + self.pos_emb[:1]
+            first = self._action_inputs(tokens)
             h = decoder.prefill(torch.cat([prefix, first], dim=1))[:, -1:]
         for i in range(length):
             if decoder is not None:
@@ -337,7 +356,7 @@ class VLAPolicy(nn.Module):
                 tokens = torch.cat([tokens, pad], dim=1)
                 break
             if decoder is not None and i + 1 < length:
-                h = decoder.step(self.token_emb(nxt[:, None]) + self.pos_emb[i + 1 : i + 2])
+                h = decoder.step(self._action_inputs(tokens, start=i + 1))
         self.last_decode_steps = i + 1
         return tokens
 

@@ -152,9 +152,17 @@ def test_vla_with_fast_tokens_trains_and_log_probs_are_exact(trained):
     info = policy.last_info
     assert out.shape == (16, 4, 2) and info["nfe"] < policy.tokenizer.length
     assert info["fallback"] <= info["invalid"] and bool(out.abs().sum(dim=(1, 2)).gt(0).all())
-    ep = episode(3)  # a state from the demos: greedy decoding gives the demonstrated chunk
-    greedy = policy.sample({**o, "state": ep.state[5]}, n=1, temperature=0)[0]
-    assert torch.allclose(greedy, torch.from_numpy(ep.action[5:9]), atol=0.06)
+    # at demo states greedy decoding follows the demonstrated chunks: its max error is well
+    # below that of the best constant chunk (the demos' mean action)
+    eps = [episode(k) for k in range(10)]
+    mean_action = np.concatenate([ep.action for ep in eps]).mean(0)
+    err, base = [], []
+    for ep in eps:
+        for t in (2, 5, 7):
+            greedy = policy.sample({**o, "state": ep.state[t]}, n=1, temperature=0)[0].numpy()
+            err.append(np.abs(greedy - ep.action[t : t + 4]).max())
+            base.append(np.abs(mean_action - ep.action[t : t + 4]).max())
+    assert np.mean(err) < 0.6 * np.mean(base)
 
 
 def test_vla_with_fast_tokens_round_trips_a_checkpoint(trained, tmp_path):
@@ -219,3 +227,46 @@ def test_chunk_probabilities_sum_to_one_over_every_sequence(grammar):
     if grammar:  # sampling follows the grammar: every sample decodes, no retries needed
         p.sample(obs(), n=32)
         assert p.last_info["invalid"] == 0
+
+
+def test_counts_say_which_coefficient_each_token_starts_at(tok):
+    ids = tok.encode(smooth_chunks(50, seed=3))
+    counts = tok.counts(ids)
+    assert counts.shape == (50, H * A + 2) and bool((counts[:, 0] == 0).all())
+    sizes = tok._tables()[2]
+    body = ids < tok.vocab
+    # each real token adds its length; EOS and padding add nothing; every chunk ends at H * A
+    step = torch.where(body, sizes[ids.clamp(max=tok.vocab - 1)], torch.zeros_like(ids))
+    assert torch.equal(counts.diff(dim=1), step)
+    assert bool((counts[:, -1] == H * A).all())
+    eos_at = (ids == tok.eos).float().argmax(1)
+    assert bool((counts.gather(1, eos_at[:, None]) == H * A).all())  # EOS comes exactly when full
+    # bad ids count nothing and never push the count past H * A
+    bad = torch.tensor([[tok.bos, -1, 10_000] + [tok.alphabet] * (H * A - 2)])
+    assert int(tok.counts(bad)[0, 3]) == 0 and int(tok.counts(bad).max()) == H * A
+
+
+def test_count_embedding_is_fed_alike_in_cached_and_full_decoding(trained):
+    policy, _ = trained
+    assert policy.count_emb is not None
+    prefix = policy.prefix(policy.batch_from_obs([obs(), obs((0.3, 0.2, -0.1))]))
+    cached = policy.sample_tokens_from_prefix(prefix, temperature=0.0, use_cache=True)
+    full = policy.sample_tokens_from_prefix(prefix, temperature=0.0, use_cache=False)
+    assert torch.equal(cached, full)
+    # the embedding matters: zeroing it changes the logits
+    logits = policy._logits(prefix, cached[:, :-1])
+    with torch.no_grad():
+        saved = policy.count_emb.weight.clone()
+        policy.count_emb.weight.zero_()
+        try:
+            assert not torch.allclose(policy._logits(prefix, cached[:, :-1]), logits)
+        finally:
+            policy.count_emb.weight.copy_(saved)
+
+
+def test_fast_configs_saved_before_the_count_embedding_load_without_it():
+    old = {"action_dim": 2, "state_dim": 3, "tokenizer": "fast", "text_backend": "hash"}
+    cfg = VLAConfig.from_dict(old)
+    assert cfg.fast_counts is False and VLAPolicy(cfg).count_emb is None
+    assert VLAConfig.from_dict({**old, "fast_counts": True}).fast_counts is True
+    assert VLAPolicy(VLAConfig.from_dict({**old, "tokenizer": "bins"})).count_emb is None
