@@ -65,8 +65,12 @@ def test_invalid_sequences_are_flagged_not_repaired(tok):
     chunks, valid = tok.decode(bad)  # fewer: the integers no longer add up to H * A
     assert valid.tolist() == [False, False, False, False, False, True]
     assert bool((chunks[:5] == 0).all()) and bool((chunks[5] != 0).any())
+    why = tok.why_invalid(bad)
+    assert why[1:] == ["after_eos", "bad_id", "bad_id", "short", None]
+    assert why[0] == ("no_eos" if int(end[0]) == tok.length - 1 else "long")
+    assert set(why) - {None} <= set(tok.INVALID_REASONS)
     _, valid = tok.decode(ids[:, :-1])  # wrong length
-    assert not bool(valid.any())
+    assert not bool(valid.any()) and tok.why_invalid(ids[:, :-1]) == ["length"] * 6
 
 
 def test_strict_grammar_always_decodes(tok):
