@@ -83,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
             for seed in (int(s) for s in args.seeds.split(",")):
                 policy = load_policy(f"{args.ckpt_dir}/{prefix}-s{seed}")
                 if not isinstance(policy.tokenizer, DCTBPETokenizer):
-                    raise SystemExit(f"{prefix}-s{seed} is not a FAST policy (hint: tokenizer=fast)")
+                    raise SystemExit(
+                        f"{prefix}-s{seed} is not a FAST policy (hint: tokenizer=fast)"
+                    )
                 for task in tasks:
                     c, mean_len = classify(policy, states[task], args.samples, temp, seed)
                     row = per_task.setdefault(task, {"counts": Counter(), "tokens": []})
