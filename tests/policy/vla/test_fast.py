@@ -274,3 +274,17 @@ def test_fast_configs_saved_before_the_count_embedding_load_without_it():
     assert cfg.fast_counts is False and VLAPolicy(cfg).count_emb is None
     assert VLAConfig.from_dict({**old, "fast_counts": True}).fast_counts is True
     assert VLAPolicy(VLAConfig.from_dict({**old, "tokenizer": "bins"})).count_emb is None
+
+
+def test_mean_token_nll_ignores_fast_padding(trained):
+    from robo.policy.token_base import mean_token_nll
+
+    policy, _ = trained
+    o = [obs(), obs((0.2, 0.0, 0.1))]
+    tokens = policy.tokenizer.encode(torch.tensor([[[0.05, -0.05]] * 4, [[0.1, 0.0]] * 4]))
+    nll = mean_token_nll(policy, o, tokens)
+    assert torch.allclose(nll, policy.token_nll(policy.batch_from_obs(o), tokens))
+    real = policy.tokenizer.token_mask(tokens)
+    assert int(real.sum()) < real.numel()  # there is padding, and it is not averaged in
+    logp = policy.token_log_probs_batch(o, tokens)
+    assert torch.allclose(nll, -logp.sum() / real.sum()) and nll > -logp.mean()
