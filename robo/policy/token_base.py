@@ -78,3 +78,14 @@ class TokenChunkPolicy(ChunkPolicy, Protocol):
     def token_log_probs_batch(self, obs: list[Observation], tokens: torch.Tensor) -> torch.Tensor:
         """Like :meth:`token_log_probs` with one observation per row: len(obs) == n."""
         ...
+
+
+def mean_token_nll(
+    policy: TokenChunkPolicy, obs: list[Observation], tokens: torch.Tensor
+) -> torch.Tensor:
+    """Mean NLL [nats] per real token of int64[n, L] (one observation per row), the imitation
+    loss of any token policy: padding after a variable-length chunk's end token neither counts
+    nor dilutes the mean (differentiable)."""
+    logp = policy.token_log_probs_batch(obs, tokens)
+    real = policy.tokenizer.token_mask(tokens).to(logp.device)
+    return -(logp * real).sum() / real.sum().clamp_min(1)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from robo.policy.token_base import mean_token_nll
 from robo.rft.ema_finetune import TokenFinetuneConfig, ema_finetune
 from robo.rft.trainer import DemoSample
 
@@ -157,7 +158,7 @@ def finetune_on_samples(
             n = max(1, round(config.batch_size * share))
             rows += [data[i] for i in torch.randint(0, len(data), (n,), generator=g).tolist()]
         tokens = student.tokenizer.encode(torch.stack([r.chunk for r in rows]).float())
-        return -student.token_log_probs_batch([r.obs for r in rows], tokens).mean()
+        return mean_token_nll(student, [r.obs for r in rows], tokens)
 
     fit = ema_finetune(policy, student, loss_fn, config)
     return {

@@ -177,8 +177,44 @@ class DCTBPETokenizer(RangedTokenizer):
             out[i, : len(enc.ids)] = torch.tensor(enc.ids, dtype=torch.long)
         return out.to(self.low.device)
 
+    #: why a token sequence does not decode (:meth:`why_invalid`)
+    INVALID_REASONS = ("length", "no_eos", "after_eos", "bad_id", "short", "long")
+
+    def _expand(self, row: list[int], strings: list[str]) -> list[int] | str:
+        """The H * A integers one sequence (length L) stands for, or why it does not decode."""
+        if self.eos not in row:
+            return "no_eos"
+        end = row.index(self.eos)
+        if any(t != self.eos for t in row[end:]):
+            return "after_eos"
+        body = row[:end]
+        if any(not 0 <= t < len(strings) for t in body):
+            return "bad_id"
+        base = _CHAR0 + self.kmax
+        ints = [ord(c) - base for t in body for c in strings[t]]
+        if len(ints) != self.symbols:
+            return "short" if len(ints) < self.symbols else "long"
+        return ints
+
+    def why_invalid(self, tokens: torch.Tensor) -> list[str | None]:
+        """Per row of int64[n, t]: None if it decodes, else one of :attr:`INVALID_REASONS`:
+        ``length`` (t != L), ``no_eos``, ``after_eos`` (a non-EOS id after the first EOS),
+        ``bad_id`` (BOS or out of vocabulary), ``short`` / ``long`` (the BPE tokens expand to
+        fewer / more than H * A integers)."""
+        if tokens.ndim != 2:
+            raise ValueError(f"tokens must be [n, L], got shape {tuple(tokens.shape)}")
+        if tokens.shape[1] != self.length:
+            return ["length"] * tokens.shape[0]
+        _, strings, _ = self._tables()
+        out: list[str | None] = []
+        for row in tokens.cpu().tolist():
+            res = self._expand(row, strings)
+            out.append(res if isinstance(res, str) else None)
+        return out
+
     def decode(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """int64[n, L] -> (float32[n, H, A], bool[n] valid); invalid rows are zeros."""
+        """int64[n, L] -> (float32[n, H, A], bool[n] valid); invalid rows are zeros
+        (:meth:`why_invalid` says why)."""
         if tokens.ndim != 2:
             raise ValueError(f"tokens must be [n, L], got shape {tuple(tokens.shape)}")
         n, dev = tokens.shape[0], self.low.device
@@ -187,22 +223,12 @@ class DCTBPETokenizer(RangedTokenizer):
         if tokens.shape[1] != self.length:
             return out, valid
         _, strings, _ = self._tables()
-        base = _CHAR0 + self.kmax
         q = torch.zeros(n, self.symbols)
         for i, row in enumerate(tokens.cpu().tolist()):
-            if self.eos not in row:
-                continue
-            end = row.index(self.eos)
-            body = row[:end]
-            if any(t != self.eos for t in row[end:]):
-                continue
-            if any(not 0 <= t < len(strings) for t in body):
-                continue
-            ints = [ord(c) - base for t in body for c in strings[t]]
-            if len(ints) != self.symbols:
-                continue
-            q[i] = torch.tensor(ints, dtype=torch.float32)
-            valid[i] = True
+            ints = self._expand(row, strings)
+            if not isinstance(ints, str):
+                q[i] = torch.tensor(ints, dtype=torch.float32)
+                valid[i] = True
         coef = (q / self.scale).view(n, self.horizon, self.action_dim).to(dev)
         x = torch.einsum("ft,nfa->nta", self.dct, coef)
         chunks = self.low + (x + 1) / 2 * (self.high - self.low)

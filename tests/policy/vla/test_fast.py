@@ -65,8 +65,12 @@ def test_invalid_sequences_are_flagged_not_repaired(tok):
     chunks, valid = tok.decode(bad)  # fewer: the integers no longer add up to H * A
     assert valid.tolist() == [False, False, False, False, False, True]
     assert bool((chunks[:5] == 0).all()) and bool((chunks[5] != 0).any())
+    why = tok.why_invalid(bad)
+    assert why[1:] == ["after_eos", "bad_id", "bad_id", "short", None]
+    assert why[0] == ("no_eos" if int(end[0]) == tok.length - 1 else "long")
+    assert set(why) - {None} <= set(tok.INVALID_REASONS)
     _, valid = tok.decode(ids[:, :-1])  # wrong length
-    assert not bool(valid.any())
+    assert not bool(valid.any()) and tok.why_invalid(ids[:, :-1]) == ["length"] * 6
 
 
 def test_strict_grammar_always_decodes(tok):
@@ -270,3 +274,17 @@ def test_fast_configs_saved_before_the_count_embedding_load_without_it():
     assert cfg.fast_counts is False and VLAPolicy(cfg).count_emb is None
     assert VLAConfig.from_dict({**old, "fast_counts": True}).fast_counts is True
     assert VLAPolicy(VLAConfig.from_dict({**old, "tokenizer": "bins"})).count_emb is None
+
+
+def test_mean_token_nll_ignores_fast_padding(trained):
+    from robo.policy.token_base import mean_token_nll
+
+    policy, _ = trained
+    o = [obs(), obs((0.2, 0.0, 0.1))]
+    tokens = policy.tokenizer.encode(torch.tensor([[[0.05, -0.05]] * 4, [[0.1, 0.0]] * 4]))
+    nll = mean_token_nll(policy, o, tokens)
+    assert torch.allclose(nll, policy.token_nll(policy.batch_from_obs(o), tokens))
+    real = policy.tokenizer.token_mask(tokens)
+    assert int(real.sum()) < real.numel()  # there is padding, and it is not averaged in
+    logp = policy.token_log_probs_batch(o, tokens)
+    assert torch.allclose(nll, -logp.sum() / real.sum()) and nll > -logp.mean()
