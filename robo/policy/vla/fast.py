@@ -93,6 +93,7 @@ class DCTBPETokenizer(RangedTokenizer):
         self.register_buffer("dct", torch.from_numpy(dct).float(), persistent=False)
         self._bpe = None
         self._built_from: torch.Tensor | None = None
+        self._built_key: tuple[int, int, int] | None = None
 
     # -- vocabulary ------------------------------------------------------------------------
 
@@ -145,10 +146,20 @@ class DCTBPETokenizer(RangedTokenizer):
         lengths = self.token_mask(self.encode(chunks)).sum(1).float() - 1  # without the EOS
         return {"merges": float(len(rows)), "tokens_per_chunk": float(lengths.mean())}
 
+    def _merges_key(self) -> tuple[int, int, int]:
+        """Which merges tensor, where, and how often it was written in place."""
+        return (id(self.merges), self.merges.data_ptr(), self.merges._version)
+
     def _tables(self) -> tuple[object, list[str], torch.Tensor]:
         """(HF BPE tokenizer, id -> string, int64[vocab] integers per id), rebuilt when the
-        merges buffer changed (e.g. after ``load_state_dict``)."""
+        merges buffer changed (e.g. after ``load_state_dict``). Called on every forward and
+        decode step: the contents are compared (a device sync on GPU) only when the buffer was
+        written or replaced since the last check."""
+        key = self._merges_key()
+        if self._bpe is not None and key == self._built_key:
+            return self._bpe
         if self._bpe is not None and torch.equal(self._built_from, self.merges.cpu()):
+            self._built_key = key
             return self._bpe
         from tokenizers import Tokenizer, models
 
@@ -164,6 +175,7 @@ class DCTBPETokenizer(RangedTokenizer):
         sizes = torch.zeros(self.vocab, dtype=torch.long)
         sizes[: len(strings)] = torch.tensor([len(s) for s in strings])
         self._built_from = self.merges.detach().cpu().clone()
+        self._built_key = self._merges_key()
         self._bpe = (bpe, strings, sizes)
         return self._bpe
 

@@ -288,3 +288,18 @@ def test_mean_token_nll_ignores_fast_padding(trained):
     assert int(real.sum()) < real.numel()  # there is padding, and it is not averaged in
     logp = policy.token_log_probs_batch(o, tokens)
     assert torch.allclose(nll, -logp.sum() / real.sum()) and nll > -logp.mean()
+
+
+def test_tables_follow_the_merges_after_they_were_used(tok):
+    """The BPE tables are cached; loading or writing other merges in place rebuilds them."""
+    fresh = DCTBPETokenizer(H, A, scale=10.0, vocab=128, low=LOW, high=HIGH)
+    chunks = smooth_chunks(5, seed=6)
+    untrained = fresh.encode(chunks)  # builds tables with no merges: one token per integer
+    assert int(fresh.token_mask(untrained).sum()) == 5 * (H * A + 1)
+    fresh.load_state_dict(tok.state_dict())
+    assert torch.equal(fresh.encode(chunks), tok.encode(chunks))
+    fresh.merges.fill_(-1)
+    assert torch.equal(fresh.encode(chunks), untrained)
+    moved = fresh.merges.clone()  # a new tensor with the same contents: tables still right
+    fresh.merges = moved
+    assert torch.equal(fresh.encode(chunks), untrained)
