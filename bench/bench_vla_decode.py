@@ -15,11 +15,12 @@ so closed-loop rates (``bench_vla``'s ``rollout.invalid_chunks``) are higher. Wr
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 from bench.bench_vla import TASKS
+from bench.common import command_line, write_result
 
 
 def classify(policy, observations: list[dict], samples: int, temperature: float, seed: int):  # noqa: ANN001, ANN201
@@ -75,17 +76,24 @@ def main(argv: list[str] | None = None) -> int:
         for t in tasks
     }
     results: dict[str, dict] = {}
+    seeds = [int(s) for s in args.seeds.split(",")]
     for prefix in (p.strip() for p in args.prefixes.split(",") if p.strip()):
+        policies = {}
+        for seed in seeds:
+            path = Path(args.ckpt_dir) / f"{prefix}-s{seed}"
+            if not path.is_dir():
+                raise SystemExit(
+                    f"no checkpoint {path} (hint: train it with python -m bench.bench_vla "
+                    f"--tokenizer fast --prefix {prefix}, or pass --ckpt-dir/--seeds)"
+                )
+            policies[seed] = load_policy(path)
+            if not isinstance(policies[seed].tokenizer, DCTBPETokenizer):
+                raise SystemExit(f"{path} is not a FAST policy (hint: tokenizer=fast)")
         per_temp: dict[str, dict] = {}
         for temp in temps:
             total: Counter[str] = Counter()
             per_task: dict[str, dict] = {}
-            for seed in (int(s) for s in args.seeds.split(",")):
-                policy = load_policy(f"{args.ckpt_dir}/{prefix}-s{seed}")
-                if not isinstance(policy.tokenizer, DCTBPETokenizer):
-                    raise SystemExit(
-                        f"{prefix}-s{seed} is not a FAST policy (hint: tokenizer=fast)"
-                    )
+            for seed, policy in policies.items():
                 for task in tasks:
                     c, mean_len = classify(policy, states[task], args.samples, temp, seed)
                     row = per_task.setdefault(task, {"counts": Counter(), "tokens": []})
@@ -120,13 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
         "seconds": time.time() - t0,
     }
-    from bench.common import write_result
-
-    write_result(
-        args.name,
-        payload,
-        "python -m bench.bench_vla_decode " + " ".join(sys.argv[1:] if argv is None else argv),
-    )
+    write_result(args.name, payload, command_line("bench_vla_decode", argv))
     return 0
 
 

@@ -12,12 +12,12 @@ per chunk in the same run. Writes ``bench/results/<name>.json``.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import numpy as np
 
 from bench.bench_vla import TASKS
+from bench.common import command_line, write_result
 
 
 def chunks_of(episodes: list, horizon: int) -> np.ndarray:
@@ -100,13 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         "tokenizers": rows,
         "seconds": time.time() - t0,
     }
-    from bench.common import write_result
-
-    write_result(
-        args.name,
-        payload,
-        "python -m bench.bench_vla_tokenizer " + " ".join(sys.argv[1:] if argv is None else argv),
-    )
+    write_result(args.name, payload, command_line("bench_vla_tokenizer", argv))
     for k, r in rows.items():
         print(
             f"{k:10s} tokens {r['tokens_mean']:5.1f} (max {r['tokens_max']:2d})  "

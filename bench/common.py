@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,11 @@ def machine() -> dict[str, Any]:
         with contextlib.suppress(ImportError):
             info[mod] = __import__(mod).__version__
     return info
+
+
+def command_line(script: str, argv: list[str] | None) -> str:
+    """``python -m bench.<script> <args>`` as it was run (``argv`` None: this process's)."""
+    return " ".join(["python -m bench." + script, *(sys.argv[1:] if argv is None else argv)])
 
 
 def write_result(name: str, payload: dict[str, Any], command: str) -> Path:
