@@ -213,16 +213,27 @@ def dagger_round(
     labels of earlier rounds (aggregated, as in DAgger), then token cross-entropy on all
     labels so far mixed with ``--demos`` expert demos of every task (``dagger.replay`` false:
     of the training tasks only, the no-replay control of a continual run), continuing from the
-    previous round's weights. The sampled evaluation runs once, after the last round."""
+    previous round's weights. The sampled evaluation runs after the last round;
+    ``dagger.eval_after`` (1-based round numbers before the last, e.g. ``[3]``) adds a sampled
+    and a greedy evaluation after those rounds too (``after_r3`` / ``after_greedy_r3``), with
+    the torch RNG restored afterwards, so a 4-round run also gives the 3-round run's numbers."""
+    import torch
+
     from robo.rft.loop import task_envs
     from robo.rft.visited import DaggerConfig, finetune_on_samples, visited_samples
 
     conf = dict(args["dagger"])
     rollouts = int(conf.pop("rollouts", 64))
     rounds = int(conf.pop("rounds", 1))
+    eval_after = sorted({int(r) for r in conf.pop("eval_after", [])})
     replayed = tasks if bool(conf.pop("replay", True)) else train_tasks  # whose demos are mixed in
     if rounds < 1:
         raise SystemExit(f"--dagger rounds={rounds} must be >= 1")
+    if any(not 1 <= r < rounds for r in eval_after):
+        raise SystemExit(
+            f"--dagger eval_after={eval_after}: rounds must lie in 1..{rounds - 1} "
+            "(the last round is always evaluated)"
+        )
     cfg = DaggerConfig(**{**conf, "seed": seed})
     label_prob = float(args.get("visited", {}).get("label_prob", 0.25))
     min_gap = float(args.get("visited", {}).get("min_disagreement", 0.0))
@@ -231,6 +242,7 @@ def dagger_round(
     rng = np.random.default_rng([seed, 7])
     labelled: list[Any] = []
     per_round: list[dict[str, Any]] = []
+    mid: dict[str, dict[str, list[bool]]] = {}  # intermediate evaluations (eval_after)
     for k in range(rounds):
         stats = {}
         t_collect = time.time()
@@ -248,9 +260,15 @@ def dagger_round(
         fit = finetune_on_samples(policy, demos, labelled, cfg)
         print(f"[seed {seed}] dagger round {k}: {fit}", flush=True)
         per_round.append({**fit, "visited": stats, "collect_seconds": t_collect})
+        if k + 1 in eval_after:
+            rng_state = torch.get_rng_state()  # later rounds as if nothing was evaluated here
+            mid[f"after_r{k + 1}"] = evaluate(None)
+            mid[f"after_greedy_r{k + 1}"] = evaluate(0.0)
+            torch.set_rng_state(rng_state)
     last = per_round[-1]
     return {
         "after": evaluate(None),
+        **mid,
         "dagger": {**last, "rounds": per_round, "config": {**cfg.to_dict(), "rounds": rounds}},
     }
 
@@ -286,6 +304,33 @@ def paired_counts(
         lost = sum(1 for b, a in pairs if b and not a)
         p = binomtest(gained, gained + lost, 0.5).pvalue if gained + lost else 1.0
         out[task] = {"gained": gained, "lost": lost, "mcnemar_p": float(p), "n": len(pairs)}
+    return out
+
+
+def intermediate_rounds(per_seed: list[dict[str, Any]], tasks: list[str]) -> dict[str, Any]:
+    """The DAgger evaluations after earlier rounds (``dagger.eval_after``) that every seed has:
+    pooled like ``after``, lifts against ``before`` (sampled) and ``before_greedy`` (greedy,
+    paired), with gained/lost counts."""
+    rounds = sorted(
+        {int(k.rsplit("_r", 1)[1]) for r in per_seed for k in r if k.startswith("after_r")}
+    )
+    out: dict[str, Any] = {}
+    for n in rounds:
+        keys = {
+            "sampled": ("before", f"after_r{n}"),
+            "greedy": ("before_greedy", f"after_greedy_r{n}"),
+        }
+        keys = {m: ba for m, ba in keys.items() if all(k in r for r in per_seed for k in ba)}
+        if not keys:
+            continue
+        block: dict[str, Any] = {}
+        for mode, (b, a) in keys.items():
+            block[a] = pooled(per_seed, a, tasks)
+            block[f"lift_points_{mode}"] = 100 * (
+                block[a]["mean"] - pooled(per_seed, b, tasks)["mean"]
+            )
+            block[f"paired_{mode}"] = paired_counts(per_seed, b, a, tasks)
+        out[f"round_{n}"] = block
     return out
 
 
@@ -424,6 +469,7 @@ def main() -> None:
                 "sampled": ("before", "after"), "greedy": ("before_greedy", "after_greedy"),
             }.items()
         }  # fmt: skip
+    summary.update(intermediate_rounds(per_seed, tasks))
     summary["lift_points"] = 100 * (summary["after"]["mean"] - summary["before"]["mean"])
     summary["lift_points_per_seed"] = [
         100 * (x - y)
