@@ -94,6 +94,7 @@ class DCTBPETokenizer(RangedTokenizer):
         self._bpe = None
         self._built_from: torch.Tensor | None = None
         self._built_key: tuple[int, int, int] | None = None
+        self._sizes_on: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # device -> copies
 
     # -- vocabulary ------------------------------------------------------------------------
 
@@ -178,6 +179,16 @@ class DCTBPETokenizer(RangedTokenizer):
         self._built_key = self._merges_key()
         self._bpe = (bpe, strings, sizes)
         return self._bpe
+
+    def _sizes(self, device: torch.device) -> torch.Tensor:
+        """int64[vocab] integers per id, on ``device``: copied once per device and table build,
+        not on every decode step."""
+        sizes = self._tables()[2]
+        hit = self._sizes_on.get(str(device))
+        if hit is None or hit[0] is not sizes:
+            hit = (sizes, sizes.to(device))
+            self._sizes_on[str(device)] = hit
+        return hit[1]
 
     # -- the ActionTokenizer contract ------------------------------------------------------
     def encode(self, chunks: torch.Tensor) -> torch.Tensor:
@@ -265,7 +276,7 @@ class DCTBPETokenizer(RangedTokenizer):
         expand to, j = 0 .. t (EOS, BOS and unknown ids count 0; capped at H * A). A value c
         in column j says the token at position j starts at coefficient c: frequency c // A of
         dimension c % A (frequency-major)."""
-        sizes = self._tables()[2].to(tokens.device)
+        sizes = self._sizes(tokens.device)
         used = sizes[tokens.clamp(0, self.vocab - 1)] * ((tokens >= 0) & (tokens < self.vocab))
         zero = torch.zeros(tokens.shape[0], 1, dtype=torch.long, device=tokens.device)
         return torch.cat([zero, torch.cumsum(used, 1)], 1).clamp(max=self.symbols)
@@ -285,7 +296,7 @@ class DCTBPETokenizer(RangedTokenizer):
         eos_only = torch.zeros(self.vocab_size, dtype=torch.bool, device=dev)
         eos_only[self.eos] = True
         if strict:
-            sizes = self._tables()[2].to(dev)
+            sizes = self._sizes(dev)
             left = self.symbols - self.counts(tokens)[:, :-1]  # [n, t] integers missing
             ok = (sizes > 0) & (sizes <= left[..., None])
             no_bos = torch.zeros(n, t, 1, dtype=torch.bool, device=dev)

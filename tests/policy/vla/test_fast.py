@@ -303,3 +303,7 @@ def test_tables_follow_the_merges_after_they_were_used(tok):
     moved = fresh.merges.clone()  # a new tensor with the same contents: tables still right
     fresh.merges = moved
     assert torch.equal(fresh.encode(chunks), untrained)
+    merged = tok.encode(chunks)  # uses merged ids, which count 0 without merges
+    assert not torch.equal(fresh.counts(merged), tok.counts(merged))
+    fresh.load_state_dict(tok.state_dict())  # the cached per-device size table follows
+    assert torch.equal(fresh.counts(merged), tok.counts(merged))
