@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -18,16 +19,21 @@ REWARDS = sorted(p.parent for p in (ROOT / "reward").glob("*/model.safetensors")
 POLICIES = sorted(p.parent for p in (ROOT / "policies").glob("*/model.safetensors"))
 
 
+def _listed(row: str) -> set[str]:
+    """The folders a README row names: `a/b-s{0,1,2}` expands to a/b-s0, a/b-s1, a/b-s2."""
+    m = re.match(r"^\| `([^`{]*)(?:\{([^}]*)\}([^`]*))?`", row)
+    if m is None:
+        return set()
+    head, items, tail = m.groups()
+    return {head} if items is None else {f"{head}{i.strip()}{tail}" for i in items.split(",")}
+
+
 def test_every_checkpoint_is_listed_with_its_hash() -> None:
     readme = (ROOT / "README.md").read_text()
     for folder in REWARDS + POLICIES:
         digest = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()[:16]
         rel = f"{folder.parent.name}/{folder.name}"
-        stem = f"{folder.parent.name}/{folder.name.rsplit('-', 1)[0]}-"
-        rows = readme.splitlines()
-        row = next((ln for ln in rows if ln.startswith(f"| `{rel}`")), None) or next(
-            (ln for ln in rows if ln.startswith(f"| `{stem}") and "{" in ln), None
-        )
+        row = next((ln for ln in readme.splitlines() if rel in _listed(ln)), None)
         assert row is not None, f"{folder} has no row in checkpoints/README.md"
         assert digest in row, f"{folder}: sha256 {digest} not in its README row"
 
