@@ -204,23 +204,22 @@ def dagger_round(
     args: dict[str, Any], seed: int, policy: Any, hooks: Any, envs: dict, tasks: list[str],
     train_tasks: list[str], evaluate: Any,
 ) -> dict[str, Any]:  # fmt: skip
-    """DAgger (:mod:`robo.rft.visited`) for ``dagger.rounds`` rounds (default 1). Each round:
-    ``dagger.rollouts`` on-policy episodes per training task from seeds never evaluated
-    (``10000 (seed + 1) + round * rollouts + i``), a random ``visited.label_prob`` share of
-    their chunk-start states labelled with the scripted expert's chunk (only where the policy's
-    own chunk departs from it by ``visited.min_disagreement`` or, per task and round, by the
-    ``visited.disagreement_quantile`` of the drawn states; default 0 = all) and added to the
-    labels of earlier rounds (aggregated, as in DAgger), then token cross-entropy on all
-    labels so far mixed with ``--demos`` expert demos of every task (``dagger.replay`` false:
-    of the training tasks only, the no-replay control of a continual run), continuing from the
-    previous round's weights. The sampled evaluation runs after the last round;
-    ``dagger.eval_after`` (1-based round numbers before the last, e.g. ``[3]``) adds a sampled
-    and a greedy evaluation after those rounds too (``after_r3`` / ``after_greedy_r3``), with
-    the torch RNG restored afterwards, so a 4-round run also gives the 3-round run's numbers."""
+    """DAgger (:func:`robo.rft.dagger.run_dagger`) for ``dagger.rounds`` rounds (default 1) on
+    the training tasks: ``dagger.rollouts`` on-policy episodes per task and round, a random
+    ``visited.label_prob`` share of their chunk-start states labelled with the scripted
+    expert's chunk (only where the policy's own chunk departs from it by
+    ``visited.min_disagreement`` or, per task and round, by the
+    ``visited.disagreement_quantile`` of the drawn states; default 0 = all), aggregated over
+    rounds and cloned mixed with ``--demos`` expert demos of every task (``dagger.replay``
+    false: of the training tasks only, the no-replay control of a continual run). The sampled
+    evaluation runs after the last round; ``dagger.eval_after`` (1-based round numbers before
+    the last, e.g. ``[3]``) adds a sampled and a greedy evaluation after those rounds too
+    (``after_r3`` / ``after_greedy_r3``), with the torch RNG restored afterwards, so a 4-round
+    run also gives the 3-round run's numbers."""
     import torch
 
-    from robo.rft.loop import task_envs
-    from robo.rft.visited import DaggerConfig, finetune_on_samples, visited_samples
+    from robo.rft.dagger import DaggerRounds, run_dagger
+    from robo.rft.visited import DaggerConfig
 
     conf = dict(args["dagger"])
     rollouts = int(conf.pop("rollouts", 64))
@@ -234,43 +233,36 @@ def dagger_round(
             f"--dagger eval_after={eval_after}: rounds must lie in 1..{rounds - 1} "
             "(the last round is always evaluated)"
         )
-    cfg = DaggerConfig(**{**conf, "seed": seed})
-    label_prob = float(args.get("visited", {}).get("label_prob", 0.25))
-    min_gap = float(args.get("visited", {}).get("min_disagreement", 0.0))
-    gap_q = float(args.get("visited", {}).get("disagreement_quantile", 0.0))
+    visited = args.get("visited", {})
+    run_cfg = DaggerRounds(
+        rounds=rounds, rollouts=rollouts, label_prob=float(visited.get("label_prob", 0.25)),
+        min_disagreement=float(visited.get("min_disagreement", 0.0)),
+        disagreement_quantile=float(visited.get("disagreement_quantile", 0.0)),
+        lockstep=args["lockstep"], finetune=DaggerConfig(**{**conf, "seed": seed}),
+    )  # fmt: skip
     demos = [d for task in replayed for d in hooks.demos(task)]
-    rng = np.random.default_rng([seed, 7])
-    labelled: list[Any] = []
-    per_round: list[dict[str, Any]] = []
     mid: dict[str, dict[str, list[bool]]] = {}  # intermediate evaluations (eval_after)
-    for k in range(rounds):
-        stats = {}
-        t_collect = time.time()
-        for task in train_tasks:
-            pool = task_envs(task, hooks, envs, args["lockstep"])
-            seeds = [10_000 * (seed + 1) + k * rollouts + i for i in range(rollouts)]
-            got, st = visited_samples(
-                pool, policy, seeds, hooks.labeler(task), label_prob, rng,
-                min_disagreement=min_gap, disagreement_quantile=gap_q,
-            )  # fmt: skip
-            labelled += got
-            stats[task] = st
-            print(f"[seed {seed}] round {k}: {task}: {st}", flush=True)
-        t_collect = time.time() - t_collect
-        fit = finetune_on_samples(policy, demos, labelled, cfg)
-        print(f"[seed {seed}] dagger round {k}: {fit}", flush=True)
-        per_round.append({**fit, "visited": stats, "collect_seconds": t_collect})
-        if k + 1 in eval_after:
+
+    def after_round(k: int) -> None:
+        if k in eval_after:
             rng_state = torch.get_rng_state()  # later rounds as if nothing was evaluated here
-            mid[f"after_r{k + 1}"] = evaluate(None)
-            mid[f"after_greedy_r{k + 1}"] = evaluate(0.0)
+            mid[f"after_r{k}"] = evaluate(None)
+            mid[f"after_greedy_r{k}"] = evaluate(0.0)
             torch.set_rng_state(rng_state)
+
+    per_round = run_dagger(
+        policy, train_tasks, hooks, demos, run_cfg, seed, envs, after_round,
+        log=lambda m: print(f"[seed {seed}] {m}", flush=True),
+    )  # fmt: skip
     last = per_round[-1]
     return {
         "after": evaluate(None),
         **mid,
-        "dagger": {**last, "rounds": per_round, "config": {**cfg.to_dict(), "rounds": rounds}},
-    }
+        "dagger": {
+            **last, "rounds": per_round,
+            "config": {**run_cfg.finetune.to_dict(), "rounds": rounds},
+        },
+    }  # fmt: skip
 
 
 def pooled(per_seed: list[dict[str, Any]], key: str, tasks: list[str]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""`robo rft`: chunk-level GRPO fine-tuning of a token policy (offline on demos, or online).
+"""`robo rft`: fine-tuning of a token policy: chunk-level GRPO (offline on demos, online, at
+visited states) or DAgger rounds (``mode=dagger``).
 
 Wires the sims to :mod:`robo.rft`: the env each task runs in (the policy's state mode and
 cameras, plus the GRM's views online), expert demos as (observation, demo chunk) samples for
@@ -18,8 +19,8 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 HELP = (
-    "fine-tune a token policy with chunk-level GRPO (policy=<ckpt> tasks=[..] "
-    "mode=offline|online|visited rewards.<name>=<w> steps= out=)"
+    "fine-tune a token policy with chunk-level GRPO or DAgger (policy=<ckpt> tasks=[..] "
+    "mode=offline|online|visited|dagger rewards.<name>=<w> steps= dagger.rounds= out=)"
 )
 
 
@@ -65,19 +66,17 @@ def samples_from_episodes(episodes: list[Any], horizon: int) -> list[Any]:
     return out
 
 
-def run(cfg: DictConfig) -> int:
-    import torch
+MODES = ("offline", "online", "visited", "dagger")
 
-    from robo.cli.vla_envs import load_token_policy, policy_env, policy_tasks
-    from robo.rft import GRPOTrainer, RewardWeights, RFTConfig
-    from robo.rft.loop import RunConfig, TaskHooks, run_rft
-    from robo.rft.online import GRMProgress
-    from robo.rft.plots import plot_run
 
-    torch.set_num_threads(int(cfg.threads))
-    torch.manual_seed(int(cfg.seed))
-    if not cfg.policy:
-        raise ValueError("policy=<checkpoint folder> is required (a token policy, e.g. the VLA)")
+def reward_weights(cfg: DictConfig) -> Any:
+    """The GRPO modes' :class:`robo.rft.RewardWeights`, checked against ``cfg.mode``.
+
+    Raises:
+        ValueError: no reward on, or rewards the mode cannot score (with a hint).
+    """
+    from robo.rft import RewardWeights
+
     weights = RewardWeights(**OmegaConf.to_container(cfg.rewards, resolve=True))
     if not weights.active():
         raise ValueError("every reward weight is 0 (hint: rewards.ctar=1)")
@@ -93,8 +92,32 @@ def run(cfg: DictConfig) -> int:
             f"rewards {online_only} need rollouts but mode=offline scores demo chunks (hint: "
             f"mode=online, or rewards.{online_only[0]}=0 rewards.ctar=1)"
         )
+    return weights
+
+
+def run(cfg: DictConfig) -> int:
+    import torch
+
+    from robo.cli.vla_envs import load_token_policy, policy_env, policy_tasks
+    from robo.rft.loop import TaskHooks
+    from robo.rft.online import GRMProgress
+    from robo.rft.plots import plot_run
+
+    torch.set_num_threads(int(cfg.threads))
+    torch.manual_seed(int(cfg.seed))
+    if not cfg.policy:
+        raise ValueError("policy=<checkpoint folder> is required (a token policy, e.g. the VLA)")
+    if cfg.mode not in MODES:
+        raise ValueError(f"mode={cfg.mode!r} is not a mode (hint: mode={'|'.join(MODES)})")
+    dagger = cfg.mode == "dagger"
+    if dagger and (cfg.continual or cfg.get("stages")):
+        raise ValueError(
+            "mode=dagger runs one stage over all tasks (hint: drop continual/stages, or run "
+            "bench/bench_rft.py --mode dagger --train-tasks ... for new tasks with replay)"
+        )
+    weights = None if dagger else reward_weights(cfg)  # DAgger clones labels: no rewards
     grm_model = None
-    if weights.grm > 0:
+    if weights is not None and weights.grm > 0:
         if not cfg.grm:
             raise ValueError(
                 "rewards.grm > 0 needs a GRM checkpoint (hint: grm=<dir from `robo train-reward`>"
@@ -134,6 +157,36 @@ def run(cfg: DictConfig) -> int:
         progress=lambda task: GRMProgress(grm_model) if grm_model is not None else None,
         labeler=labeler,
     )
+    out = Path(cfg.out) if cfg.out else Path("outputs") / "rft" / Path(str(cfg.policy)).name
+    out.mkdir(parents=True, exist_ok=True)
+    if dagger:
+        metrics = dagger_run(policy, tasks, hooks, cfg)
+        settings = {"dagger": metrics.pop("config")}
+    else:
+        metrics, settings = grpo_run(policy, tasks, hooks, cfg, weights)
+    for lab in labelers.values():
+        lab.close()
+    metrics["config"] = {"policy": str(cfg.policy), **settings}
+    policy.meta = {**(getattr(policy, "meta", {}) or {}), "rft": {
+        "from": str(cfg.policy), "mode": str(cfg.mode), "tasks": tasks,
+        "success_before": metrics["success"]["before"],
+        "success_after": metrics["success"][f"after_{len(metrics['stages']) - 1}"],
+    }}  # fmt: skip
+    policy.save(out / "policy")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    plot_run(metrics, out / "rft.png")
+    before, after = metrics["success_before_mean"], metrics["success_after_mean"]
+    print(f"success {before:.2f} -> {after:.2f}; wrote {out}/metrics.json, rft.png, policy/")
+    return 0
+
+
+def grpo_run(
+    policy: Any, tasks: list[str], hooks: Any, cfg: DictConfig, weights: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Chunk-level GRPO (:func:`robo.rft.loop.run_rft`): (metrics, the settings used)."""
+    from robo.rft import GRPOTrainer, RFTConfig
+    from robo.rft.loop import RunConfig, run_rft
+
     run_cfg = RunConfig(
         mode=str(cfg.mode),
         steps=int(cfg.steps),
@@ -152,24 +205,50 @@ def run(cfg: DictConfig) -> int:
         label_prob=float(cfg.get("visited", {}).get("label_prob", 0.25)),
     )
     rft_cfg = RFTConfig(**OmegaConf.to_container(cfg.rft, resolve=True))
-    trainer = GRPOTrainer(policy, rft_cfg, weights)
-    out = Path(cfg.out) if cfg.out else Path("outputs") / "rft" / Path(str(cfg.policy)).name
-    out.mkdir(parents=True, exist_ok=True)
-    metrics = run_rft(trainer, tasks, hooks, run_cfg)
-    for lab in labelers.values():
-        lab.close()
-    metrics["config"] = {
-        "policy": str(cfg.policy), "rewards": weights.active(), "rft": rft_cfg.to_dict(),
+    metrics = run_rft(GRPOTrainer(policy, rft_cfg, weights), tasks, hooks, run_cfg)
+    return metrics, {
+        "rewards": weights.active(), "rft": rft_cfg.to_dict(),
         "run": {k: v for k, v in vars(run_cfg).items() if k != "eval_seeds"},
     }  # fmt: skip
-    policy.meta = {**(getattr(policy, "meta", {}) or {}), "rft": {
-        "from": str(cfg.policy), "mode": run_cfg.mode, "tasks": tasks,
-        "success_before": metrics["success"]["before"],
-        "success_after": metrics["success"][f"after_{len(metrics['stages']) - 1}"],
-    }}  # fmt: skip
-    policy.save(out / "policy")
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    plot_run(metrics, out / "rft.png")
-    before, after = metrics["success_before_mean"], metrics["success_after_mean"]
-    print(f"success {before:.2f} -> {after:.2f}; wrote {out}/metrics.json, rft.png, policy/")
-    return 0
+
+
+def dagger_run(policy: Any, tasks: list[str], hooks: Any, cfg: DictConfig) -> dict[str, Any]:
+    """DAgger rounds (:func:`robo.rft.dagger.run_dagger`) on every task, demos of every task
+    mixed in, success before and after on the evaluation seeds; metrics in ``run_rft``'s
+    format (one stage; ``curves`` = one entry per round) plus ``dagger`` (per-round stats)
+    and ``config`` (the settings)."""
+    import time
+
+    from robo.rft.dagger import DaggerRounds, run_dagger
+    from robo.rft.loop import evaluate_all
+    from robo.rft.visited import DaggerConfig
+
+    d = dict(OmegaConf.to_container(cfg.dagger, resolve=True))
+    tune = {k: d.pop(k) for k in list(d) if k in DaggerConfig.__dataclass_fields__}
+    unknown = sorted(set(d) - set(DaggerRounds.__dataclass_fields__))
+    if unknown:
+        raise ValueError(f"dagger.{unknown[0]} is not an option (hint: see configs/rft.yaml)")
+    lockstep = int(cfg.get("lockstep_envs", 1))
+    conf = DaggerRounds(**d, lockstep=lockstep, finetune=DaggerConfig(**tune))
+    seeds = tuple(range(1000, 1000 + int(cfg.eval_episodes)))
+    temp = float(cfg.eval_temperature) if cfg.get("eval_temperature") is not None else None
+    t0, envs, episodes = time.time(), {}, {"before": {}, "after_0": {}}
+    before = evaluate_all(policy, tasks, hooks, seeds, envs, lockstep, temp, episodes["before"])
+    print(f"success before: {before}")
+    demos = [s for t in tasks for s in hooks.demos(t)]
+    rounds = run_dagger(policy, tasks, hooks, demos, conf, int(cfg.seed), envs)
+    after = evaluate_all(policy, tasks, hooks, seeds, envs, lockstep, temp, episodes["after_0"])
+    for pool in envs.values():
+        for env in pool:
+            env.close()
+    keep = ("nll_first", "nll_last", "labelled_samples", "demo_samples", "seconds")
+    return {
+        "tasks": list(tasks), "stages": [list(tasks)], "mode": "dagger",
+        "success": {"before": before, "after_0": after},
+        "success_before_mean": float(np.mean(list(before.values()))),
+        "success_after_mean": float(np.mean(list(after.values()))),
+        "transfer": None, "success_episodes": episodes,
+        "curves": [{"stage": 0, "step": k, **{x: r[x] for x in keep}} for k, r in enumerate(rounds)],
+        "dagger": rounds, "seconds": time.time() - t0, "eval_seeds": list(seeds),
+        "config": conf.to_dict(),
+    }  # fmt: skip

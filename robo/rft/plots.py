@@ -9,7 +9,8 @@ import numpy as np
 
 
 def plot_run(metrics: dict[str, Any], path: str | Path) -> Path:
-    """Write ``path`` (PNG): left, mean group reward and KL per update; right, success bars."""
+    """Write ``path`` (PNG): left, mean group reward and KL per update (GRPO) or the
+    fine-tune NLL and label count per round (DAgger); right, success bars."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -17,7 +18,19 @@ def plot_run(metrics: dict[str, Any], path: str | Path) -> Path:
 
     curves = metrics.get("curves", [])
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
-    if curves:
+    if curves and "nll_last" in curves[0] and "reward" not in curves[0]:  # DAgger rounds
+        x = np.arange(1, len(curves) + 1)
+        ax1.plot(x, [c["nll_first"] for c in curves], "o-", label="NLL, first 10% of steps")
+        ax1.plot(x, [c["nll_last"] for c in curves], "o-", label="NLL, last 10% of steps")
+        ax1.set_xlabel("DAgger round")
+        ax1.set_ylabel("token NLL [nats/token]")
+        ax1.set_xticks(x)
+        twin = ax1.twinx()
+        twin.plot(x, [c["labelled_samples"] for c in curves], "s--", color="C2", label="labels")
+        twin.set_ylabel("expert labels (all rounds so far)")
+        lines = ax1.get_lines() + twin.get_lines()
+        ax1.legend(lines, [ln.get_label() for ln in lines], fontsize=8, loc="upper right")
+    elif curves:
         x = np.arange(len(curves))
         ax1.plot(x, [c.get("reward", np.nan) for c in curves], label="mean reward", color="C0")
         ax1.set_xlabel("GRPO update")

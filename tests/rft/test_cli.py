@@ -107,3 +107,31 @@ def test_rft_online_with_a_grm_ensemble(vla_ckpt, tmp_path):
     assert rc == 0
     curve = json.loads((out / "metrics.json").read_text())["curves"][0]
     assert np.isfinite(curve["grm"]) and curve["rows"] == 8  # 2 rollouts x 4 one-step chunks
+
+
+def test_rft_dagger_smoke_and_bad_options_fail(vla_ckpt, tmp_path, capsys):
+    from robo.policy import load_policy
+
+    out = tmp_path / "rft_dagger"
+    rc = main([
+        "rft", f"policy={vla_ckpt}", "mode=dagger", "eval_episodes=1", "demos=1",
+        "max_episode_steps=6", "lockstep_envs=2", "dagger.rounds=2", "dagger.rollouts=2",
+        "dagger.steps=2", "dagger.label_prob=1", f"out={out}",
+    ])  # fmt: skip
+    assert rc == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["mode"] == "dagger" and set(metrics["success"]) == {"before", "after_0"}
+    labels = [c["labelled_samples"] for c in metrics["curves"]]
+    assert len(labels) == 2 and 0 < labels[0] < labels[1]  # 2 rollouts x 6 steps, then 12 more
+    assert metrics["config"]["dagger"]["finetune"]["steps"] == 2
+    assert (out / "rft.png").stat().st_size > 1000
+    assert load_policy(out / "policy").meta["rft"]["mode"] == "dagger"
+    for bad, msg in [
+        (["mode=dagger", "dagger.nope=1"], "Could not override 'dagger.nope'"),
+        (["mode=dagger", "+dagger.nope=1"], "dagger.nope is not an option"),
+        (["mode=dagger", "continual=true"], "mode=dagger runs one stage"),
+        (["mode=dagers"], "is not a mode"),
+    ]:
+        capsys.readouterr()
+        assert main(["rft", f"policy={vla_ckpt}", *bad, f"out={out}"]) != 0
+        assert msg in capsys.readouterr().err

@@ -1,10 +1,10 @@
 """Expert-chunk rewards at visited states (mode ``visited``) and the DAgger fine-tune, on a
 1-D point env with the toy token policy and a scripted "expert" labeler."""
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from toy_point_env import PointEnv, at_state, expert_labeler, obs_at
 from toy_token_policy import ToyTokenPolicy
 
 from robo.rft.loop import RunConfig, TaskHooks, run_rft
@@ -13,45 +13,6 @@ from robo.rft.trainer import DemoSample, GRPOTrainer, RFTConfig
 from robo.rft.visited import DaggerConfig, finetune_on_samples, visited_samples
 
 torch.set_num_threads(1)
-
-
-class PointEnv(gym.Env):
-    """x moves by 0.2·a[0] per step towards a goal g drawn from the seed; success when
-    |x − g| < 0.1. State [x, g]; 8 steps."""
-
-    task_name = "toy/point"
-
-    def __init__(self):
-        self.action_space = gym.spaces.Box(-1, 1, (2,), np.float32)
-        self.x = self.g = 0.0
-        self.t = 0
-
-    def _obs(self):
-        return {"images": {}, "state": np.array([self.x, self.g], np.float32),
-                "instruction": "reach", "timestamp": np.zeros(())}  # fmt: skip
-
-    def reset(self, seed=None, options=None):
-        rng = np.random.default_rng(seed)
-        self.x, self.g, self.t = 0.0, float(rng.choice([-0.6, 0.6])), 0
-        return self._obs(), {"success": False}
-
-    def step(self, action):
-        self.x = float(np.clip(self.x + 0.2 * action[0], -1, 1))
-        self.t += 1
-        ok = abs(self.x - self.g) < 0.1
-        return self._obs(), float(ok), False, self.t >= 8, {"success": ok}
-
-
-def expert_labeler(env: PointEnv) -> np.ndarray:
-    """The expert's chunk from the env's state: full speed towards the goal (reads x, g;
-    never steps the env)."""
-    a = float(np.sign(env.g - env.x))
-    return np.array([[a, 0.0], [a, 0.0]], np.float32)
-
-
-def obs_at(x: float, g: float) -> dict:
-    return {"images": {}, "state": np.array([x, g], np.float32), "instruction": "reach",
-            "timestamp": np.zeros(())}  # fmt: skip
 
 
 def test_expert_reward_is_one_for_the_expert_chunk_and_lower_when_perturbed():
@@ -91,7 +52,7 @@ def test_visited_samples_label_the_policys_own_states():
     assert stats["labelled"] == stats["visited"] == len(samples) > 0
     for s in samples:  # each label is the expert's chunk at the observed state
         x, g = s.obs["state"]
-        assert torch.equal(s.chunk, torch.from_numpy(expert_labeler(_at(x, g))))
+        assert torch.equal(s.chunk, torch.from_numpy(expert_labeler(at_state(x, g))))
         assert s.task == "toy/point"
     half, st = visited_samples(envs, policy, [1, 2, 3, 4], expert_labeler, 0.5,
                                np.random.default_rng(1))  # fmt: skip
@@ -113,7 +74,7 @@ def test_selective_labels_skip_states_where_the_policy_already_agrees():
     envs = [PointEnv() for _ in range(3)]
     torch.manual_seed(0)
     all_, st_all = visited_samples(envs, Spy(horizon=2, executed=2), [1, 2, 3, 4], expert_labeler)
-    gaps = [float((c - torch.from_numpy(expert_labeler(_at(*x)))).abs().mean()) for c, x in seen]
+    gaps = [float((c - torch.from_numpy(expert_labeler(at_state(*x)))).abs().mean()) for c, x in seen]
     cut = float(np.median(gaps))
     assert st_all["disagreement_median"] == pytest.approx(cut, abs=1e-6)
     torch.manual_seed(0)
@@ -134,12 +95,6 @@ def test_selective_labels_skip_states_where_the_policy_already_agrees():
         visited_samples(envs, Spy(horizon=2, executed=2), [1], expert_labeler, min_disagreement=-1)
 
 
-def _at(x: float, g: float) -> PointEnv:
-    env = PointEnv()
-    env.x, env.g = float(x), float(g)
-    return env
-
-
 def test_visited_run_moves_the_policy_towards_the_expert():
     torch.manual_seed(0)
     policy = ToyTokenPolicy(horizon=2, executed=2)
@@ -149,8 +104,8 @@ def test_visited_run_moves_the_policy_towards_the_expert():
     )  # fmt: skip
     weights = RewardWeights(ctar=0, fcr=0.1, expert_ctar=1.0)
     trainer = GRPOTrainer(policy, RFTConfig(group_size=8, obs_per_step=16, lr=3e-3), weights)
-    probe = [DemoSample(obs_at(x, g), torch.from_numpy(expert_labeler(_at(x, g))), "toy/point")
-             for x in (-0.4, 0.0, 0.4) for g in (-0.6, 0.6)]  # fmt: skip
+    probe = [DemoSample(obs_at(x, g), torch.from_numpy(expert_labeler(at_state(x, g))),
+                        "toy/point") for x in (-0.4, 0.0, 0.4) for g in (-0.6, 0.6)]  # fmt: skip
 
     def expert_logp() -> float:
         tokens = policy.tokenizer.encode(torch.stack([p.chunk for p in probe]))
