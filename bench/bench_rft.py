@@ -265,6 +265,46 @@ def dagger_round(
     }  # fmt: skip
 
 
+def load_partials(
+    paths: list[str], at_round: int | None
+) -> tuple[list[dict[str, Any]], dict[str, Any], list[str]]:
+    """(per-seed results, the first file's args, each file's command) from partial JSONs.
+
+    ``at_round`` N replaces ``after`` / ``after_greedy`` with the evaluations after DAgger
+    round N: ``after_rN`` / ``after_greedy_rN`` of a longer run, ``after`` of an N-round run.
+
+    Raises:
+        SystemExit: a missing file, a repeated seed, or no evaluation after round N.
+    """
+    per_seed, commands, args = [], [], None
+    for name in paths:
+        path = Path(name) if "/" in name else RESULTS / name
+        if not path.exists():
+            raise SystemExit(f"--partials: {path} does not exist")
+        saved = json.loads(path.read_text())
+        r = dict(saved["per_seed"])
+        if at_round is not None:
+            rounds = len(r.get("dagger", {}).get("rounds", []))
+            if f"after_r{at_round}" in r:
+                r["after"], r["after_greedy"] = (
+                    r[f"after_r{at_round}"],
+                    r[f"after_greedy_r{at_round}"],
+                )
+            elif rounds != at_round:
+                raise SystemExit(
+                    f"--at-round {at_round}: {path.name} ran {rounds} DAgger rounds and has no "
+                    f"evaluation after round {at_round} (hint: dagger.eval_after)"
+                )
+        per_seed.append(r)
+        commands.append(saved.get("command", ""))
+        args = args or saved["args"]
+    seeds = [r["seed"] for r in per_seed]
+    if len(set(seeds)) != len(seeds):
+        raise SystemExit(f"--partials: seeds {seeds} repeat")
+    assert args is not None
+    return per_seed, args, commands
+
+
 def pooled(per_seed: list[dict[str, Any]], key: str, tasks: list[str]) -> dict[str, Any]:
     from robo.eval.stats import success_summary
 
@@ -398,6 +438,15 @@ def main() -> None:
         "--from-partials", action="store_true",
         help="no runs: summarise the per-seed <name>_seed<s>.partial.json of an earlier run",
     )  # fmt: skip
+    p.add_argument(
+        "--partials", default=None,
+        help="no runs: summarise these partial JSONs (comma-separated, under bench/results/ "
+        "unless a path), e.g. seeds of different runs of one recipe",
+    )  # fmt: skip
+    p.add_argument(
+        "--at-round", type=int, default=None,
+        help="with --partials: DAgger evaluations after this round (after_r<N> of longer runs)",
+    )  # fmt: skip
     a = p.parse_args()
     from omegaconf import OmegaConf
 
@@ -436,6 +485,14 @@ def main() -> None:
     t0, load0 = time.time(), os.getloadavg()
     per_seed = []
     command = "python -m bench.bench_rft " + " ".join(sys.argv[1:])
+    if a.partials:
+        per_seed, args, commands = load_partials(a.partials.split(","), a.at_round)
+        command, seeds = " ; ".join(dict.fromkeys(commands)), []
+        a.from_partials = True
+    elif a.at_round is not None:
+        raise SystemExit(
+            "--at-round needs --partials (hint: --partials a.json,b.json --at-round 3)"
+        )
     for s in seeds:  # one seed at a time; each finished seed is kept on disk at once
         part = RESULTS / f"{a.name}_seed{s}.partial.json"
         if a.from_partials:

@@ -37,3 +37,32 @@ def test_intermediate_rounds_skips_rounds_a_seed_lacks():
     no_greedy = {k: v for k, v in a.items() if k != "before_greedy"}
     out = intermediate_rounds([no_greedy], ["t"])["round_2"]
     assert "lift_points_sampled" in out and "lift_points_greedy" not in out
+
+
+def _partial(path, seed, rounds, mid=None):
+    import json
+
+    r = {"seed": seed, "after": {"t": [1]}, "after_greedy": {"t": [1]},
+         "dagger": {"rounds": [{}] * rounds}}  # fmt: skip
+    if mid is not None:
+        r.update({f"after_r{mid}": {"t": [0]}, f"after_greedy_r{mid}": {"t": [0]}})
+    path.write_text(json.dumps({"command": f"run {seed}", "args": {"tasks": ["t"]}, "per_seed": r}))
+    return str(path)
+
+
+def test_load_partials_takes_the_evaluation_after_the_asked_round(tmp_path):
+    from bench.bench_rft import load_partials
+
+    four = _partial(tmp_path / "a.json", 3, rounds=4, mid=3)
+    three = _partial(tmp_path / "b.json", 0, rounds=3)
+    per_seed, args, commands = load_partials([three, four], at_round=3)
+    assert [r["after"]["t"] for r in per_seed] == [[1], [0]]  # b ran 3 rounds; a's after_r3
+    assert [r["after_greedy"]["t"] for r in per_seed] == [[1], [0]]
+    assert args == {"tasks": ["t"]} and commands == ["run 0", "run 3"]
+    assert load_partials([four], at_round=None)[0][0]["after"]["t"] == [1]  # as run
+    with pytest.raises(SystemExit, match="no evaluation after round 2"):
+        load_partials([four], at_round=2)
+    with pytest.raises(SystemExit, match="repeat"):
+        load_partials([three, three], at_round=None)
+    with pytest.raises(SystemExit, match="does not exist"):
+        load_partials([str(tmp_path / "missing.json")], at_round=None)
