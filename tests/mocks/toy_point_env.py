@@ -6,19 +6,27 @@ import numpy as np
 
 
 class PointEnv(gym.Env):
-    """x moves by 0.2·a[0] per step towards a goal g drawn from the seed; success when
-    |x − g| < 0.1. State [x, g]; 8 steps."""
+    """x in [-1, 1] moves by 0.2·a[0] per step towards a goal g drawn from the seed; success
+    when |x − g| < 0.1. State [x, g] (+ ``pad`` zeros); 8 steps. ``holds`` counts
+    :meth:`hold_action` calls (the action that keeps the robot still)."""
 
     task_name = "toy/point"
 
-    def __init__(self):
+    def __init__(self, instruction: str = "reach", pad: int = 0):
         self.action_space = gym.spaces.Box(-1, 1, (2,), np.float32)
         self.x = self.g = 0.0
         self.t = 0
+        self.holds = 0
+        self.instruction, self.pad = instruction, pad
 
     def _obs(self):
-        return {"images": {}, "state": np.array([self.x, self.g], np.float32),
-                "instruction": "reach", "timestamp": np.zeros(())}  # fmt: skip
+        state = np.array([self.x, self.g] + [0.0] * self.pad, np.float32)
+        return {"images": {}, "state": state, "instruction": self.instruction,
+                "timestamp": np.zeros(())}  # fmt: skip
+
+    def hold_action(self):
+        self.holds += 1
+        return np.zeros(2, np.float32)
 
     def reset(self, seed=None, options=None):
         rng = np.random.default_rng(seed)

@@ -1,10 +1,10 @@
 """Filtered BC: lockstep collection records what the evaluator sees, and fine-tuning clones
 only the successful own episodes (a tiny VLA on a 1-D point env and synthetic episodes)."""
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from toy_point_env import PointEnv
 
 from robo.policy.vla import VLAConfig
 from robo.policy.vla.train import VLATrainConfig, train_vla
@@ -16,31 +16,9 @@ torch.set_num_threads(1)
 TEXT = "move to the goal"
 
 
-class PointEnv(gym.Env):
-    """x moves by 0.2·a[0] per step; goal g from the seed; success when |x − g| < 0.1.
-    State [x, g, 0]; 8 steps."""
-
-    task_name = "toy/point"
-
-    def __init__(self):
-        self.action_space = gym.spaces.Box(-1, 1, (2,), np.float32)
-        self.x = self.g = 0.0
-        self.t = 0
-
-    def _obs(self):
-        state = np.array([self.x, self.g, 0.0], np.float32)
-        return {"images": {}, "state": state, "instruction": TEXT, "timestamp": np.zeros(())}
-
-    def reset(self, seed=None, options=None):
-        rng = np.random.default_rng(seed)
-        self.x, self.g, self.t = 0.0, float(rng.choice([-0.6, 0.6])), 0
-        return self._obs(), {"success": False}
-
-    def step(self, action):
-        self.x = float(np.clip(self.x + 0.2 * action[0], -1, 1))
-        self.t += 1
-        ok = abs(self.x - self.g) < 0.1
-        return self._obs(), float(ok), False, self.t >= 8, {"success": ok}
+def point_env() -> PointEnv:
+    """The toy point env with a 3-D state [x, g, 0] and this file's instruction."""
+    return PointEnv(TEXT, pad=1)
 
 
 def episode(c: float, seed: int, success: bool, t_len: int = 10) -> Episode:
@@ -73,17 +51,17 @@ def base_policy():
 def test_collect_lockstep_records_the_evaluated_episodes():
     policy, _ = base_policy()
     seeds = [1, 2, 3, 4, 5]
-    eps = collect_lockstep([PointEnv(), PointEnv()], policy, seeds, temperature=0.0)
-    res = success_rate_lockstep([PointEnv(), PointEnv()], policy, seeds, temperature=0.0)
+    eps = collect_lockstep([point_env(), point_env()], policy, seeds, temperature=0.0)
+    res = success_rate_lockstep([point_env(), point_env()], policy, seeds, temperature=0.0)
     assert [bool(ep.success.any()) for ep in eps] == res["per_seed"]
     assert np.mean([len(ep) for ep in eps]) == res["steps"]
     for ep, s in zip(eps, seeds):
         assert ep.seed == s and ep.task == "toy/point" and ep.kind == "policy"
         assert ep.state.shape == (len(ep), 3) and ep.action.shape == (len(ep), 2)
-        np.testing.assert_array_equal(ep.state[0], PointEnv().reset(seed=s)[0]["state"])
+        np.testing.assert_array_equal(ep.state[0], point_env().reset(seed=s)[0]["state"])
         assert not ep.success[:-1].any()  # an episode ends at its first success
         # replaying the recorded actions reproduces the recorded states
-        env = PointEnv()
+        env = point_env()
         env.reset(seed=s)
         for t in range(1, len(ep)):
             obs = env.step(ep.action[t - 1])[0]

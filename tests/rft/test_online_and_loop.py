@@ -1,10 +1,10 @@
 """Online rows (groups of rollouts from one reset seed), hold on invalid chunks, transfer
 metrics, and a tiny staged run on a 1-D point env with the toy token policy."""
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from toy_point_env import PointEnv
 from toy_token_policy import ToyTokenPolicy
 
 from robo.rft.evaluate import success_rate, success_rate_lockstep
@@ -12,36 +12,6 @@ from robo.rft.loop import RunConfig, TaskHooks, run_rft, transfer_metrics
 from robo.rft.online import MissingGRMError, online_rows, rollout, rollouts_lockstep
 from robo.rft.rewards import RewardWeights
 from robo.rft.trainer import DemoSample, GRPOTrainer, RFTConfig
-
-
-class PointEnv(gym.Env):
-    """x in [-1, 1] moves by 0.2·a[0] per step towards a goal g drawn from the seed; success
-    when |x − g| < 0.1. State [x, g]; 8 steps."""
-
-    def __init__(self):
-        self.action_space = gym.spaces.Box(-1, 1, (2,), np.float32)
-        self.x = self.g = 0.0
-        self.t = 0
-        self.holds = 0
-
-    def _obs(self):
-        return {"images": {}, "state": np.array([self.x, self.g], np.float32),
-                "instruction": "reach", "timestamp": np.zeros(())}  # fmt: skip
-
-    def reset(self, seed=None, options=None):
-        rng = np.random.default_rng(seed)
-        self.x, self.g, self.t = 0.0, float(rng.choice([-0.6, 0.6])), 0
-        return self._obs(), {"success": False}
-
-    def hold_action(self):
-        self.holds += 1
-        return np.zeros(2, np.float32)
-
-    def step(self, action):
-        self.x = float(np.clip(self.x + 0.2 * action[0], -1, 1))
-        self.t += 1
-        ok = abs(self.x - self.g) < 0.1
-        return self._obs(), float(ok), False, self.t >= 8, {"success": ok}
 
 
 def test_online_rows_group_advantages_per_seed_and_grm_guard():

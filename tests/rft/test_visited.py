@@ -74,7 +74,9 @@ def test_selective_labels_skip_states_where_the_policy_already_agrees():
     envs = [PointEnv() for _ in range(3)]
     torch.manual_seed(0)
     all_, st_all = visited_samples(envs, Spy(horizon=2, executed=2), [1, 2, 3, 4], expert_labeler)
-    gaps = [float((c - torch.from_numpy(expert_labeler(at_state(*x)))).abs().mean()) for c, x in seen]
+    gaps = [
+        float((c - torch.from_numpy(expert_labeler(at_state(*x)))).abs().mean()) for c, x in seen
+    ]
     cut = float(np.median(gaps))
     assert st_all["disagreement_median"] == pytest.approx(cut, abs=1e-6)
     torch.manual_seed(0)
