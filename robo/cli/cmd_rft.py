@@ -225,7 +225,7 @@ def dagger_run(policy: Any, tasks: list[str], hooks: Any, cfg: DictConfig) -> di
 
     d = dict(OmegaConf.to_container(cfg.dagger, resolve=True))
     tune = {k: d.pop(k) for k in list(d) if k in DaggerConfig.__dataclass_fields__}
-    unknown = sorted(set(d) - set(DaggerRounds.__dataclass_fields__))
+    unknown = sorted(set(d) - (set(DaggerRounds.__dataclass_fields__) - {"lockstep", "finetune"}))
     if unknown:
         raise ValueError(f"dagger.{unknown[0]} is not an option (hint: see configs/rft.yaml)")
     lockstep = int(cfg.get("lockstep_envs", 1))

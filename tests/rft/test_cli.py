@@ -129,6 +129,7 @@ def test_rft_dagger_smoke_and_bad_options_fail(vla_ckpt, tmp_path, capsys):
     for bad, msg in [
         (["mode=dagger", "dagger.nope=1"], "Could not override 'dagger.nope'"),
         (["mode=dagger", "+dagger.nope=1"], "dagger.nope is not an option"),
+        (["mode=dagger", "+dagger.lockstep=4"], "dagger.lockstep is not an option"),
         (["mode=dagger", "continual=true"], "mode=dagger runs one stage"),
         (["mode=dagers"], "is not a mode"),
     ]:
