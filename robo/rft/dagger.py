@@ -34,7 +34,8 @@ class DaggerRounds:
     min_disagreement / disagreement_quantile: label only where the policy's own chunk departs
     from the expert's (see :func:`robo.rft.visited.visited_samples`; 0 = all drawn states).
     lockstep: envs per task rolled out together. finetune: the per-round fine-tune (steps, lr,
-    EMA, demo share of each minibatch)."""
+    EMA, demo share of each minibatch). The defaults are the recipe that met the +15 RFT target
+    (docs/BENCHMARKS.md, session 21): 3 rounds, 30 rollouts, label_prob 0.5, 1200 steps."""
 
     rounds: int = 3
     rollouts: int = 30
@@ -42,7 +43,7 @@ class DaggerRounds:
     min_disagreement: float = 0.0
     disagreement_quantile: float = 0.0
     lockstep: int = 8
-    finetune: DaggerConfig = field(default_factory=DaggerConfig)
+    finetune: DaggerConfig = field(default_factory=lambda: DaggerConfig(steps=1200))
 
     def __post_init__(self) -> None:
         if self.rounds < 1 or self.rollouts < 1 or self.lockstep < 1:
