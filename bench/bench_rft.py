@@ -49,7 +49,7 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
     from robo.cli.cmd_rft import demo_samples
     from robo.cli.vla_envs import load_token_policy, policy_env
     from robo.rft.evaluate import success_rate_lockstep
-    from robo.rft.loop import TaskHooks, task_envs
+    from robo.rft.loop import TaskHooks, close_envs, task_envs
     from sims.experts.lookahead import ExpertLookahead
 
     torch.set_num_threads(1)
@@ -118,9 +118,7 @@ def run_seed(args: dict[str, Any], seed: int) -> dict[str, Any]:
     t_run, c_run = time.time() - t1, time.process_time() - c1
     after = run.pop("after")
     greedy = evaluate(0.0)
-    for pool in envs.values():
-        for env in pool:
-            env.close()
+    close_envs(envs)
     for lab in labelers.values():
         lab.close()
     if args["save"]:
@@ -226,20 +224,21 @@ def dagger_round(
     rounds = int(conf.pop("rounds", 1))
     eval_after = sorted({int(r) for r in conf.pop("eval_after", [])})
     replayed = tasks if bool(conf.pop("replay", True)) else train_tasks  # whose demos are mixed in
-    if rounds < 1:
-        raise SystemExit(f"--dagger rounds={rounds} must be >= 1")
+    visited = args.get("visited", {})
+    try:  # DaggerRounds checks rounds, rollouts, label_prob
+        run_cfg = DaggerRounds(
+            rounds=rounds, rollouts=rollouts, label_prob=float(visited.get("label_prob", 0.25)),
+            min_disagreement=float(visited.get("min_disagreement", 0.0)),
+            disagreement_quantile=float(visited.get("disagreement_quantile", 0.0)),
+            lockstep=args["lockstep"], finetune=DaggerConfig(**{**conf, "seed": seed}),
+        )  # fmt: skip
+    except ValueError as e:
+        raise SystemExit(f"--dagger/--visited: {e}") from None
     if any(not 1 <= r < rounds for r in eval_after):
         raise SystemExit(
             f"--dagger eval_after={eval_after}: rounds must lie in 1..{rounds - 1} "
             "(the last round is always evaluated)"
         )
-    visited = args.get("visited", {})
-    run_cfg = DaggerRounds(
-        rounds=rounds, rollouts=rollouts, label_prob=float(visited.get("label_prob", 0.25)),
-        min_disagreement=float(visited.get("min_disagreement", 0.0)),
-        disagreement_quantile=float(visited.get("disagreement_quantile", 0.0)),
-        lockstep=args["lockstep"], finetune=DaggerConfig(**{**conf, "seed": seed}),
-    )  # fmt: skip
     demos = [d for task in replayed for d in hooks.demos(task)]
     mid: dict[str, dict[str, list[bool]]] = {}  # intermediate evaluations (eval_after)
 
@@ -274,7 +273,8 @@ def load_partials(
     round N: ``after_rN`` / ``after_greedy_rN`` of a longer run, ``after`` of an N-round run.
 
     Raises:
-        SystemExit: a missing file, a repeated seed, or no evaluation after round N.
+        SystemExit: a missing file, a repeated seed, files evaluated on other tasks/episodes,
+            or no evaluation after round N.
     """
     per_seed, commands, args = [], [], None
     for name in paths:
@@ -295,6 +295,9 @@ def load_partials(
                     f"--at-round {at_round}: {path.name} ran {rounds} DAgger rounds and has no "
                     f"evaluation after round {at_round} (hint: dagger.eval_after)"
                 )
+        same = ("tasks", "eval_episodes", "lockstep")
+        if args is not None and any(saved["args"].get(k) != args.get(k) for k in same):
+            raise SystemExit(f"--partials: {path.name} differs from {paths[0]} in {same}")
         per_seed.append(r)
         commands.append(saved.get("command", ""))
         args = args or saved["args"]

@@ -12,6 +12,7 @@ curves), ``<out>/rft.png`` and the fine-tuned checkpoint ``<out>/policy`` (same 
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -159,11 +160,8 @@ def run(cfg: DictConfig) -> int:
     )
     out = Path(cfg.out) if cfg.out else Path("outputs") / "rft" / Path(str(cfg.policy)).name
     out.mkdir(parents=True, exist_ok=True)
-    if dagger:
-        metrics = dagger_run(policy, tasks, hooks, cfg)
-        settings = {"dagger": metrics.pop("config")}
-    else:
-        metrics, settings = grpo_run(policy, tasks, hooks, cfg, weights)
+    run_mode = dagger_run if dagger else partial(grpo_run, weights=weights)
+    metrics, settings = run_mode(policy, tasks, hooks, cfg)
     for lab in labelers.values():
         lab.close()
     metrics["config"] = {"policy": str(cfg.policy), **settings}
@@ -182,7 +180,7 @@ def run(cfg: DictConfig) -> int:
 
 def grpo_run(
     policy: Any, tasks: list[str], hooks: Any, cfg: DictConfig, weights: Any
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
     """Chunk-level GRPO (:func:`robo.rft.loop.run_rft`): (metrics, the settings used)."""
     from robo.rft import GRPOTrainer, RFTConfig
     from robo.rft.loop import RunConfig, run_rft
@@ -212,15 +210,17 @@ def grpo_run(
     }  # fmt: skip
 
 
-def dagger_run(policy: Any, tasks: list[str], hooks: Any, cfg: DictConfig) -> dict[str, Any]:
+def dagger_run(
+    policy: Any, tasks: list[str], hooks: Any, cfg: DictConfig
+) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
     """DAgger rounds (:func:`robo.rft.dagger.run_dagger`) on every task, demos of every task
-    mixed in, success before and after on the evaluation seeds; metrics in ``run_rft``'s
-    format (one stage; ``curves`` = one entry per round) plus ``dagger`` (per-round stats)
-    and ``config`` (the settings)."""
+    mixed in, success before and after on the evaluation seeds: (metrics in ``run_rft``'s
+    format, one stage, ``curves`` = one entry per round, plus ``dagger`` = per-round stats;
+    the settings used)."""
     import time
 
     from robo.rft.dagger import DaggerRounds, run_dagger
-    from robo.rft.loop import evaluate_all
+    from robo.rft.loop import close_envs, evaluate_all
     from robo.rft.visited import DaggerConfig
 
     d = dict(OmegaConf.to_container(cfg.dagger, resolve=True))
@@ -238,9 +238,7 @@ def dagger_run(policy: Any, tasks: list[str], hooks: Any, cfg: DictConfig) -> di
     demos = [s for t in tasks for s in hooks.demos(t)]
     rounds = run_dagger(policy, tasks, hooks, demos, conf, int(cfg.seed), envs)
     after = evaluate_all(policy, tasks, hooks, seeds, envs, lockstep, temp, episodes["after_0"])
-    for pool in envs.values():
-        for env in pool:
-            env.close()
+    close_envs(envs)
     keep = ("nll_first", "nll_last", "labelled_samples", "demo_samples", "seconds")
     return {
         "tasks": list(tasks), "stages": [list(tasks)], "mode": "dagger",
@@ -250,5 +248,4 @@ def dagger_run(policy: Any, tasks: list[str], hooks: Any, cfg: DictConfig) -> di
         "transfer": None, "success_episodes": episodes,
         "curves": [{"stage": 0, "step": k, **{x: r[x] for x in keep}} for k, r in enumerate(rounds)],
         "dagger": rounds, "seconds": time.time() - t0, "eval_seeds": list(seeds),
-        "config": conf.to_dict(),
-    }  # fmt: skip
+    }, {"dagger": conf.to_dict()}  # fmt: skip

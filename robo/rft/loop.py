@@ -88,6 +88,13 @@ def task_envs(task: str, hooks: TaskHooks, envs: dict, n: int) -> list[Any]:
     return envs[task]
 
 
+def close_envs(envs: dict[str, list[Any]]) -> None:
+    """Close every env of the pools made by :func:`task_envs`."""
+    for pool in envs.values():
+        for env in pool:
+            env.close()
+
+
 def evaluate_all(
     policy: Any,
     tasks: Sequence[str],
@@ -234,9 +241,8 @@ def run_rft(
             )  # fmt: skip
             success[f"after_{k}"] = res
             log(f"success after stage {k} ({','.join(stage)}): {res}")
-    for pool in envs.values() if own_envs else ():
-        for env in pool:
-            env.close()
+    if own_envs:
+        close_envs(envs)
     last = f"after_{len(stages) - 1}"
     return {
         "tasks": list(tasks),

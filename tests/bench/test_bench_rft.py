@@ -1,5 +1,7 @@
 """bench_rft's summary of DAgger evaluations after earlier rounds (pure functions, no rollouts)."""
 
+from pathlib import Path
+
 import pytest
 
 from bench.bench_rft import intermediate_rounds
@@ -64,5 +66,9 @@ def test_load_partials_takes_the_evaluation_after_the_asked_round(tmp_path):
         load_partials([four], at_round=2)
     with pytest.raises(SystemExit, match="repeat"):
         load_partials([three, three], at_round=None)
+    other = tmp_path / "c.json"
+    other.write_text(Path(three).read_text().replace('"tasks": ["t"]', '"tasks": ["u"]'))
+    with pytest.raises(SystemExit, match="differs"):
+        load_partials([three, str(other)], at_round=None)
     with pytest.raises(SystemExit, match="does not exist"):
         load_partials([str(tmp_path / "missing.json")], at_round=None)
