@@ -155,7 +155,7 @@ def run_part(tasks, shift, objective_name, args, seed, avoid_mix) -> dict:
         samples_per_init=args.samples, temperature=1.0, eval_temperature=args.eval_temperature,
         beta=args.beta, lr=args.lr, epochs=args.epochs, pair_batch=8, reference=args.reference,
         max_pairs_per_group=args.max_pairs, sft_weight=args.sft_weight, seed=seed,
-        replay_weight=args.replay_weight,
+        replay_weight=args.replay_weight, fresh_states=args.fresh_states,
         length_normalize=args.length_normalize, lanes=args.lanes,
     )  # fmt: skip
     torch.manual_seed(seed)
@@ -345,6 +345,10 @@ def main() -> int:
         help="NLL on successes of states that formed no pair (0 = off)",
     )  # fmt: skip
     p.add_argument("--reference", default="initial", choices=["initial", "previous"])
+    p.add_argument(
+        "--fresh-states", action="store_true",
+        help="new training initial states every round (else the same --train-seeds each round)",
+    )  # fmt: skip
     p.add_argument(
         "--length-normalize", action="store_true",
         help="mean log-prob per executed token (use --beta ~1)",

@@ -120,6 +120,7 @@ def run(cfg: DictConfig) -> int:
     tcfg = TPOConfig(
         rounds=int(cfg.rounds),
         train_seeds=list(range(int(cfg.train_seed0), int(cfg.train_seed0) + int(cfg.train_seeds))),
+        fresh_states=bool(cfg.get("fresh_states", False)),
         eval_seeds=list(range(int(cfg.eval_seed0), int(cfg.eval_seed0) + int(cfg.eval_seeds))),
         samples_per_init=int(cfg.samples_per_init),
         temperature=float(cfg.temperature),

@@ -33,6 +33,9 @@ class TPOConfig:
     Attributes:
         rounds: sample-score-rank-train rounds.
         train_seeds: reset seeds of the initial states rollouts are collected from.
+        fresh_states: draw new initial states every round: round r uses ``train_seeds``
+            shifted by ``(r - 1) * span`` (span = max - min + 1), so no state is trained on
+            twice (else every round re-ranks rollouts of the same states).
         eval_seeds: held-out reset seeds for evaluation (never trained on).
         samples_per_init: rollouts per (task, initial state) per round (>= 2 to form pairs).
         temperature: sampling temperature of the rollouts.
@@ -63,6 +66,7 @@ class TPOConfig:
 
     rounds: int = 3
     train_seeds: list[int] = field(default_factory=lambda: list(range(8)))
+    fresh_states: bool = False
     eval_seeds: list[int] = field(default_factory=lambda: list(range(1000, 1010)))
     samples_per_init: int = 4
     temperature: float = 1.0
@@ -99,6 +103,22 @@ class TPOConfig:
                 f"sft_weight={self.sft_weight}, replay_weight={self.replay_weight}: "
                 "NLL weights must be >= 0 (0 turns the term off)"
             )
+        if self.fresh_states:
+            used = {s for r in range(1, self.rounds + 1) for s in self.round_seeds(r)}
+            clash = sorted(used & set(self.eval_seeds))
+            if clash:
+                raise ValueError(
+                    f"fresh_states: {self.rounds} rounds train on reset seeds up to {max(used)}, "
+                    f"which include held-out eval seed {clash[0]} (hint: move eval_seeds past "
+                    "the last round's training seeds)"
+                )
+
+    def round_seeds(self, r: int) -> list[int]:
+        """Reset seeds of the initial states rolled out in round ``r`` (1-based)."""
+        if not self.fresh_states or not self.train_seeds:
+            return list(self.train_seeds)
+        span = max(self.train_seeds) - min(self.train_seeds) + 1
+        return [s + (r - 1) * span for s in self.train_seeds]
 
 
 def train_on_pairs(
@@ -260,7 +280,7 @@ def run_tpo(
         t0 = time.perf_counter()
         reference = initial if cfg.reference == "initial" else clone_policy(policy)
         trajs = collect(
-            make_env, policy, tasks, cfg.train_seeds, cfg.samples_per_init, cfg.temperature,
+            make_env, policy, tasks, cfg.round_seeds(r), cfg.samples_per_init, cfg.temperature,
             probe, seed=cfg.seed + r, keep_frames=reward_model is not None,
             max_steps=cfg.max_steps, progress=progress, scene=scene,
             resample_invalid=cfg.resample_invalid, lanes=cfg.lanes,

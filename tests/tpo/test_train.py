@@ -115,3 +115,27 @@ def test_non_token_policy_is_refused():
 
     with pytest.raises(TypeError, match="TokenChunkPolicy"):
         run_tpo(object(), lambda t: ChoiceEnv(t), ["toy"], make_objective("success"), TPOConfig())
+
+
+def test_fresh_states_roll_out_new_initial_states_every_round(toy_policy):
+    """fresh_states: round r resets at train_seeds shifted by (r - 1) x span, never twice the
+    same state; without it every round reuses train_seeds; a clash with eval seeds is refused."""
+    seen: dict[str, set[int]] = {"all": set()}
+
+    class Recording(ChoiceEnv):
+        def reset(self, *, seed=None, options=None):
+            seen["all"].add(seed)
+            return super().reset(seed=seed, options=options)
+
+    for fresh in (False, True):
+        seen["all"].clear()
+        cfg = TPOConfig(rounds=3, train_seeds=[10, 11], eval_seeds=[100], samples_per_init=2,
+                        fresh_states=fresh, lr=1e-2, epochs=1)  # fmt: skip
+        run_tpo(copy.deepcopy(toy_policy), lambda t: Recording(t), ["toy"],
+                make_objective("success"), cfg, progress=False)  # fmt: skip
+        train = {s for s in seen["all"] if s is not None and s < 100}
+        assert train == ({10, 11, 12, 13, 14, 15} if fresh else {10, 11}), (fresh, train)
+    assert TPOConfig(train_seeds=[4, 6], fresh_states=True).round_seeds(2) == [7, 9]
+    with pytest.raises(ValueError, match="eval seed 1002"):
+        TPOConfig(rounds=3, train_seeds=list(range(1000, 1001)), eval_seeds=[1002],
+                  fresh_states=True)  # fmt: skip
