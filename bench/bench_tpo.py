@@ -181,7 +181,8 @@ def run_part(tasks, shift, objective_name, args, seed, avoid_mix) -> dict:
 
 
 def summary(runs: list[dict]) -> dict:
-    """Mean over seeds of the first (imitation) and last round's held-out evaluation."""
+    """Mean over seeds of the first (imitation) and last round's held-out evaluation, and the
+    paired success change (:func:`paired_delta`) after every round."""
     first = [r["rounds"][0]["eval"]["mean"] for r in runs]
     last = [r["rounds"][-1]["eval"]["mean"] for r in runs]
     res = {}
@@ -194,6 +195,11 @@ def summary(runs: list[dict]) -> dict:
         for i in range(min(len(r["rounds"]) for r in runs))
     ]
     res["success_per_round"] = per_round
+    # paired over (seed, task, initial state, sample): gained / lost rollouts and a 95% CI
+    res["success_delta_paired"] = paired_delta(runs, "success")
+    res["success_delta_paired_per_round"] = [
+        paired_delta(runs, "success", at=i) for i in range(1, len(per_round))
+    ]
     return res
 
 

@@ -53,3 +53,23 @@ def test_add_paired_reports_every_round_against_round_zero():
     red = [r["collision_reduction"]["reduction"] for r in s["per_round"]]
     assert red == pytest.approx([0.5, 0.2])
     assert s["collision_reduction_paired"]["reduction"] == pytest.approx(0.2)  # the last round
+
+
+def test_summary_pairs_success_after_every_round():
+    from bench.bench_tpo import summary
+
+    def ev(succ):
+        eps = [{"task": "t", "init_seed": i, "sample": 0, "success": s, "collisions": 0.0,
+                "length": 10.0} for i, s in enumerate(succ)]  # fmt: skip
+        mean = {k: sum(e[k] for e in eps) / len(eps) for k in ("success", "collisions", "length")}
+        return {"episodes": eps, "mean": mean}
+
+    run = {"rounds": [{"eval": ev([0, 0, 1, 1])}, {"eval": ev([1, 0, 1, 0])},
+                      {"eval": ev([1, 1, 1, 0])}]}  # fmt: skip
+    s = summary([run])
+    assert s["success_per_round"] == pytest.approx([0.5, 0.5, 0.75])
+    assert s["success_delta_paired"]["delta"] == pytest.approx(0.25)
+    assert (s["success_delta_paired"]["gained"], s["success_delta_paired"]["lost"]) == (2, 1)
+    per = s["success_delta_paired_per_round"]
+    assert [p["delta"] for p in per] == pytest.approx([0.0, 0.25])
+    assert (per[0]["gained"], per[0]["lost"]) == (1, 1)
