@@ -88,7 +88,7 @@ def main() -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
-    from bench.common import write_result
+    from bench.common import command_line, write_result
 
     torch.set_num_threads(1)
     parser = argparse.ArgumentParser(description=__doc__)
@@ -119,7 +119,7 @@ def main() -> int:
                 )
                 rows.append(row)
     load = os.getloadavg()[0]
-    command = " ".join(["python -m bench.bench_collect", *sys.argv[1:]])
+    command = command_line("bench_collect", None)
     write_result("collect", {"results": rows, "load_average_1min": load}, command)
     return 0
 

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 import numpy as np
 from scipy.stats import binomtest
 
-from bench.common import RESULTS, write_result
+from bench.common import RESULTS, command_line, write_result
 
 
 def _mean(evals: dict[str, list[bool]], tasks: list[str]) -> float:
@@ -113,7 +112,7 @@ def main() -> int:
     write_result(
         args.name,
         {"summary": summary, "seeds": rows},
-        "python -m bench.bench_continual " + " ".join(sys.argv[1:]),
+        command_line("bench_continual", None),
     )
     print(json.dumps(summary, indent=1))
     return 0

@@ -25,7 +25,7 @@ import metaworld  # noqa: E402
 import numpy as np  # noqa: E402
 
 import sims  # noqa: E402
-from bench.common import write_result  # noqa: E402
+from bench.common import command_line, write_result  # noqa: E402
 from sims.metaworld import TASKS  # noqa: E402
 from sims.metaworld.tasks import OBSTACLE_TASKS  # noqa: E402
 
@@ -167,7 +167,7 @@ def main() -> int:
             "render_3cams_obs_per_s": render,
             "load_average_1min": os.getloadavg()[0],
         },
-        command="python -m bench.bench_experts_metaworld " + " ".join(sys.argv[1:]),
+        command=command_line("bench_experts_metaworld", None),
     )
     return 0
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import sys
 import time
 from typing import Any
 
@@ -24,7 +23,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import numpy as np  # noqa: E402
 
 import sims  # noqa: E402
-from bench.common import write_result  # noqa: E402
+from bench.common import command_line, write_result  # noqa: E402
 from sims.robosuite import TASKS  # noqa: E402
 from sims.robosuite.scene import build_raw_env  # noqa: E402
 
@@ -147,9 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     for task in tasks:
         results[task]["speed"] = speed(task, args.speed_steps)
         print(task, results[task], flush=True)
-    command = "python -m bench.bench_experts_robosuite " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
+    command = command_line("bench_experts_robosuite", argv)
     write_result("robosuite", {"tasks": results}, command.strip())
 
 

@@ -195,7 +195,7 @@ def loop(
 
 
 def main() -> int:
-    from bench.common import write_result
+    from bench.common import command_line, write_result
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true")
@@ -249,7 +249,7 @@ def main() -> int:
         f"error| p99 {pr['p99']:.3f} ms, {lr['frames_on_disk']} frames on disk of "
         f"{lr['commands_sent_by_loop']} loop commands, finalised in {lr['finalize_s']:.1f} s"
     )
-    cmd = "python -m bench.bench_hal " + " ".join(sys.argv[1:])
+    cmd = command_line("bench_hal", None)
     write_result(
         args.name,
         {

@@ -27,7 +27,7 @@ import time
 import numpy as np
 import torch
 
-from bench.common import write_result
+from bench.common import command_line, write_result
 from robo.reward.adapt import AdaptConfig, adapt_one_shot
 from robo.reward.checkpoint import load_checkpoint, read_meta, save_checkpoint
 from robo.reward.data import DEFAULT_TRAIN_TASKS, UNSEEN_TASKS, load_episodes, split_episodes
@@ -225,7 +225,7 @@ def main() -> int:
     }
     res["held_out_per_task"] = {t: _short(v) for t, v in rep["per_task"].items()}
     print("held-out", res["held_out"], flush=True)
-    cmd = "python -m bench.bench_reward " + " ".join(sys.argv[1:])
+    cmd = command_line("bench_reward", None)
     name = args.name or ("reward_one_shot" if args.ckpt else "reward")
     write_result(name, res, cmd)  # partial results survive a later crash
     abl = {"all_views_fused": res["held_out"]["model"]}

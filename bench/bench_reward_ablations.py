@@ -20,7 +20,7 @@ import torch
 
 from bench.bench_reward import git_commit
 from bench.bench_reward_hardneg import _fresh, _short
-from bench.common import write_result
+from bench.common import command_line, write_result
 from robo.reward.checkpoint import load_checkpoint
 from robo.reward.evaluate import score_for_metrics
 from robo.reward.metrics import metrics_report
@@ -41,7 +41,7 @@ def main() -> int:
     ap.add_argument("--name", required=True)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    cmd = "python -m bench.bench_reward_ablations " + " ".join(sys.argv[1:])
+    cmd = command_line("bench_reward_ablations", None)
     tasks = [t for t in args.train_tasks.split(",") if t]
     test = []
     for part in args.eval_sets.split(";"):

@@ -20,7 +20,7 @@ import sys
 import numpy as np
 import torch
 
-from bench.common import write_result
+from bench.common import command_line, write_result
 from robo.reward.checkpoint import load_checkpoint
 from robo.reward.data import load_episodes
 from robo.reward.evaluate import pick_demos, score_for_metrics
@@ -85,7 +85,7 @@ def main() -> int:
             "coverage": [round(float(c), 3) for c in cov],
         }
         print(name, res[name], flush=True)
-    write_result(args.name, res, "python -m bench.bench_reward_calib " + " ".join(sys.argv[1:]))
+    write_result(args.name, res, command_line("bench_reward_calib", None))
     return 0
 
 

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from bench.common import RESULTS, write_result
+from bench.common import RESULTS, command_line, write_result
 
 
 def _load(name: str) -> dict:
@@ -93,7 +93,7 @@ def main() -> int:
         help="extra key=value for robo train-reward (collect.* ones also steer phase collect)",
     )
     args = ap.parse_args()
-    cmd = "python -m bench.bench_reward_default " + " ".join(sys.argv[1:])
+    cmd = command_line("bench_reward_default", None)
     res = _load(args.name)
     if args.phase in ("collect", "both"):
         tasks = [t for t in args.tasks.split(",") if t]

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from bench.bench_reward import git_commit, load_selected
-from bench.common import write_result
+from bench.common import command_line, write_result
 from robo.reward.adapt import AdaptConfig, adapt_one_shot
 from robo.reward.checkpoint import load_checkpoint, read_meta
 from robo.reward.data import load_episodes
@@ -72,7 +72,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     arms = [parse_arm(a) for a in (args.arm or ["plain:"])]
     seeds = [int(s) for s in args.seeds.split(",") if s]
-    cmd = "python -m bench.bench_reward_forget " + " ".join(sys.argv[1:])
+    cmd = command_line("bench_reward_forget", None)
     res: dict = {"ckpt": args.ckpt, "git_commit": git_commit(), "load_start": os.getloadavg()}
     res["arms"] = {n: o for n, o in arms}
     res["steps"], res["seeds"] = args.steps, seeds

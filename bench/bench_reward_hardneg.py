@@ -23,7 +23,7 @@ import time
 import torch
 
 from bench.bench_reward import git_commit
-from bench.common import write_result
+from bench.common import command_line, write_result
 from robo.reward.checkpoint import load_checkpoint, save_checkpoint
 from robo.reward.data import load_episodes
 from robo.reward.evaluate import score_for_metrics
@@ -89,7 +89,7 @@ def main() -> int:
     ap.add_argument("--eval-sets", default=None, help='"root=all;root2=task,task" (--compare)')
     args = ap.parse_args()
     torch.set_num_threads(1)
-    cmd = "python -m bench.bench_reward_hardneg " + " ".join(sys.argv[1:])
+    cmd = command_line("bench_reward_hardneg", None)
     tasks = [t for t in args.train_tasks.split(",") if t]
     if args.compare:
         return compare(args.compare.split(","), tasks, args.eval_sets, args.name, cmd)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import write_result
+from bench.common import command_line, write_result
 from robo.reward.data import DEFAULT_TRAIN_TASKS, resolve_sources
 from robo.reward.labels import first_success, progress_labels
 from robo.reward.metrics import ece, pearson
@@ -55,7 +55,7 @@ def main() -> int:
     overall["segments_better_pearson_tasks"] = sum(
         r["segments_pearson"] > r["time_pearson"] for r in per_task.values()
     )
-    cmd = "python -m bench.bench_reward_labels " + " ".join(sys.argv[1:])
+    cmd = command_line("bench_reward_labels", None)
     write_result(args.name, {"overall": overall, "per_task": per_task}, cmd)
     print(overall)
     return 0

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import write_result
+from bench.common import command_line, write_result
 
 BIG_DROP = 0.1
 """progress_gt drop [progress units] above which a regress segment counts as a real undo in the
@@ -123,7 +123,7 @@ def main() -> int:
         {"settings": vars(args), "summary": summary, "segments": rows,
          "wall_s": round(time.time() - t0, 1),
          "loadavg": {"start": load_start, "end": os.getloadavg()}},
-        command="python -m bench.bench_reward_regress " + " ".join(sys.argv[1:]),
+        command=command_line("bench_reward_regress", None),
     )  # fmt: skip
     return 0
 

@@ -29,7 +29,7 @@ import time
 import numpy as np
 import torch
 
-from bench.common import write_result
+from bench.common import command_line, write_result
 from robo.reward.model import ProgressRewardModel, RewardModelConfig
 from robo.reward.scoring import ProgressTracker, encode_frames, score_embeddings
 from robo.reward.text import embed_instructions
@@ -148,7 +148,7 @@ def main() -> int:
     }
     for k, v in result.items():
         print(f"{k:28s} {v}")
-    write_result(args.name, result, "python -m bench.bench_reward_speed " + " ".join(sys.argv[1:]))
+    write_result(args.name, result, command_line("bench_reward_speed", None))
     return 0
 
 

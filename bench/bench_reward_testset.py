@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import RESULTS, write_result
+from bench.common import RESULTS, command_line, write_result
 
 TEST_SEEDS = {"expert": 1000, "noisy": 1100, "failure": 1200, "rewind": 1300}
 """First seed of each kind in the test split (training collects from 0, 100, 200, 300)."""
@@ -135,7 +135,7 @@ def main() -> int:
     bad = sorted(set(args.kinds.split(",")) - set(TEST_SEEDS) - {""})
     if bad:
         ap.error(f"unknown kind(s) {bad}; choose from {sorted(TEST_SEEDS)}")
-    cmd = "python -m bench.bench_reward_testset " + " ".join(sys.argv[1:])
+    cmd = command_line("bench_reward_testset", None)
     path = RESULTS / f"{args.name}.json"
     res = json.loads(path.read_text()) if path.exists() else {}
     for k in ("machine", "command"):

@@ -18,7 +18,7 @@ import sys
 import torch
 
 from bench.bench_reward import load_selected
-from bench.common import write_result
+from bench.common import command_line, write_result
 
 KEYS = ("voc_s", "voc_rev", "auroc", "voc_fail")
 
@@ -61,7 +61,7 @@ def main() -> int:
         for q in qs:
             key = ckpt if q is None else f"{ckpt}|process_std={q}"
             res["checkpoints"][key] = views_table(ckpt, args.data_root, q)
-    write_result(args.name, res, "python -m bench.bench_reward_views " + " ".join(sys.argv[1:]))
+    write_result(args.name, res, command_line("bench_reward_views", None))
     return 0
 
 

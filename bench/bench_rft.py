@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import RESULTS, write_result
+from bench.common import RESULTS, command_line, write_result
 
 TASKS = "metaworld/reach,metaworld/push,metaworld/pick-place,metaworld/drawer-open"
 POLICY = "outputs/policies/vla-metaworld4-d20-s{seed}"
@@ -487,7 +487,7 @@ def main() -> None:
     seeds = [int(s) for s in a.seeds.split(",")]
     t0, load0 = time.time(), os.getloadavg()
     per_seed = []
-    command = "python -m bench.bench_rft " + " ".join(sys.argv[1:])
+    command = command_line("bench_rft", None)
     if a.partials:
         per_seed, args, commands = load_partials(a.partials.split(","), a.at_round)
         command, seeds = " ; ".join(dict.fromkeys(commands)), []

@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import RESULTS, write_result
+from bench.common import RESULTS, command_line, write_result
 
 POTENTIAL = {"pbrs", "naive", "raw", "clip", "delta"}
 
@@ -122,7 +122,7 @@ def main() -> int:
             "table_md": (cmp_out / "table.md").read_text(),
             **result,
         },
-        command="python -m bench.bench_rl " + " ".join(sys.argv[1:]),
+        command=command_line("bench_rl", None),
     )
     return 0
 

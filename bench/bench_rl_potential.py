@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch._dynamo  # noqa: F401  (before any EGL context; see robo.cli.cmd_rl)
 
-from bench.common import write_result
+from bench.common import command_line, write_result
 
 if TYPE_CHECKING:
     from robo.reward.shaping import AffineCalibration
@@ -160,7 +160,7 @@ def main() -> int:
             **summary,
             "loadavg": os.getloadavg(),
         },
-        command="python -m bench.bench_rl_potential " + " ".join(sys.argv[1:]),
+        command=command_line("bench_rl_potential", None),
     )
     return 0
 

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from bench.common import write_result
+from bench.common import command_line, write_result
 
 SEED0 = 99_800
 
@@ -98,7 +98,7 @@ def main() -> int:
             "loadavg": {"start": load_start, "end": os.getloadavg()},
             "git_commit": _git_commit(),
         },
-        command="python -m bench.bench_rl_trap_scan " + " ".join(sys.argv[1:]),
+        command=command_line("bench_rl_trap_scan", None),
     )
     return 0
 

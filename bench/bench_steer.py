@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import RESULTS, write_result
+from bench.common import RESULTS, command_line, write_result
 
 STEER = {
     "none": {"method": "none"},
@@ -362,7 +362,7 @@ def main() -> int:
     args = parser.parse_args()
     OVERRIDES.update(parse_set(args.set))
     os.environ.setdefault("MUJOCO_GL", "egl")
-    command = "python -m bench.bench_steer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = command_line("bench_steer", None)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout
     payload: dict = {
         "steer": STEER, "family_steer": FAMILY_STEER, "overrides": OVERRIDES,

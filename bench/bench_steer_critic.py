@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import write_result
+from bench.common import command_line, write_result
 
 STEER_DIR = Path(__file__).resolve().parent.parent / "configs" / "steer"
 SCALE_FREE = ("best_of_n", "guidance")
@@ -313,7 +312,7 @@ def main() -> int:
     parser.add_argument("--name", default="steer_critic")
     args = parser.parse_args()
     os.environ.setdefault("MUJOCO_GL", "egl")
-    command = "python -m bench.bench_steer_critic " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = command_line("bench_steer_critic", None)
     if args.stage != "diag" and not args.policy:  # diag needs no policy
         raise SystemExit(f"--policy <checkpoint folder> is required for --stage {args.stage}")
     if args.stage == "rollouts":

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import write_result
+from bench.common import command_line, write_result
 
 TASKS = "metaworld/reach,metaworld/push,metaworld/button-press-topdown,metaworld/drawer-open"
 
@@ -299,7 +299,7 @@ def combine(names: list[str], name: str) -> dict:
             "partial": any(p["success_objective"].get("partial") for p in parts),
         },
     }  # fmt: skip
-    write_result(name, out, "python -m bench.bench_tpo " + " ".join(sys.argv[1:]))
+    write_result(name, out, command_line("bench_tpo", None))
     return out
 
 
@@ -412,7 +412,7 @@ def main() -> int:
     load = [os.getloadavg()[0]]
     out: dict[str, Any] = {"args": vars(args), "tasks": tasks}
 
-    command = "python -m bench.bench_tpo " + " ".join(sys.argv[1:])
+    command = command_line("bench_tpo", None)
     if not args.skip_success:
         runs = []
         for s in seeds:  # a partial JSON after every seed survives a killed run

@@ -21,7 +21,6 @@ import argparse
 import concurrent.futures as cf
 import multiprocessing as mp
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -336,12 +335,12 @@ def main(argv: list[str] | None = None) -> int:
         "load_average": os.getloadavg(),
         "note": f"state={args.state}, cameras={list(cameras) or 'none'}; imitation only",
     }
-    from bench.common import write_result
+    from bench.common import command_line, write_result
 
     write_result(
         args.name,
         payload,
-        "python -m bench.bench_vla " + " ".join(sys.argv[1:] if argv is None else argv),
+        command_line("bench_vla", argv),
     )
     for t in tasks:
         s = nominal[t]

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from bench.common import write_result
+from bench.common import command_line, write_result
 
 
 def overhead(task: str, blocks: int, steps: int) -> dict[str, float]:
@@ -67,7 +67,7 @@ def main() -> int:
     write_result(
         "wrapper_overhead",
         {"results": results, "load_average_1min": os.getloadavg()[0], "target": "<= 1.10x"},
-        "python -m bench.bench_wrapper_overhead " + " ".join(sys.argv[1:]),
+        command_line("bench_wrapper_overhead", None),
     )
     return 0
 

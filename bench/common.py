@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -37,8 +38,10 @@ def machine() -> dict[str, Any]:
 
 
 def command_line(script: str, argv: list[str] | None) -> str:
-    """``python -m bench.<script> <args>`` as it was run (``argv`` None: this process's)."""
-    return " ".join(["python -m bench." + script, *(sys.argv[1:] if argv is None else argv)])
+    """``python -m bench.<script> <args>`` as it was run (``argv`` None: this process's), each
+    argument shell-quoted so the line can be pasted back (JSON options keep their quotes)."""
+    args = sys.argv[1:] if argv is None else argv
+    return " ".join(["python -m bench." + script, *(shlex.quote(a) for a in args)])
 
 
 def write_result(name: str, payload: dict[str, Any], command: str) -> Path:
