@@ -56,6 +56,9 @@ def test_tpo_cli_bad_inputs(tmp_path, capsys):
     assert "unknown objective" in capsys.readouterr().err
     assert main(["tpo", f"policy={ckpt}", "replay_weight=-1", f"out={tmp_path / 'z'}"]) == 2
     assert "replay_weight" in capsys.readouterr().err
+    bad = ["fresh_states=true", "rounds=3", "train_seeds=8", "eval_seed0=20"]
+    assert main(["tpo", f"policy={ckpt}", *bad, f"out={tmp_path / 'f'}"]) == 2
+    assert "eval seed 20" in capsys.readouterr().err  # round 3 would train on seeds 16..23
     # reward=[a,b] is an ensemble; every member must exist (one-line error naming the missing one)
     from robo.reward.checkpoint import save_checkpoint
     from robo.reward.model import ProgressRewardModel, RewardModelConfig
