@@ -261,7 +261,8 @@ def add_paired(summary_: dict, runs: list[dict]) -> dict:
     round, and ``per_round`` (the same two after each round 1..R, so a longer run also shows what
     fewer rounds gave)."""
     summary_["collision_reduction_paired"] = paired_ci(runs, "collisions")
-    summary_["success_delta_paired"] = paired_delta(runs, "success")
+    if "success_delta_paired" not in summary_:  # :func:`summary` sets it; older files lack it
+        summary_["success_delta_paired"] = paired_delta(runs, "success")
     n = min(len(r["rounds"]) for r in runs)
     summary_["per_round"] = [
         {"round": i, "collision_reduction": paired_ci(runs, "collisions", at=i),
